@@ -1,0 +1,49 @@
+/**
+ * `rivet metrics`: the run history recorded in the state database.
+ *
+ * @module
+ */
+import { StateStore } from "../state/store.ts";
+import { formatBytes, formatDuration } from "../util/format.ts";
+import { readOutline, requireExport } from "./config_names.ts";
+import { printOut } from "./output.ts";
+
+/** Prints the newest `last` runs, optionally of one export. */
+export async function metricsCommand(
+  options: { config: string; export?: string; last: number },
+): Promise<number> {
+  const outline = await readOutline(options.config);
+  if (options.export !== undefined) requireExport(outline, options.export, options.config);
+  const store = StateStore.open(outline.statePath);
+  let rows;
+  try {
+    rows = store.metrics({ exportName: options.export, last: options.last });
+  } finally {
+    store.close();
+  }
+  if (rows.length === 0) {
+    printOut("No metrics recorded yet.\n");
+    return 0;
+  }
+  let out = `${"EXPORT".padEnd(20)} ${"STATUS".padEnd(10)} ${"ROWS".padStart(10)} ${
+    "DURATION".padStart(10)
+  } ${"RSS".padStart(8)} ${"FILES".padStart(6)} ${"BYTES".padStart(10)} RUN ID\n${
+    "-".repeat(110)
+  }\n`;
+  for (const m of rows) {
+    out += `${m.exportName.padEnd(20)} ${m.status.padEnd(10)} ${String(m.rows).padStart(10)} ${
+      formatDuration(m.durationMs).padStart(10)
+    } ${(m.peakRssMb === null ? "-" : `${m.peakRssMb}MB`).padStart(8)} ${
+      String(m.files).padStart(6)
+    } ${(m.bytes === 0 ? "-" : formatBytes(m.bytes)).padStart(10)} ${m.runId}\n`;
+    if (m.error) out += `  Error: ${m.error}\n`;
+    const flags = [
+      m.retries > 0 ? `retries=${m.retries}` : "",
+      m.validated === null ? "" : `validated=${m.validated ? "pass" : "FAIL"}`,
+      m.schemaChanged === null ? "" : `schema=${m.schemaChanged ? "CHANGED" : "ok"}`,
+    ].filter(Boolean);
+    if (flags.length) out += `  ${flags.join("  ")}\n`;
+  }
+  printOut(out);
+  return 0;
+}

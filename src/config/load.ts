@@ -1,0 +1,378 @@
+/**
+ * Loads `rivet.yaml`: parse (with line numbers), reject not-yet-supported keys, expand `${VAR}`,
+ * validate against the schema and the cross-field rules, then resolve credentials, tuning and
+ * queries into a {@link Config}.
+ *
+ * @module
+ */
+import { Ajv } from "ajv";
+import { dirname, resolve } from "node:path";
+import { LineCounter, parseDocument } from "yaml";
+import { ConfigError } from "../pipeline/errors.ts";
+import { log } from "../util/log.ts";
+import { CredentialError, type RawSource, resolveConnection } from "./connection.ts";
+import { expandPlaceholders, MissingVariableError, readEnv, type Variables } from "./expand.ts";
+import { formatPath, type KeyPath, Locator } from "./location.ts";
+import { resolveTuning, type TuningOverrides } from "./profiles.ts";
+import {
+  CONFIG_SCHEMA,
+  type JsonSchema,
+  NOT_YET_SUPPORTED_KEYS,
+  NOT_YET_SUPPORTED_VALUES,
+} from "./schema.ts";
+import { explain } from "./schema_errors.ts";
+import type {
+  CompressionName,
+  Config,
+  DestinationConfig,
+  ExportConfig,
+  ExportMode,
+  FormatName,
+} from "./types.ts";
+
+/** Options for {@link loadConfig}. */
+export interface LoadOptions {
+  /** `--param key=value` pairs; they win over environment variables for `${key}`. */
+  params?: Record<string, string>;
+  /** Environment lookup; defaults to `Deno.env`. */
+  env?: (name: string) => string | undefined;
+}
+
+interface RawExport {
+  name: string;
+  query?: string;
+  query_file?: string;
+  mode?: ExportMode;
+  cursor_column?: string;
+  format?: FormatName;
+  compression?: CompressionName;
+  compression_level?: number;
+  skip_empty?: boolean;
+  destination: { type: "local" | "stdout"; path?: string };
+}
+
+interface RawConfig {
+  source: RawSource & { tuning?: TuningOverrides };
+  exports: RawExport[];
+}
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validateSchema = ajv.compile(CONFIG_SCHEMA);
+
+/** Names an export may have: safe as a file name prefix and a state key. */
+const EXPORT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/**
+ * Loads and validates a config file. Every problem is a {@link ConfigError} naming the file, the
+ * YAML line, the export and the key.
+ *
+ * @example
+ * ```ts
+ * const config = await loadConfig("rivet.yaml", { params: { env: "prod" } });
+ * console.log(config.exports.map((e) => e.name));
+ * ```
+ */
+export async function loadConfig(path: string, options: LoadOptions = {}): Promise<Config> {
+  const file = resolve(path);
+  const dir = dirname(file);
+  const vars: Variables = { params: options.params ?? {}, env: options.env ?? readEnv };
+  const text = await readConfigText(file, path);
+
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  const where = new Locator(doc, lines);
+  let parsed: unknown;
+  const fail = (message: string, keyPath: KeyPath = [], keyLine = false): never => {
+    throw new ConfigError(withExport(message, keyPath, parsed), {
+      file: path,
+      line: where.line(keyPath, keyLine),
+      key: formatPath(keyPath),
+    });
+  };
+
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0];
+    throw new ConfigError(`YAML syntax error: ${first.message.split("\n")[0]}`, {
+      file: path,
+      line: first.linePos?.[0].line,
+    });
+  }
+  const data: unknown = doc.toJS();
+  parsed = data;
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    fail("the config must be a YAML mapping with 'source' and 'exports'");
+  }
+
+  rejectNotYetSupported(data, [], fail);
+  expandStrings(data, [], vars, fail);
+
+  if (!validateSchema(data)) {
+    const errors = [...(validateSchema.errors ?? [])];
+    // Report the error nearest the top of the file: that is where a reader looks first.
+    const problems = errors.map((e) =>
+      explain(e, valueAt(data, e.instancePath), (p) => allowedKeys(p))
+    ).map((p) => ({ ...p, line: where.line(p.path, p.keyLine) ?? 0 }));
+    problems.sort((a, b) => a.line - b.line);
+    const first = problems[0];
+    fail(
+      `${formatPath(first.path) || "config"}: ${first.message}`,
+      first.path,
+      first.keyLine,
+    );
+  }
+  const raw = data as RawConfig;
+
+  if (raw.exports.length === 0) {
+    fail("exports: the list is empty; define at least one export", ["exports"]);
+  }
+  const seen = new Map<string, number>();
+  raw.exports.forEach((e, i) => {
+    if (!EXPORT_NAME.test(e.name)) {
+      fail(
+        `exports[${i}].name: '${e.name}' is not a valid export name (letters, digits, '_', '-', '.'; not starting with '.' or '-')`,
+        ["exports", i, "name"],
+      );
+    }
+    const prev = seen.get(e.name);
+    if (prev !== undefined) {
+      fail(`exports[${i}].name: duplicate export name '${e.name}' (also exports[${prev}])`, [
+        "exports",
+        i,
+        "name",
+      ]);
+    }
+    seen.set(e.name, i);
+  });
+
+  let connection;
+  try {
+    connection = await resolveConnection(raw.source, dir, vars.env);
+  } catch (err) {
+    if (err instanceof CredentialError) {
+      fail(`source.${err.key}: ${err.message}`, ["source", err.key]);
+    }
+    throw err;
+  }
+
+  const exports: ExportConfig[] = [];
+  for (const [i, e] of raw.exports.entries()) {
+    exports.push(await resolveExport(e, i, dir, vars, fail));
+  }
+  return {
+    path: file,
+    dir,
+    source: { type: raw.source.type, connection, tuning: resolveTuning(raw.source.tuning) },
+    exports,
+  };
+}
+
+async function readConfigText(file: string, shown: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(file);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new ConfigError(`config file not found: ${shown}`);
+    }
+    if (err instanceof Deno.errors.IsADirectory) {
+      throw new ConfigError(`config path is a directory, not a file: ${shown}`);
+    }
+    throw new ConfigError(`cannot read config file ${shown}: ${(err as Error).message}`);
+  }
+}
+
+type Fail = (message: string, keyPath?: KeyPath, keyLine?: boolean) => never;
+
+async function resolveExport(
+  e: RawExport,
+  i: number,
+  dir: string,
+  vars: Variables,
+  fail: Fail,
+): Promise<ExportConfig> {
+  const at = (key: string): KeyPath => ["exports", i, key];
+  const label = (key: string) => `exports[${i}].${key}`;
+  if ((e.query === undefined) === (e.query_file === undefined)) {
+    fail(
+      e.query === undefined
+        ? `exports[${i}]: must specify 'query' or 'query_file'`
+        : `exports[${i}]: specify either 'query' or 'query_file', not both`,
+      e.query === undefined ? ["exports", i] : at("query_file"),
+    );
+  }
+  let query = e.query ?? "";
+  if (e.query_file !== undefined) {
+    const file = resolve(dir, e.query_file);
+    try {
+      query = expandPlaceholders(await Deno.readTextFile(file), vars);
+    } catch (err) {
+      if (err instanceof MissingVariableError) {
+        fail(`${label("query_file")}: ${err.message}`, at("query_file"));
+      }
+      const why = err instanceof Deno.errors.NotFound ? "does not exist" : (err as Error).message;
+      fail(`${label("query_file")}: '${file}' ${why}`, at("query_file"));
+    }
+  }
+  if (query.trim() === "") {
+    fail(`${label("query")}: the query is empty`, at(e.query_file ? "query_file" : "query"));
+  }
+
+  const mode = e.mode ?? "full";
+  if (mode === "incremental" && e.cursor_column === undefined) {
+    fail(`${label("mode")}: incremental mode requires 'cursor_column'`, at("mode"));
+  }
+  if (mode !== "incremental" && e.cursor_column !== undefined) {
+    fail(
+      `${label("cursor_column")}: only used with mode: incremental (mode is ${mode})`,
+      at("cursor_column"),
+    );
+  }
+
+  const format = e.format ?? "parquet";
+  const compression = e.compression ?? "zstd";
+  if (format === "csv" && e.compression !== undefined) {
+    log.warn(`export '${e.name}': compression '${compression}' is ignored for CSV output`);
+  }
+  const level = e.compression_level;
+  if (level !== undefined) {
+    if (compression === "zstd" && (level < 1 || level > 22)) {
+      fail(
+        `${label("compression_level")}: zstd compression_level must be 1..22, got ${level}`,
+        at("compression_level"),
+      );
+    } else if (compression === "gzip" && (level < 0 || level > 10)) {
+      fail(
+        `${label("compression_level")}: gzip compression_level must be 0..10, got ${level}`,
+        at("compression_level"),
+      );
+    } else if (compression !== "zstd" && compression !== "gzip") {
+      fail(
+        `${
+          label("compression_level")
+        }: compression_level is only supported for zstd and gzip (compression is ${compression})`,
+        at("compression_level"),
+      );
+    }
+  }
+
+  let destination: DestinationConfig;
+  if (e.destination.type === "local") {
+    if (e.destination.path === undefined) {
+      fail(`${label("destination")}: a local destination requires 'path'`, at("destination"));
+    }
+    destination = { type: "local", path: resolve(dir, e.destination.path!) };
+  } else {
+    if (e.destination.path !== undefined) {
+      fail(`${label("destination.path")}: not used by a stdout destination`, [
+        "exports",
+        i,
+        "destination",
+        "path",
+      ]);
+    }
+    destination = { type: "stdout" };
+  }
+
+  return {
+    name: e.name,
+    query,
+    mode,
+    cursorColumn: e.cursor_column,
+    format,
+    compression,
+    compressionLevel: level,
+    skipEmpty: e.skip_empty ?? false,
+    destination,
+  };
+}
+
+/** Prefixes the export name when the path is inside `exports[i]`, so users see which one. */
+function withExport(message: string, path: KeyPath, data: unknown): string {
+  if (path[0] !== "exports" || typeof path[1] !== "number") return message;
+  const entry = (data as { exports?: unknown[] } | undefined)?.exports?.[path[1]];
+  const name = (entry as { name?: unknown } | undefined)?.name;
+  return typeof name === "string" ? `export '${name}': ${message}` : message;
+}
+
+function valueAt(data: unknown, pointer: string): unknown {
+  let node = data;
+  for (const raw of pointer.split("/").slice(1)) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<string, unknown>)[raw.replace(/~1/g, "/").replace(/~0/g, "~")];
+  }
+  return node;
+}
+
+function schemaAt(path: KeyPath): JsonSchema | undefined {
+  let node: JsonSchema | undefined = CONFIG_SCHEMA;
+  for (const part of path) {
+    if (!node) return undefined;
+    node = typeof part === "number"
+      ? node.items as JsonSchema | undefined
+      : (node.properties as Record<string, JsonSchema> | undefined)?.[part];
+  }
+  return node;
+}
+
+function allowedKeys(path: KeyPath): string[] {
+  return Object.keys((schemaAt(path)?.properties as Record<string, unknown> | undefined) ?? {});
+}
+
+function patternOf(path: KeyPath): string {
+  return path.map((p) => (typeof p === "number" ? "*" : p)).join(".");
+}
+
+/** Keys and values from later releases are named as such, never reported as typos or ignored. */
+function rejectNotYetSupported(node: unknown, path: KeyPath, fail: Fail): void {
+  if (Array.isArray(node)) {
+    node.forEach((item, i) => rejectNotYetSupported(item, [...path, i], fail));
+    return;
+  }
+  if (node === null || typeof node !== "object") {
+    const values = NOT_YET_SUPPORTED_VALUES.get(patternOf(path));
+    const feature = typeof node === "string" ? values?.get(node) : undefined;
+    if (feature) {
+      fail(
+        `${formatPath(path)}: '${
+          String(node)
+        }' (${feature}) is not supported yet by this release of rivet`,
+        path,
+      );
+    }
+    return;
+  }
+  for (const [key, value] of Object.entries(node)) {
+    const child = [...path, key];
+    const feature = NOT_YET_SUPPORTED_KEYS.get(patternOf(child));
+    if (feature) {
+      fail(
+        `${formatPath(child)}: '${key}' (${feature}) is not supported yet by this release of rivet`,
+        child,
+        true,
+      );
+    }
+    rejectNotYetSupported(value, child, fail);
+  }
+}
+
+/** Expands `${VAR}` inside every string value, keeping the YAML structure (and lines) intact. */
+function expandStrings(node: unknown, path: KeyPath, vars: Variables, fail: Fail): void {
+  if (node === null || typeof node !== "object") return;
+  const entries: [string | number, unknown][] = Array.isArray(node)
+    ? node.map((v, i) => [i, v])
+    : Object.entries(node);
+  for (const [key, value] of entries) {
+    const child = [...path, key];
+    if (typeof value === "string") {
+      try {
+        (node as Record<string | number, unknown>)[key] = expandPlaceholders(value, vars);
+      } catch (err) {
+        if (err instanceof MissingVariableError) {
+          fail(`${formatPath(child)}: ${err.message}`, child);
+        }
+        throw err;
+      }
+    } else {
+      expandStrings(value, child, vars, fail);
+    }
+  }
+}

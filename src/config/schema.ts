@@ -1,0 +1,128 @@
+/**
+ * The JSON Schema of `rivet.yaml`: the single source of truth for which keys exist, their types,
+ * allowed values and nesting. Cross-field rules live in `validate.ts`.
+ *
+ * @module
+ */
+
+/** A JSON Schema object (the subset this file uses). */
+export type JsonSchema = Record<string, unknown>;
+
+const positiveInt = { type: "integer", minimum: 1 };
+const nonNegativeInt = { type: "integer", minimum: 0 };
+const nonEmptyString = { type: "string", minLength: 1 };
+
+const tuning: JsonSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    profile: { enum: ["fast", "balanced", "safe"] },
+    batch_size: positiveInt,
+    throttle_ms: nonNegativeInt,
+    statement_timeout_s: nonNegativeInt,
+    max_retries: nonNegativeInt,
+    retry_backoff_ms: nonNegativeInt,
+    lock_timeout_s: nonNegativeInt,
+  },
+};
+
+const source: JsonSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["type"],
+  properties: {
+    type: { enum: ["postgres", "mysql"] },
+    url: nonEmptyString,
+    url_env: nonEmptyString,
+    url_file: nonEmptyString,
+    host: nonEmptyString,
+    port: { type: "integer", minimum: 1, maximum: 65535 },
+    user: nonEmptyString,
+    password: { type: "string" },
+    password_env: nonEmptyString,
+    database: nonEmptyString,
+    tuning,
+  },
+};
+
+const destination: JsonSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["type"],
+  properties: {
+    type: { enum: ["local", "stdout"] },
+    path: nonEmptyString,
+  },
+};
+
+const exportEntry: JsonSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["name", "destination"],
+  properties: {
+    name: nonEmptyString,
+    query: nonEmptyString,
+    query_file: nonEmptyString,
+    mode: { enum: ["full", "incremental"] },
+    cursor_column: nonEmptyString,
+    format: { enum: ["parquet", "csv"] },
+    compression: { enum: ["zstd", "snappy", "gzip", "lz4", "none"] },
+    compression_level: { type: "integer" },
+    skip_empty: { type: "boolean" },
+    destination,
+  },
+};
+
+/** The schema of the whole file. */
+export const CONFIG_SCHEMA: JsonSchema = {
+  $schema: "http://json-schema.org/draft-07/schema#",
+  title: "rivet.yaml",
+  type: "object",
+  additionalProperties: false,
+  required: ["source", "exports"],
+  properties: {
+    source,
+    exports: { type: "array", items: exportEntry },
+  },
+};
+
+/**
+ * Keys and values the spec defines that this release does not implement yet. They are rejected
+ * with a "not supported yet" error instead of an "unknown key" one, and never silently ignored.
+ * Paths use `*` for "any export".
+ */
+export const NOT_YET_SUPPORTED_KEYS: ReadonlyMap<string, string> = new Map([
+  ["notifications", "Slack notifications"],
+  ["source.tuning.batch_size_memory_mb", "memory-based batch sizing"],
+  ["source.tuning.memory_threshold_mb", "memory thresholds"],
+  ["exports.*.chunk_column", "chunked mode"],
+  ["exports.*.chunk_size", "chunked mode"],
+  ["exports.*.parallel", "parallel extraction"],
+  ["exports.*.time_column", "time_window mode"],
+  ["exports.*.time_column_type", "time_window mode"],
+  ["exports.*.days_window", "time_window mode"],
+  ["exports.*.meta_columns", "meta columns"],
+  ["exports.*.quality", "quality checks"],
+  ["exports.*.max_file_size", "file size splitting"],
+  ["exports.*.destination.bucket", "S3/GCS destinations"],
+  ["exports.*.destination.prefix", "S3/GCS destinations"],
+  ["exports.*.destination.region", "S3 destinations"],
+  ["exports.*.destination.endpoint", "S3/GCS destinations"],
+  ["exports.*.destination.credentials_file", "GCS destinations"],
+  ["exports.*.destination.access_key_env", "S3 destinations"],
+  ["exports.*.destination.secret_key_env", "S3 destinations"],
+  ["exports.*.destination.allow_anonymous", "GCS destinations"],
+]);
+
+/** Enum values the spec defines that this release does not implement yet. */
+export const NOT_YET_SUPPORTED_VALUES: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map([
+  ["source.type", new Map([["mysql", "MySQL sources"]])],
+  [
+    "exports.*.mode",
+    new Map([["chunked", "chunked mode"], ["time_window", "time_window mode"]]),
+  ],
+  [
+    "exports.*.destination.type",
+    new Map([["s3", "S3 destinations"], ["gcs", "GCS destinations"]]),
+  ],
+]);

@@ -1,0 +1,42 @@
+/**
+ * Output file and run-id naming (UTC): `<export>_<YYYYMMDD_HHMMSS_mmm>.<ext>` and
+ * `<export>_<YYYYMMDDTHHMMSS.mmm>`.
+ *
+ * @module
+ */
+
+function parts(at: Date) {
+  const iso = at.toISOString(); // 2026-03-29T12:51:09.336Z
+  return {
+    date: iso.slice(0, 10).replaceAll("-", ""),
+    time: iso.slice(11, 19).replaceAll(":", ""),
+    ms: iso.slice(20, 23),
+  };
+}
+
+/**
+ * The file name for an export's output.
+ *
+ * @example
+ * ```ts
+ * fileNameFor("orders", new Date("2026-03-29T12:52:00.123Z"), "parquet");
+ * // "orders_20260329_125200_123.parquet"
+ * ```
+ */
+export function fileNameFor(exportName: string, at: Date, ext: string): string {
+  const p = parts(at);
+  return `${exportName}_${p.date}_${p.time}_${p.ms}.${ext}`;
+}
+
+/**
+ * The run id linking a summary, its metrics row and its files.
+ *
+ * @example
+ * ```ts
+ * runIdFor("orders", new Date("2026-03-29T12:51:09.336Z")); // "orders_20260329T125109.336"
+ * ```
+ */
+export function runIdFor(exportName: string, at: Date): string {
+  const p = parts(at);
+  return `${exportName}_${p.date}T${p.time}.${p.ms}`;
+}

@@ -1,0 +1,92 @@
+/**
+ * Local filesystem destination: the directory is created if missing; a file appears under its
+ * final name atomically (hard link of the complete file, which also refuses to overwrite).
+ *
+ * @module
+ */
+import { basename, extname, join } from "node:path";
+import { DestinationError } from "../pipeline/errors.ts";
+import type { Destination, Staged } from "./destination.ts";
+import { stagingPath, syncFile } from "./staging.ts";
+
+/** How many suffixed names to try when a name is taken (two runs in the same millisecond). */
+const MAX_NAME_ATTEMPTS = 1000;
+
+/** Stores files in the directory `root`. */
+export class LocalDestination implements Destination {
+  readonly label: string;
+  constructor(private readonly root: string) {
+    this.label = `local(${root})`;
+  }
+
+  async stage(fileName: string): Promise<Staged> {
+    const path = await stagingPath(fileName);
+    const root = this.root;
+    return {
+      path,
+      async commit() {
+        try {
+          await Deno.mkdir(root, { recursive: true });
+          await syncFile(path);
+          const source = await sameDevice(path, root) ? path : await copyBeside(path, root);
+          try {
+            const name = await linkUnique(source, root, fileName);
+            await syncDir(root);
+            return { fileName: name, location: join(root, name) };
+          } finally {
+            if (source !== path) await Deno.remove(source).catch(() => {});
+          }
+        } catch (err) {
+          if (err instanceof DestinationError) throw err;
+          throw new DestinationError(
+            `cannot write ${fileName} to ${root}: ${(err as Error).message}`,
+            { cause: err },
+          );
+        } finally {
+          await Deno.remove(path).catch(() => {});
+        }
+      },
+      async abort() {
+        await Deno.remove(path).catch(() => {});
+      },
+    };
+  }
+}
+
+async function sameDevice(file: string, dir: string): Promise<boolean> {
+  const [a, b] = await Promise.all([Deno.stat(file), Deno.stat(dir)]);
+  return a.dev === b.dev;
+}
+
+/** Copies to a hidden name in the target directory so the final link is same-device. */
+async function copyBeside(file: string, dir: string): Promise<string> {
+  const hidden = join(dir, `.${basename(file)}.rivet-partial`);
+  await Deno.copyFile(file, hidden);
+  await syncFile(hidden);
+  return hidden;
+}
+
+async function linkUnique(source: string, dir: string, fileName: string): Promise<string> {
+  const ext = extname(fileName);
+  const stem = fileName.slice(0, fileName.length - ext.length);
+  for (let i = 1; i <= MAX_NAME_ATTEMPTS; i++) {
+    const name = i === 1 ? fileName : `${stem}_${i}${ext}`;
+    try {
+      await Deno.link(source, join(dir, name));
+      return name;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    }
+  }
+  throw new DestinationError(`no free file name for ${fileName} in ${dir}`);
+}
+
+/** Makes the new directory entry durable (a crash must not lose a committed file). */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    using handle = await Deno.open(dir, { read: true });
+    await handle.sync();
+  } catch {
+    // Some platforms cannot fsync a directory; the file itself is already synced.
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Reads the incremental cursor's new value from the exported rows: the last non-null value of the
+ * cursor column (rows arrive ordered by it), typed so the next run resumes exactly.
+ *
+ * @module
+ */
+import { type Data, type DataType, type RecordBatch, Type } from "apache-arrow";
+import { TypeMappingError } from "./errors.ts";
+import type { TypedValue } from "../source/source.ts";
+import { decimal128Unscaled, formatScaled } from "../util/decimal.ts";
+import { formatDate, formatTimestamp } from "../util/temporal.ts";
+
+function isValid(data: Data, i: number): boolean {
+  const bitmap = data.nullBitmap;
+  if (!bitmap || bitmap.length === 0 || data.nullCount === 0) return true;
+  const bit = data.offset + i;
+  return (bitmap[bit >> 3] & (1 << (bit & 7))) !== 0;
+}
+
+/** Tracks the cursor column across batches. */
+export class CursorTracker {
+  private last: TypedValue | undefined;
+
+  constructor(private readonly column: string) {}
+
+  /** The value to store after a successful export, if any row had a non-null cursor. */
+  get value(): TypedValue | undefined {
+    return this.last;
+  }
+
+  /** Fails early (before any row is written) if the column is missing or has no exact cursor form. */
+  check(fields: readonly { name: string; type: DataType; metadata: Map<string, string> }[]): void {
+    const field = fields.find((f) => f.name === this.column);
+    if (!field) {
+      throw new TypeMappingError(
+        `cursor_column '${this.column}' is not a column of the query result (columns: ${
+          fields.map((f) => f.name).join(", ")
+        })`,
+      );
+    }
+    if (!cursorKind(field.type, field.metadata)) {
+      throw new TypeMappingError(
+        `cursor_column '${this.column}' has type ${
+          String(field.type)
+        }, which cannot be used as an incremental cursor (use an integer, decimal, date, timestamp or text column)`,
+      );
+    }
+  }
+
+  /** Notes the last non-null cursor value in `batch`. */
+  observe(batch: RecordBatch): void {
+    const index = batch.schema.fields.findIndex((f) => f.name === this.column);
+    const field = batch.schema.fields[index];
+    const data = batch.getChildAt(index)!.data[0];
+    for (let i = data.length - 1; i >= 0; i--) {
+      if (isValid(data, i)) {
+        this.last = valueAt(data, i, field.type, field.metadata);
+        return;
+      }
+    }
+  }
+}
+
+function cursorKind(type: DataType, metadata: Map<string, string>): TypedValue["kind"] | undefined {
+  switch (type.typeId) {
+    case Type.Int:
+      return "int";
+    case Type.Float:
+      return "float";
+    case Type.Decimal:
+      return "decimal";
+    case Type.Date:
+      return "date";
+    case Type.Timestamp:
+      return (type as unknown as { timezone?: string | null }).timezone
+        ? "timestamptz"
+        : "timestamp";
+    case Type.Utf8:
+    case Type.LargeUtf8:
+      return metadata.get("rivet.logical_type") === "decimal" ? "decimal" : "text";
+    default:
+      return undefined;
+  }
+}
+
+function valueAt(
+  data: Data,
+  i: number,
+  type: DataType,
+  metadata: Map<string, string>,
+): TypedValue {
+  const kind = cursorKind(type, metadata)!;
+  const at = data.offset + i;
+  const values = data.values as ArrayLike<number | bigint>;
+  switch (type.typeId) {
+    case Type.Int:
+    case Type.Float:
+      return { kind, text: String(values[at]) };
+    case Type.Decimal:
+      return {
+        kind,
+        text: formatScaled(
+          decimal128Unscaled(data.values as Uint32Array, at),
+          (type as unknown as { scale: number }).scale,
+        ),
+      };
+    case Type.Date:
+      return { kind, text: formatDate(Number(values[at])) };
+    case Type.Timestamp:
+      return { kind, text: formatTimestamp(BigInt(values[at]), kind === "timestamptz") };
+    default: {
+      const offsets = data.valueOffsets as Int32Array;
+      const bytes = (data.values as Uint8Array).subarray(offsets[at], offsets[at + 1]);
+      return { kind, text: new TextDecoder().decode(bytes) };
+    }
+  }
+}

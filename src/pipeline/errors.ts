@@ -1,0 +1,73 @@
+/**
+ * Error types, one per party who must act, and the exit codes they map to.
+ *
+ * @module
+ */
+
+/** Process exit codes (documented in docs/cli.md). */
+export const ExitCode = {
+  /** Every selected export succeeded or was skipped. */
+  Ok: 0,
+  /** Bad usage or an invalid config: nothing ran. */
+  Usage: 1,
+  /** At least one export failed (after its retries). */
+  ExportFailed: 2,
+  /** A written file failed its integrity check (`--validate`). */
+  DataIntegrity: 3,
+} as const;
+
+/** Base class: every error rivet raises on purpose carries a one-line, user-facing message. */
+export class RivetError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The config (or CLI input) is wrong; the user fixes it. Carries the key and the YAML line. */
+export class ConfigError extends RivetError {
+  /** Dotted key path, e.g. `exports[1].compression_level`. */
+  readonly key?: string;
+  /** 1-based line in the YAML file. */
+  readonly line?: number;
+  constructor(message: string, where: { key?: string; line?: number; file?: string } = {}) {
+    const loc = [where.file, where.line].filter((v) => v !== undefined).join(":");
+    super(loc ? `${loc}: ${message}` : message);
+    this.key = where.key;
+    this.line = where.line;
+  }
+}
+
+/**
+ * How a source failure should be handled (spec "Retry semantics").
+ * `permanent` and `auth` are never retried.
+ */
+export type RetryClass =
+  | "network"
+  | "disconnect"
+  | "timeout"
+  | "capacity"
+  | "deadlock"
+  | "auth"
+  | "permanent";
+
+/** A failure talking to the source database. */
+export class SourceError extends RivetError {
+  readonly retryClass: RetryClass;
+  /** SQLSTATE (PostgreSQL) or error code/errno (MySQL) when the server sent one. */
+  readonly code?: string;
+  constructor(message: string, retryClass: RetryClass, options?: ErrorOptions & { code?: string }) {
+    super(message, options);
+    this.retryClass = retryClass;
+    this.code = options?.code;
+  }
+}
+
+/** A value or column the source returned that rivet cannot represent exactly. */
+export class TypeMappingError extends RivetError {}
+
+/** A failure storing a file at its destination. */
+export class DestinationError extends RivetError {}
+
+/** A written file does not match what was read (row count, footer). */
+export class DataIntegrityError extends RivetError {}

@@ -1,0 +1,82 @@
+/**
+ * Versioned schema migrations of the state database. Each entry runs once, in order, inside a
+ * transaction that also records the new version; released migrations are never edited.
+ *
+ * @module
+ */
+import type { DatabaseSync } from "node:sqlite";
+
+/** Ordered DDL steps; index + 1 is the schema version each one produces. */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE export_state (
+     export_name TEXT PRIMARY KEY,
+     last_cursor_value TEXT,
+     last_run_at TEXT,
+     cursor_column TEXT,
+     cursor_kind TEXT
+   );
+   CREATE TABLE export_metrics (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     export_name TEXT NOT NULL,
+     run_id TEXT NOT NULL,
+     run_at TEXT NOT NULL,
+     duration_ms INTEGER NOT NULL,
+     total_rows INTEGER NOT NULL,
+     peak_rss_mb INTEGER,
+     status TEXT NOT NULL,
+     error_message TEXT,
+     tuning_profile TEXT,
+     format TEXT,
+     mode TEXT,
+     files_produced INTEGER NOT NULL DEFAULT 0,
+     bytes_written INTEGER NOT NULL DEFAULT 0,
+     retries INTEGER NOT NULL DEFAULT 0,
+     validated INTEGER,
+     schema_changed INTEGER
+   );
+   CREATE INDEX idx_export_metrics_export ON export_metrics(export_name, id DESC);
+   CREATE TABLE export_schema (
+     export_name TEXT PRIMARY KEY,
+     columns_json TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE file_manifest (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     run_id TEXT NOT NULL,
+     export_name TEXT NOT NULL,
+     file_name TEXT NOT NULL,
+     location TEXT NOT NULL,
+     row_count INTEGER NOT NULL,
+     bytes INTEGER NOT NULL,
+     format TEXT NOT NULL,
+     compression TEXT,
+     created_at TEXT NOT NULL
+   );
+   CREATE INDEX idx_file_manifest_export ON file_manifest(export_name, id DESC);`,
+];
+
+/** Brings `db` to the latest version. Refuses a database written by a newer rivet. */
+export function migrate(db: DatabaseSync): void {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  // BEGIN IMMEDIATE takes the write lock first, so two processes cannot both apply a step.
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const row = db.prepare("SELECT MAX(version) AS v FROM schema_version").get() as
+      | { v: number | null }
+      | undefined;
+    const current = row?.v ?? 0;
+    if (current > MIGRATIONS.length) {
+      throw new Error(
+        `state database schema version ${current} is newer than this rivet supports (${MIGRATIONS.length}); upgrade rivet`,
+      );
+    }
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      db.exec(MIGRATIONS[v]);
+      db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(v + 1);
+    }
+    db.exec("COMMIT");
+  } catch (err) {
+    db.exec("ROLLBACK");
+    throw err;
+  }
+}

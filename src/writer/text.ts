@@ -1,0 +1,338 @@
+/**
+ * Exact text renderings of Arrow values, for the CSV writer.
+ *
+ * Every renderer reads the column's buffers directly (no per-value Arrow getters, which allocate):
+ * 64-bit integers and timestamps go through 32-bit halves and fall back to bigint only beyond
+ * 2^53, UTF-8 columns are decoded once per batch and sliced.
+ *
+ * Conventions (documented in docs for CSV output):
+ * - dates `YYYY-MM-DD`, astronomical years (year 0 is 1 BC), zero-padded to 4 digits, a leading `-`
+ *   before year 0 and as many digits as needed after 9999;
+ * - timestamps `YYYY-MM-DDTHH:MM:SS.ffffff`, plus `Z` when the column has a time zone;
+ * - times `HH:MM:SS.ffffff`; decimals with exactly `scale` fraction digits;
+ * - floats as the shortest text that reads back to the same value, `NaN`, `Infinity`, `-Infinity`,
+ *   and `-0`;
+ * - binary as lowercase hex; lists as JSON arrays, where non-finite floats, dates, times,
+ *   timestamps and binary become JSON strings.
+ *
+ * @module
+ */
+import {
+  type Data,
+  type DataType,
+  DateUnit,
+  type Field,
+  Precision,
+  TimeUnit,
+  Type,
+} from "apache-arrow";
+import { TypeMappingError } from "../pipeline/errors.ts";
+
+/** Text of the non-null value at index `i` of the column it was prepared for. */
+export type ValueText = (i: number) => string;
+
+/** Prepares a {@link ValueText} for one column of one batch (views are built once per batch). */
+export type Renderer = (data: Data) => ValueText;
+
+/** Whether a rendering is a bare CSV value or a JSON value inside a list. */
+type Mode = "csv" | "json";
+
+/**
+ * Builds the renderer for a field's type, checking the whole type up front so that an
+ * unsupported column fails before any byte is written.
+ *
+ * @throws {TypeMappingError} for types rivet's sources never produce (e.g. unions, maps).
+ */
+export function rendererFor(field: Field): Renderer {
+  return renderer(field.type, "csv", field.name);
+}
+
+/** The validity bitmap when the column has nulls, else undefined. */
+export function nullBitmap(data: Data): Uint8Array | undefined {
+  return data.nullCount > 0 ? data.nullBitmap : undefined;
+}
+
+/** True when index `i` is null according to a bitmap from {@link nullBitmap}. */
+export function isNullAt(bitmap: Uint8Array, offset: number, i: number): boolean {
+  const bit = offset + i;
+  return (bitmap[bit >> 3] & (1 << (bit & 7))) === 0;
+}
+
+function renderer(type: DataType, mode: Mode, column: string): Renderer {
+  switch (type.typeId) {
+    case Type.Bool:
+      return boolRenderer;
+    case Type.Int:
+      return intRenderer(type.bitWidth, type.isSigned);
+    case Type.Float:
+      if (type.precision === Precision.HALF) break;
+      return mode === "csv" ? floatRenderer : jsonFloat;
+    case Type.Decimal:
+      return decimalRenderer(type.scale, type.bitWidth);
+    case Type.Utf8:
+      return mode === "csv" ? utf8Renderer : jsonUtf8;
+    case Type.Binary:
+      return quoted(binaryRenderer, mode);
+    case Type.Date:
+      if (type.unit !== DateUnit.DAY) break;
+      return quoted(dateRenderer, mode);
+    case Type.Timestamp:
+      if (type.unit !== TimeUnit.MICROSECOND) break;
+      return quoted(timestampRenderer(type.timezone ? "Z" : ""), mode);
+    case Type.Time:
+      if (type.unit !== TimeUnit.MICROSECOND) break;
+      return quoted(timeRenderer, mode);
+    case Type.List:
+      return listRenderer(renderer(type.children[0].type, "json", column));
+  }
+  throw new TypeMappingError(`column "${column}": CSV output does not support Arrow type ${type}`);
+}
+
+/** Wraps a renderer whose text needs no JSON escaping in JSON string quotes inside lists. */
+function quoted(render: Renderer, mode: Mode): Renderer {
+  if (mode === "csv") return render;
+  return (data) => {
+    const text = render(data);
+    return (i) => `"${text(i)}"`;
+  };
+}
+
+const boolRenderer: Renderer = (data) => {
+  const values = data.values as Uint8Array;
+  const offset = data.offset;
+  return (i) => (isNullAt(values, offset, i) ? "false" : "true");
+};
+
+function intRenderer(bitWidth: number, signed: boolean): Renderer {
+  if (bitWidth < 64) {
+    return (data) => {
+      const values = data.values as ArrayLike<number>;
+      return (i) => String(values[i]);
+    };
+  }
+  return (data) => {
+    const values = data.values as BigInt64Array | BigUint64Array;
+    const halves = signed ? int32View(values) : uint32View(values);
+    return (i) => {
+      const hi = halves[2 * i + 1];
+      // Values under 2^53 in magnitude are exact as doubles and cheaper than bigint.
+      return hi >= -0x200000 && hi < 0x200000
+        ? String(hi * 0x100000000 + (halves[2 * i] >>> 0))
+        : String(values[i]);
+    };
+  };
+}
+
+function int32View(values: BigInt64Array | BigUint64Array): Int32Array {
+  return new Int32Array(values.buffer, values.byteOffset, values.length * 2);
+}
+
+function uint32View(values: BigInt64Array | BigUint64Array): Uint32Array {
+  return new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
+}
+
+const floatRenderer: Renderer = (data) => {
+  const values = data.values as Float32Array | Float64Array;
+  return values instanceof Float32Array ? (i) => float32Text(values[i]) : (i) => float64Text(values[i]);
+};
+
+const jsonFloat: Renderer = (data) => {
+  const text = floatRenderer(data);
+  return (i) => {
+    const s = text(i);
+    // JSON has no literal for these, so they travel as strings rather than being lost.
+    return s === "NaN" || s === "Infinity" || s === "-Infinity" ? `"${s}"` : s;
+  };
+};
+
+function float64Text(v: number): string {
+  return v === 0 && 1 / v < 0 ? "-0" : String(v);
+}
+
+/** Shortest decimal text that reads back (rounded to float32) as the same float32 value. */
+export function float32Text(v: number): string {
+  if (!Number.isFinite(v) || v === 0) return float64Text(v);
+  for (let digits = 1; digits < 9; digits++) {
+    const candidate = Number(v.toPrecision(digits));
+    if (Math.fround(candidate) === v) return String(candidate);
+  }
+  // Nine significant digits always identify a float32.
+  return String(Number(v.toPrecision(9)));
+}
+
+function decimalRenderer(scale: number, bitWidth: number): Renderer {
+  const stride = bitWidth / 32;
+  return (data) => {
+    const words = data.values as Uint32Array;
+    return (i) => decimalText(words, i * stride, stride, scale);
+  };
+}
+
+/** Exact text of a little-endian two's-complement decimal of `stride` 32-bit words. */
+export function decimalText(words: Uint32Array, base: number, stride: number, scale: number): string {
+  const top = words[base + stride - 1];
+  const fill = top >= 0x80000000 ? 0xffffffff : 0;
+  let small = true;
+  for (let k = 2; k < stride && small; k++) small = words[base + k] === fill;
+  const w1 = words[base + 1];
+  let negative: boolean;
+  let digits: string;
+  if (small && (fill === 0 ? w1 < 0x200000 : w1 >= 0xffe00000)) {
+    // Fits in 53 bits: exact as a double, and far cheaper than bigint.
+    const n = (fill === 0 ? w1 : w1 - 0x100000000) * 0x100000000 + words[base];
+    negative = n < 0;
+    digits = String(negative ? -n : n);
+  } else {
+    let v = 0n;
+    for (let k = stride - 1; k >= 0; k--) v = (v << 32n) | BigInt(words[base + k]);
+    v = BigInt.asIntN(stride * 32, v);
+    negative = v < 0n;
+    digits = (negative ? -v : v).toString();
+  }
+  const sign = negative ? "-" : "";
+  if (scale <= 0) return digits === "0" ? "0" : sign + digits + "0".repeat(-scale);
+  if (digits.length <= scale) digits = digits.padStart(scale + 1, "0");
+  const point = digits.length - scale;
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+// Decoding a whole column at once is only done below this size; bigger text goes value by value
+// so one batch can never exceed the engine's maximum string length.
+const WHOLE_DECODE_LIMIT = 1 << 26;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+const utf8Renderer: Renderer = (data) => {
+  const offsets = data.valueOffsets as Int32Array;
+  const bytes = data.values as Uint8Array;
+  const start = offsets[0];
+  const end = offsets[data.length];
+  if (end - start > WHOLE_DECODE_LIMIT) {
+    return (i) => utf8.decode(bytes.subarray(offsets[i], offsets[i + 1]));
+  }
+  const text = utf8.decode(bytes.subarray(start, end));
+  if (text.length === end - start) {
+    // Pure ASCII: byte offsets are string offsets.
+    return (i) => text.substring(offsets[i] - start, offsets[i + 1] - start);
+  }
+  const units = utf16Offsets(bytes, offsets, data.length);
+  return (i) => text.substring(units[i], units[i + 1]);
+};
+
+/** Maps each value's byte offset to its UTF-16 offset in the decoded column text. */
+function utf16Offsets(bytes: Uint8Array, offsets: Int32Array, n: number): Int32Array {
+  const units = new Int32Array(n + 1);
+  let pos = offsets[0];
+  let unit = 0;
+  for (let k = 1; k <= n; k++) {
+    const stop = offsets[k];
+    for (; pos < stop; pos++) {
+      const b = bytes[pos];
+      // Lead bytes start a code point; 4-byte sequences need a surrogate pair.
+      if ((b & 0xc0) !== 0x80) unit += b >= 0xf0 ? 2 : 1;
+    }
+    units[k] = unit;
+  }
+  return units;
+}
+
+const jsonUtf8: Renderer = (data) => {
+  const text = utf8Renderer(data);
+  return (i) => JSON.stringify(text(i));
+};
+
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
+const binaryRenderer: Renderer = (data) => {
+  const offsets = data.valueOffsets as Int32Array;
+  const bytes = data.values as Uint8Array;
+  return (i) => {
+    let s = "";
+    for (let k = offsets[i], end = offsets[i + 1]; k < end; k++) s += HEX[bytes[k]];
+    return s;
+  };
+};
+
+const dateRenderer: Renderer = (data) => {
+  const days = data.values as Int32Array;
+  return (i) => dateText(days[i]);
+};
+
+const MICROS_PER_DAY = 86_400_000_000;
+const MICROS_PER_DAY_N = 86_400_000_000n;
+
+function timestampRenderer(suffix: string): Renderer {
+  return (data) => {
+    const values = data.values as BigInt64Array;
+    const halves = int32View(values);
+    return (i) => {
+      const hi = halves[2 * i + 1];
+      let days: number;
+      let micros: number;
+      if (hi >= -0x200000 && hi < 0x200000) {
+        const v = hi * 0x100000000 + (halves[2 * i] >>> 0);
+        days = Math.floor(v / MICROS_PER_DAY);
+        micros = v - days * MICROS_PER_DAY;
+      } else {
+        const v = values[i];
+        let d = v / MICROS_PER_DAY_N;
+        if (v < 0n && d * MICROS_PER_DAY_N !== v) d -= 1n;
+        days = Number(d);
+        micros = Number(v - d * MICROS_PER_DAY_N);
+      }
+      return `${dateText(days)}T${timeText(micros)}${suffix}`;
+    };
+  };
+}
+
+const timeRenderer: Renderer = (data) => {
+  const values = data.values as BigInt64Array;
+  return (i) => timeText(Number(values[i]));
+};
+
+/** `YYYY-MM-DD` for days since 1970-01-01 (proleptic Gregorian, astronomical years). */
+export function dateText(days: number): string {
+  // Civil-from-days over 400-year eras (H. Hinnant), exact for any int32 day count.
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const y = year < 0 ? "-" + String(-year).padStart(4, "0") : String(year).padStart(4, "0");
+  return `${y}-${pad2(month)}-${pad2(day)}`;
+}
+
+/** `HH:MM:SS.ffffff` for microseconds since midnight. */
+export function timeText(micros: number): string {
+  const seconds = Math.floor(micros / 1_000_000);
+  const fraction = micros - seconds * 1_000_000;
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor(seconds / 60) % 60;
+  return `${pad2(h)}:${pad2(m)}:${pad2(seconds % 60)}.${String(fraction).padStart(6, "0")}`;
+}
+
+function pad2(n: number): string {
+  return n < 10 ? "0" + n : String(n);
+}
+
+function listRenderer(element: Renderer): Renderer {
+  return (data) => {
+    const offsets = data.valueOffsets as Int32Array;
+    const child = data.children[0];
+    const text = element(child);
+    const bitmap = nullBitmap(child);
+    const offset = child.offset;
+    return (i) => {
+      const end = offsets[i + 1];
+      let s = "[";
+      for (let k = offsets[i]; k < end; k++) {
+        if (s.length > 1) s += ",";
+        s += bitmap && isNullAt(bitmap, offset, k) ? "null" : text(k);
+      }
+      return s + "]";
+    };
+  };
+}

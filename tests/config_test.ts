@@ -1,0 +1,256 @@
+import assert from "node:assert/strict";
+import { loadConfig } from "../src/config/load.ts";
+import { ConfigError } from "../src/pipeline/errors.ts";
+import { withTempDir, writeFile } from "./support/files.ts";
+
+const SOURCE = `
+source:
+  type: postgres
+  url: "postgresql://app:s3cretpw@db.example.com:5433/shop?sslmode=require"
+`;
+
+function config(exportsYaml: string, source = SOURCE): string {
+  return `${source.trim()}\nexports:\n${exportsYaml.replace(/^\n/, "")}`;
+}
+
+const ONE_EXPORT = `
+  - name: users
+    query: "SELECT 1"
+    format: parquet
+    destination:
+      type: local
+      path: ./out
+`;
+
+async function loadError(yaml: string, env: Record<string, string> = {}): Promise<string> {
+  return await withTempDir(async (dir) => {
+    const path = await writeFile(dir, "rivet.yaml", yaml);
+    const err = await loadConfig(path, { env: (n) => env[n] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    return err.message;
+  });
+}
+
+Deno.test("config: url source, balanced defaults, local path relative to the config", async () => {
+  await withTempDir(async (dir) => {
+    const path = await writeFile(dir, "rivet.yaml", config(ONE_EXPORT));
+    const cfg = await loadConfig(path);
+    assert.deepEqual(cfg.source.connection, {
+      host: "db.example.com",
+      port: 5433,
+      user: "app",
+      password: "s3cretpw",
+      database: "shop",
+      options: { sslmode: "require" },
+    });
+    assert.deepEqual(cfg.source.tuning, {
+      profile: "balanced",
+      batchSize: 10_000,
+      throttleMs: 50,
+      statementTimeoutS: 300,
+      maxRetries: 3,
+      retryBackoffMs: 2_000,
+      lockTimeoutS: 30,
+    });
+    const [e] = cfg.exports;
+    assert.deepEqual(e.mode, "full");
+    assert.deepEqual(e.compression, "zstd");
+    assert.deepEqual(e.skipEmpty, false);
+    assert.deepEqual(e.destination, { type: "local", path: `${await Deno.realPath(dir)}/out` });
+  });
+});
+
+Deno.test("config: profile with per-field overrides", async () => {
+  await withTempDir(async (dir) => {
+    const src = `${SOURCE}  tuning:\n    profile: safe\n    batch_size: 5000\n`;
+    const path = await writeFile(dir, "rivet.yaml", config(ONE_EXPORT, src));
+    const t = (await loadConfig(path)).source.tuning;
+    assert.deepEqual([t.profile, t.batchSize, t.throttleMs, t.statementTimeoutS, t.maxRetries], [
+      "safe",
+      5000,
+      500,
+      120,
+      5,
+    ]);
+  });
+});
+
+Deno.test("config: structured source with password_env and default port", async () => {
+  await withTempDir(async (dir) => {
+    const src = `
+source:
+  type: postgres
+  host: 127.0.0.1
+  user: rivet
+  password_env: DB_PASS
+  database: shop
+`;
+    const path = await writeFile(dir, "rivet.yaml", config(ONE_EXPORT, src));
+    const cfg = await loadConfig(path, { env: (n) => (n === "DB_PASS" ? "pw!" : undefined) });
+    assert.deepEqual(cfg.source.connection.port, 5432);
+    assert.deepEqual(cfg.source.connection.password, "pw!");
+  });
+});
+
+Deno.test("config: url_env and url_file", async () => {
+  await withTempDir(async (dir) => {
+    await writeFile(dir, "db.url", "postgresql://u:p@h1/d1\n");
+    const viaFile = await writeFile(
+      dir,
+      "a.yaml",
+      config(ONE_EXPORT, "source:\n  type: postgres\n  url_file: db.url\n"),
+    );
+    assert.deepEqual((await loadConfig(viaFile)).source.connection.host, "h1");
+    const viaEnv = await writeFile(
+      dir,
+      "b.yaml",
+      config(ONE_EXPORT, "source:\n  type: postgres\n  url_env: DATABASE_URL\n"),
+    );
+    const cfg = await loadConfig(viaEnv, {
+      env: (n) => (n === "DATABASE_URL" ? "postgres://u@h2:6000/d2" : undefined),
+    });
+    assert.deepEqual([cfg.source.connection.host, cfg.source.connection.port], ["h2", 6000]);
+  });
+});
+
+Deno.test("config: ${VAR} expands from --param before the environment", async () => {
+  await withTempDir(async (dir) => {
+    const path = await writeFile(
+      dir,
+      "rivet.yaml",
+      config(ONE_EXPORT.replace("SELECT 1", "SELECT * FROM t WHERE id <= ${MAX_ID}")),
+    );
+    const cfg = await loadConfig(path, { params: { MAX_ID: "10" }, env: () => "99" });
+    assert.deepEqual(cfg.exports[0].query, "SELECT * FROM t WHERE id <= 10");
+  });
+});
+
+Deno.test("config: query_file is read relative to the config and expanded", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/sql`);
+    await writeFile(dir, "sql/users.sql", "SELECT * FROM users WHERE env = '${ENV}'\n");
+    const path = await writeFile(
+      dir,
+      "rivet.yaml",
+      config(ONE_EXPORT.replace('query: "SELECT 1"', "query_file: sql/users.sql")),
+    );
+    const cfg = await loadConfig(path, { params: { ENV: "prod" } });
+    assert.deepEqual(cfg.exports[0].query.trim(), "SELECT * FROM users WHERE env = 'prod'");
+  });
+});
+
+Deno.test("config errors: missing file", async () => {
+  await assert.rejects(() => loadConfig("/nonexistent/rivet.yaml"), {
+    name: "ConfigError",
+    message: "config file not found: /nonexistent/rivet.yaml",
+  });
+});
+
+Deno.test("config errors: YAML syntax error names the line", async () => {
+  const msg = await loadError("source:\n  type: postgres\n  url: [unclosed\nexports: []\n");
+  assert.match(msg, /rivet\.yaml:\d+: YAML syntax error/);
+});
+
+Deno.test("config errors: unknown key with a did-you-mean hint, export name and line", async () => {
+  const msg = await loadError(config(ONE_EXPORT.replace("format: parquet", "formatt: parquet")));
+  assert.match(
+    msg,
+    /rivet\.yaml:7: export 'users': exports\[0\]\.formatt: unknown key 'formatt' \(did you mean 'format'\?\)/,
+  );
+});
+
+Deno.test("config errors: wrong type and bad enum value", async () => {
+  const badType = await loadError(config(ONE_EXPORT, `${SOURCE}  tuning:\n    batch_size: lots\n`));
+  assert.match(badType, /:5: source\.tuning\.batch_size: must be an integer, got string 'lots'/);
+  const badEnum = await loadError(config(ONE_EXPORT.replace("parquet", "parquett")));
+  assert.match(badEnum, /format: must be one of parquet \| csv.*did you mean 'parquet'/);
+});
+
+Deno.test("config errors: missing env var for ${VAR}, url_env and password_env", async () => {
+  const inQuery = await loadError(config(ONE_EXPORT.replace("SELECT 1", "SELECT ${NOPE}")));
+  assert.match(inQuery, /:6: export 'users': exports\[0\]\.query: \$\{NOPE\} is not set/);
+  const urlEnv = await loadError(
+    config(ONE_EXPORT, "source:\n  type: postgres\n  url_env: NOPE\n"),
+  );
+  assert.match(urlEnv, /source\.url_env: environment variable 'NOPE' is not set/);
+  const pwEnv = await loadError(config(
+    ONE_EXPORT,
+    "source:\n  type: postgres\n  host: h\n  user: u\n  database: d\n  password_env: NOPE\n",
+  ));
+  assert.match(pwEnv, /:6: source\.password_env: environment variable 'NOPE' is not set/);
+});
+
+Deno.test("config errors: url and structured fields are never mixed", async () => {
+  const mixed = await loadError(config(ONE_EXPORT, `${SOURCE}  host: other\n`));
+  assert.match(
+    mixed,
+    /use either URL-based config \(url\) or structured fields \(host\), not both/,
+  );
+  const two = await loadError(config(ONE_EXPORT, `${SOURCE}  url_env: X\n`));
+  assert.match(two, /exactly one of 'url', 'url_env' or 'url_file'/);
+});
+
+Deno.test("config errors: duplicate names, empty export list, compression levels", async () => {
+  const dup = await loadError(config(ONE_EXPORT + ONE_EXPORT));
+  assert.match(dup, /:12: export 'users': exports\[1\]\.name: duplicate export name 'users'/);
+  const empty = await loadError(`${SOURCE.trim()}\nexports: []\n`);
+  assert.match(empty, /exports: the list is empty/);
+  const zstd = await loadError(
+    config(ONE_EXPORT.replace("format: parquet", "format: parquet\n    compression_level: 23")),
+  );
+  assert.match(zstd, /:8: export 'users': .*zstd compression_level must be 1\.\.22, got 23/);
+  const gzip = await loadError(config(ONE_EXPORT.replace(
+    "format: parquet",
+    "format: parquet\n    compression: gzip\n    compression_level: 11",
+  )));
+  assert.match(gzip, /gzip compression_level must be 0\.\.10, got 11/);
+  const snappy = await loadError(config(ONE_EXPORT.replace(
+    "format: parquet",
+    "format: parquet\n    compression: snappy\n    compression_level: 3",
+  )));
+  assert.match(snappy, /only supported for zstd and gzip/);
+});
+
+Deno.test("config errors: incremental needs cursor_column; query xor query_file", async () => {
+  const inc = await loadError(
+    config(ONE_EXPORT.replace("format:", "mode: incremental\n    format:")),
+  );
+  assert.match(
+    inc,
+    /export 'users': exports\[0\]\.mode: incremental mode requires 'cursor_column'/,
+  );
+  const none = await loadError(config(ONE_EXPORT.replace('    query: "SELECT 1"\n', "")));
+  assert.match(none, /must specify 'query' or 'query_file'/);
+});
+
+Deno.test("config errors: later-release keys are named as not supported, not ignored", async () => {
+  const chunked = await loadError(
+    config(ONE_EXPORT.replace("format:", "mode: chunked\n    format:")),
+  );
+  assert.match(
+    chunked,
+    /:7: export 'users': exports\[0\]\.mode: 'chunked' \(chunked mode\) is not supported yet/,
+  );
+  const s3 = await loadError(config(ONE_EXPORT.replace("type: local", "type: s3")));
+  assert.match(s3, /'s3' \(S3 destinations\) is not supported yet/);
+  const quality = await loadError(
+    config(
+      ONE_EXPORT.replace(
+        "format: parquet",
+        "format: parquet\n    quality:\n      row_count_min: 1",
+      ),
+    ),
+  );
+  assert.match(quality, /:8: .*'quality' \(quality checks\) is not supported yet/);
+});
+
+Deno.test("config errors: a bad URL never echoes the password", async () => {
+  const msg = await loadError(
+    config(ONE_EXPORT, 'source:\n  type: postgres\n  url: "mysql://u:hunter2pw@h/d"\n'),
+  );
+  assert.match(msg, /source\.url: url must start with postgres:\/\/ or postgresql:\/\//);
+  assert.ok(!msg.includes("hunter2pw"));
+});
