@@ -1,0 +1,201 @@
+import assert from "node:assert/strict";
+import { tableFromArrays } from "apache-arrow";
+import { join } from "node:path";
+import type { Config, ExportConfig } from "../src/config/types.ts";
+import { resolveTuning } from "../src/config/profiles.ts";
+import { SourceError } from "../src/pipeline/errors.ts";
+import { runExports } from "../src/pipeline/run.ts";
+import { StateStore } from "../src/state/store.ts";
+import { FakeSourceFactory } from "./support/fake_source.ts";
+import { withTempDir } from "./support/files.ts";
+import { readParquet } from "./support/read_parquet.ts";
+
+const table = tableFromArrays({
+  id: BigInt64Array.from([1n, 2n, 3n, 4n, 5n]),
+  name: ["a", "b", null, "d", "e"],
+});
+const batches = [table.slice(0, 2).batches[0], table.slice(2, 5).batches[0]];
+
+function makeConfig(dir: string, exp: Partial<ExportConfig> = {}): Config {
+  return {
+    path: join(dir, "rivet.yaml"),
+    dir,
+    source: {
+      type: "postgres",
+      connection: { host: "h", port: 1, user: "u", database: "d", options: {} },
+      tuning: { ...resolveTuning({ profile: "fast" }), retryBackoffMs: 1, maxRetries: 2 },
+    },
+    exports: [{
+      name: "items",
+      query: "SELECT * FROM items;",
+      mode: "incremental",
+      cursorColumn: "id",
+      format: "parquet",
+      compression: "zstd",
+      skipEmpty: false,
+      destination: { type: "local", path: join(dir, "out") },
+      ...exp,
+    }],
+  };
+}
+
+async function listOut(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(join(dir, "out"))) names.push(e.name);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return names.sort();
+}
+
+function state(dir: string) {
+  const store = StateStore.open(join(dir, ".rivet_state.db"));
+  try {
+    return {
+      cursor: store.cursor("items"),
+      files: store.files({ last: 10 }),
+      metrics: store.metrics({ last: 10 }),
+    };
+  } finally {
+    store.close();
+  }
+}
+
+Deno.test("pipeline: incremental run commits the file, then the typed cursor, manifest and metrics", async () => {
+  await withTempDir(async (dir) => {
+    const fake = new FakeSourceFactory({ schema: table.schema, batches });
+    const { summaries, exitCode } = await runExports(makeConfig(dir), { openSource: fake.open });
+    assert.equal(exitCode, 0);
+    const [s] = summaries;
+    assert.equal(s.status, "success");
+    assert.equal(s.rows, 5);
+    assert.equal(s.files, 1);
+    assert.equal(
+      fake.queries[0].text,
+      'SELECT * FROM (SELECT * FROM items\n) AS _rivet ORDER BY "id"',
+    );
+    const files = await listOut(dir);
+    assert.equal(files.length, 1);
+    assert.match(files[0], /^items_\d{8}_\d{6}_\d{3}\.parquet$/);
+    const rows = await readParquet(join(dir, "out", files[0]));
+    assert.deepEqual(rows.rows.map((r) => r.name), ["a", "b", null, "d", "e"]);
+    const st = state(dir);
+    assert.deepEqual(st.cursor?.value, { kind: "int", text: "5" });
+    assert.equal(st.cursor?.column, "id");
+    assert.equal(st.files[0].rows, 5);
+    assert.equal(st.files[0].runId, s.runId);
+    assert.equal(st.metrics[0].status, "success");
+
+    // The second run binds the stored cursor as a parameter.
+    const again = new FakeSourceFactory({ schema: table.schema, batches: [] });
+    const second = await runExports(makeConfig(dir), { openSource: again.open });
+    assert.equal(
+      again.queries[0].text,
+      'SELECT * FROM (SELECT * FROM items\n) AS _rivet WHERE "id" > $1 ORDER BY "id"',
+    );
+    assert.deepEqual(again.queries[0].params, [{ kind: "int", text: "5" }]);
+    assert.equal(second.summaries[0].schema, "unchanged");
+  });
+});
+
+Deno.test("pipeline: a failure mid-stream leaves no file and the cursor unchanged", async () => {
+  await withTempDir(async (dir) => {
+    const boom = new SourceError('relation "items" does not exist', "permanent");
+    const fake = new FakeSourceFactory({
+      schema: table.schema,
+      batches,
+      failures: [{ attempt: 1, beforeBatch: 1, error: boom }],
+    });
+    const { summaries, exitCode } = await runExports(makeConfig(dir), { openSource: fake.open });
+    assert.equal(exitCode, 2);
+    assert.equal(summaries[0].status, "failed");
+    assert.match(summaries[0].error!, /relation "items" does not exist/);
+    assert.equal(fake.attempts, 1, "permanent errors are not retried");
+    assert.equal(fake.closed, 1);
+    assert.deepEqual(await listOut(dir), []);
+    const st = state(dir);
+    assert.equal(st.cursor, undefined);
+    assert.equal(st.files.length, 0);
+    assert.equal(st.metrics[0].status, "failed");
+  });
+});
+
+Deno.test("pipeline: network errors are retried on a fresh connection", async () => {
+  await withTempDir(async (dir) => {
+    const reset = new SourceError("connection reset by peer", "network");
+    const fake = new FakeSourceFactory({
+      schema: table.schema,
+      batches,
+      failures: [{ attempt: 1, beforeBatch: 1, error: reset }],
+    });
+    const { summaries } = await runExports(makeConfig(dir), { openSource: fake.open });
+    assert.equal(summaries[0].status, "success");
+    assert.equal(summaries[0].retries, 1);
+    assert.equal(summaries[0].rows, 5, "the retried attempt starts over, no duplicated rows");
+    assert.equal(fake.attempts, 2);
+    assert.equal(fake.closed, 2);
+    assert.equal((await listOut(dir)).length, 1);
+  });
+});
+
+Deno.test("pipeline: auth errors fail at once; retries stop at max_retries", async () => {
+  await withTempDir(async (dir) => {
+    const auth = new FakeSourceFactory({
+      schema: table.schema,
+      batches,
+      failures: [{
+        attempt: 1,
+        beforeBatch: 0,
+        error: new SourceError("password authentication failed", "auth"),
+      }],
+    });
+    await runExports(makeConfig(dir), { openSource: auth.open });
+    assert.equal(auth.attempts, 1);
+    const flaky = new FakeSourceFactory({
+      schema: table.schema,
+      batches,
+      failures: [1, 2, 3, 4].map((attempt) => ({
+        attempt,
+        beforeBatch: 0,
+        error: new SourceError("timeout", "timeout"),
+      })),
+    });
+    const { summaries } = await runExports(makeConfig(dir), { openSource: flaky.open });
+    assert.equal(flaky.attempts, 3, "1 attempt + max_retries (2)");
+    assert.equal(summaries[0].retries, 2);
+    assert.equal(summaries[0].status, "failed");
+  });
+});
+
+Deno.test("pipeline: skip_empty writes nothing and reports skipped; without it an empty file is written", async () => {
+  await withTempDir(async (dir) => {
+    const empty = new FakeSourceFactory({ schema: table.schema, batches: [] });
+    const skipped = await runExports(makeConfig(dir, { skipEmpty: true }), {
+      openSource: empty.open,
+    });
+    assert.equal(skipped.summaries[0].status, "skipped");
+    assert.equal(skipped.summaries[0].files, 0);
+    assert.equal(skipped.exitCode, 0);
+    assert.deepEqual(await listOut(dir), []);
+    assert.equal(state(dir).cursor, undefined);
+
+    const written = await runExports(makeConfig(dir), { openSource: empty.open });
+    assert.equal(written.summaries[0].status, "success");
+    assert.equal(written.summaries[0].files, 1);
+    const [file] = await listOut(dir);
+    assert.equal((await readParquet(join(dir, "out", file))).rows.length, 0);
+  });
+});
+
+Deno.test("pipeline: a changed cursor_column does not inherit the old cursor", async () => {
+  await withTempDir(async (dir) => {
+    const fake = new FakeSourceFactory({ schema: table.schema, batches });
+    await runExports(makeConfig(dir), { openSource: fake.open });
+    const renamed = await runExports(makeConfig(dir, { cursorColumn: "name" }), {
+      openSource: fake.open,
+    });
+    assert.equal(renamed.summaries[0].status, "failed");
+    assert.match(renamed.summaries[0].error!, /cursor_column changed from 'id' to 'name'/);
+  });
+});

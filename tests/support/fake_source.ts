@@ -1,0 +1,55 @@
+/**
+ * An in-memory {@link Source} for pipeline tests: serves fixed record batches, can fail on a
+ * chosen attempt, and records the queries it was asked to run.
+ *
+ * @module
+ */
+import { type RecordBatch, type Schema } from "apache-arrow";
+import type { Config } from "../../src/config/types.ts";
+import type { ResultStream, Source, SqlQuery, StreamOptions } from "../../src/source/source.ts";
+
+/** What the fake does on each attempt (1-based); missing entries succeed. */
+export interface FakePlan {
+  schema: Schema;
+  batches: RecordBatch[];
+  /** Throw this error instead of the batch with this index, on the given attempts. */
+  failures?: { attempt: number; beforeBatch: number; error: Error }[];
+}
+
+/** A factory usable as `RunOptions.openSource`, with counters. */
+export class FakeSourceFactory {
+  attempts = 0;
+  closed = 0;
+  queries: SqlQuery[] = [];
+
+  constructor(private readonly plan: FakePlan) {}
+
+  open = (_config: Config["source"]): Promise<Source> => {
+    const attempt = ++this.attempts;
+    const plan = this.plan;
+    const queries = this.queries;
+    const onClose = () => this.closed++;
+    const source: Source = {
+      dialect: { quoteIdent: (n) => `"${n}"`, placeholder: (i) => `$${i}` },
+      query(query: SqlQuery, _options: StreamOptions): Promise<ResultStream> {
+        queries.push(query);
+        async function* batches() {
+          for (const [i, batch] of plan.batches.entries()) {
+            const failure = plan.failures?.find((f) =>
+              f.attempt === attempt && f.beforeBatch === i
+            );
+            if (failure) throw failure.error;
+            await Promise.resolve();
+            yield batch;
+          }
+        }
+        return Promise.resolve({ schema: plan.schema, batches: batches() });
+      },
+      close() {
+        onClose();
+        return Promise.resolve();
+      },
+    };
+    return Promise.resolve(source);
+  };
+}
