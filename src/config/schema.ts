@@ -116,7 +116,6 @@ export const NOT_YET_SUPPORTED_KEYS: ReadonlyMap<string, string> = new Map([
 
 /** Enum values the spec defines that this release does not implement yet. */
 export const NOT_YET_SUPPORTED_VALUES: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map([
-  ["source.type", new Map([["mysql", "MySQL sources"]])],
   [
     "exports.*.mode",
     new Map([["chunked", "chunked mode"], ["time_window", "time_window mode"]]),

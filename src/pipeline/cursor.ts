@@ -4,18 +4,10 @@
  *
  * @module
  */
-import { type Data, type DataType, type RecordBatch, Type } from "apache-arrow";
+import { type DataType, type RecordBatch, Type } from "apache-arrow";
 import { TypeMappingError } from "./errors.ts";
 import type { TypedValue } from "../source/source.ts";
-import { decimal128Unscaled, formatScaled } from "../util/decimal.ts";
-import { formatDate, formatTimestamp } from "../util/temporal.ts";
-
-function isValid(data: Data, i: number): boolean {
-  const bitmap = data.nullBitmap;
-  if (!bitmap || bitmap.length === 0 || data.nullCount === 0) return true;
-  const bit = data.offset + i;
-  return (bitmap[bit >> 3] & (1 << (bit & 7))) !== 0;
-}
+import { isNullAt, nullBitmap, rendererFor } from "../writer/text.ts";
 
 /** Tracks the cursor column across batches. */
 export class CursorTracker {
@@ -52,11 +44,15 @@ export class CursorTracker {
     const index = batch.schema.fields.findIndex((f) => f.name === this.column);
     const field = batch.schema.fields[index];
     const data = batch.getChildAt(index)!.data[0];
+    const bitmap = nullBitmap(data);
     for (let i = data.length - 1; i >= 0; i--) {
-      if (isValid(data, i)) {
-        this.last = valueAt(data, i, field.type, field.metadata);
-        return;
-      }
+      if (bitmap && isNullAt(bitmap, data.offset, i)) continue;
+      // The CSV renderer's text is exact for every cursor kind (digits, ISO 8601 with µs).
+      this.last = {
+        kind: cursorKind(field.type, field.metadata)!,
+        text: rendererFor(field)(data)(i),
+      };
+      return;
     }
   }
 }
@@ -80,38 +76,5 @@ function cursorKind(type: DataType, metadata: Map<string, string>): TypedValue["
       return metadata.get("rivet.logical_type") === "decimal" ? "decimal" : "text";
     default:
       return undefined;
-  }
-}
-
-function valueAt(
-  data: Data,
-  i: number,
-  type: DataType,
-  metadata: Map<string, string>,
-): TypedValue {
-  const kind = cursorKind(type, metadata)!;
-  const at = data.offset + i;
-  const values = data.values as ArrayLike<number | bigint>;
-  switch (type.typeId) {
-    case Type.Int:
-    case Type.Float:
-      return { kind, text: String(values[at]) };
-    case Type.Decimal:
-      return {
-        kind,
-        text: formatScaled(
-          decimal128Unscaled(data.values as Uint32Array, at),
-          (type as unknown as { scale: number }).scale,
-        ),
-      };
-    case Type.Date:
-      return { kind, text: formatDate(Number(values[at])) };
-    case Type.Timestamp:
-      return { kind, text: formatTimestamp(BigInt(values[at]), kind === "timestamptz") };
-    default: {
-      const offsets = data.valueOffsets as Int32Array;
-      const bytes = (data.values as Uint8Array).subarray(offsets[at], offsets[at + 1]);
-      return { kind, text: new TextDecoder().decode(bytes) };
-    }
   }
 }

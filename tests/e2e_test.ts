@@ -1,0 +1,276 @@
+/**
+ * End-to-end scenarios run through the real CLI against both real engines (PostgreSQL and
+ * MariaDB), table-driven: every scenario runs on each engine.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { command, parseSummaries, rivet } from "./support/cli.ts";
+import { ENGINES, SQL, type TestDb, withDb } from "./support/engines.ts";
+import { withTempDir, writeFile } from "./support/files.ts";
+import { readParquet } from "./support/read_parquet.ts";
+import { readCsv } from "./support/read_csv.ts";
+
+interface ExportSpec {
+  name: string;
+  query: string;
+  mode?: "full" | "incremental";
+  cursor?: string;
+  format?: "parquet" | "csv";
+  skipEmpty?: boolean;
+  destination?: "local" | "stdout";
+}
+
+function configYaml(db: TestDb, exports: ExportSpec[], tuning = "profile: balanced"): string {
+  const lines = [
+    "source:",
+    `  type: ${db.engine}`,
+    `  url: "${db.url}"`,
+    `  tuning: { ${tuning} }`,
+    "exports:",
+  ];
+  for (const e of exports) {
+    lines.push(`  - name: ${e.name}`, `    query: ${JSON.stringify(e.query)}`);
+    lines.push(`    mode: ${e.mode ?? "full"}`, `    format: ${e.format ?? "parquet"}`);
+    if (e.cursor) lines.push(`    cursor_column: ${e.cursor}`);
+    if (e.skipEmpty) lines.push("    skip_empty: true");
+    lines.push(
+      e.destination === "stdout"
+        ? "    destination: { type: stdout }"
+        : "    destination: { type: local, path: ./out }",
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+async function outFiles(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(join(dir, "out"))) names.push(e.name);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return names.sort();
+}
+
+async function seedItems(db: TestDb, first: number, last: number): Promise<void> {
+  const values = [];
+  for (let i = first; i <= last; i++) {
+    values.push(
+      `(${i}, 'item ${i}, "q"', '2024-01-01 00:00:00.${String(i).padStart(6, "0")}', 'k''${i}')`,
+    );
+  }
+  await db.exec(`INSERT INTO ${db.ns}.items VALUES ${values.join(", ")}`);
+}
+
+async function createItems(db: TestDb): Promise<void> {
+  const t = SQL[db.engine];
+  await db.exec(
+    `CREATE TABLE ${db.ns}.items (id bigint primary key, name ${t.text}, updated_at ${t.timestamp}, code ${t.text})`,
+  );
+}
+
+for (const engine of ENGINES) {
+  Deno.test(`e2e ${engine.name}: full export to Parquet and CSV, read back independently`, async () => {
+    await withDb(engine, async (db) => {
+      await createItems(db);
+      await seedItems(db, 1, 25);
+      await withTempDir(async (dir) => {
+        const config = await writeFile(
+          dir,
+          "rivet.yaml",
+          configYaml(db, [
+            { name: "items_pq", query: `SELECT id, name FROM ${db.ns}.items ORDER BY id` },
+            {
+              name: "items_csv",
+              query: `SELECT id, name FROM ${db.ns}.items ORDER BY id`,
+              format: "csv",
+            },
+          ], "profile: balanced, batch_size: 7"),
+        );
+        const r = await rivet(["run", "--config", config, "--validate"]);
+        assert.equal(r.code, 0, r.stderr);
+        const summaries = parseSummaries(r.stdout);
+        assert.equal(summaries.items_pq.status, "success");
+        assert.equal(summaries.items_pq.rows, "25");
+        assert.equal(summaries.items_pq.validated, "pass");
+        assert.equal(summaries.items_csv.rows, "25");
+        const files = await outFiles(dir);
+        assert.equal(files.length, 2);
+        const pq = await readParquet(join(dir, "out", files.find((f) => f.endsWith(".parquet"))!));
+        assert.equal(pq.rows.length, 25);
+        assert.equal(String(pq.rows[0].id), "1");
+        assert.equal(pq.rows[24].name, 'item 25, "q"');
+        const csv = await readCsv(join(dir, "out", files.find((f) => f.endsWith(".csv"))!));
+        assert.deepEqual(csv[0], ["id", "name"]);
+        assert.deepEqual(csv[25], ["25", 'item 25, "q"']);
+      });
+    });
+  });
+
+  Deno.test(`e2e ${engine.name}: incremental runs export exactly the new rows`, async () => {
+    await withDb(engine, async (db) => {
+      await createItems(db);
+      await seedItems(db, 1, 10);
+      await withTempDir(async (dir) => {
+        const exportsFor = (format: "parquet" | "csv") => ({
+          name: `inc_${format}`,
+          query: `SELECT id, name, updated_at FROM ${db.ns}.items`,
+          mode: "incremental" as const,
+          cursor: "updated_at",
+          format,
+          skipEmpty: true,
+        });
+        const config = await writeFile(
+          dir,
+          "rivet.yaml",
+          configYaml(
+            db,
+            [exportsFor("parquet"), exportsFor("csv")],
+            "profile: fast, batch_size: 4",
+          ),
+        );
+        const first = await rivet(["run", "-c", config]);
+        assert.equal(first.code, 0, first.stderr);
+        assert.equal(parseSummaries(first.stdout).inc_parquet.rows, "10");
+        await seedItems(db, 11, 13);
+        const second = await rivet(["run", "-c", config]);
+        assert.equal(second.code, 0, second.stderr);
+        const s = parseSummaries(second.stdout);
+        assert.equal(s.inc_parquet.rows, "3");
+        assert.equal(s.inc_csv.rows, "3");
+        assert.equal(s.inc_parquet.schema, "unchanged");
+        const newest = (await outFiles(dir)).filter((f) => f.startsWith("inc_parquet")).sort().at(
+          -1,
+        )!;
+        const rows = (await readParquet(join(dir, "out", newest))).rows;
+        assert.deepEqual(rows.map((r) => String(r.id)), ["11", "12", "13"]);
+        const third = await rivet(["run", "-c", config]);
+        assert.equal(third.code, 0);
+        assert.equal(parseSummaries(third.stdout).inc_parquet.status, "skipped");
+        const state = await rivet(["state", "show", "-c", config]);
+        assert.match(state.stdout, /inc_parquet\s+2024-01-01T00:00:00\.000013\s/);
+        assert.equal((await outFiles(dir)).length, 4, "skipped runs write no file");
+      });
+    });
+  });
+
+  Deno.test(`e2e ${engine.name}: a text cursor containing a single quote resumes exactly`, async () => {
+    await withDb(engine, async (db) => {
+      await createItems(db);
+      await seedItems(db, 1, 3); // codes k'1, k'2, k'3
+      await withTempDir(async (dir) => {
+        const config = await writeFile(
+          dir,
+          "rivet.yaml",
+          configYaml(db, [{
+            name: "by_code",
+            query: `SELECT id, code FROM ${db.ns}.items`,
+            mode: "incremental",
+            cursor: "code",
+            format: "csv",
+          }]),
+        );
+        assert.equal((await rivet(["run", "-c", config])).code, 0);
+        await seedItems(db, 4, 5);
+        const r = await rivet(["run", "-c", config]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(parseSummaries(r.stdout).by_code.rows, "2");
+        const newest = (await outFiles(dir)).at(-1)!;
+        assert.deepEqual((await readCsv(join(dir, "out", newest))).slice(1), [["4", "k'4"], [
+          "5",
+          "k'5",
+        ]]);
+      });
+    });
+  });
+
+  Deno.test(`e2e ${engine.name}: stdout carries only the file; summaries go to stderr`, async () => {
+    await withDb(engine, async (db) => {
+      await createItems(db);
+      await seedItems(db, 1, 3);
+      await withTempDir(async (dir) => {
+        const config = await writeFile(
+          dir,
+          "rivet.yaml",
+          configYaml(db, [{
+            name: "piped",
+            query: `SELECT id, name FROM ${db.ns}.items ORDER BY id`,
+            format: "csv",
+            destination: "stdout",
+          }]),
+        );
+        const r = await rivet(["run", "-c", config]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(
+          r.stdout,
+          'id,name\n1,"item 1, ""q"""\n2,"item 2, ""q"""\n3,"item 3, ""q"""\n',
+        );
+        assert.equal(parseSummaries(r.stderr).piped.rows, "3");
+      });
+    });
+  });
+
+  Deno.test(`e2e ${engine.name}: a run killed mid-export leaves no file and the cursor unchanged`, async () => {
+    await withDb(engine, async (db) => {
+      await createItems(db);
+      await seedItems(db, 1, 50);
+      await withTempDir(async (dir) => {
+        const config = await writeFile(
+          dir,
+          "rivet.yaml",
+          configYaml(db, [{
+            name: "slow",
+            query: `SELECT * FROM ${db.ns}.items`,
+            mode: "incremental",
+            cursor: "id",
+          }], "profile: safe, batch_size: 2, throttle_ms: 200"),
+        );
+        const child = command(["run", "-c", config], { RIVET_LOG: "debug" }).spawn();
+        // Wait until batches are flowing, then kill hard.
+        const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+        let seen = "";
+        while (!/batch 3:/.test(seen)) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          seen += value;
+        }
+        child.kill("SIGKILL");
+        await child.status;
+        await reader.cancel();
+        await child.stdout.cancel();
+        assert.match(seen, /batch 3:/);
+        assert.deepEqual(await outFiles(dir), []);
+        const state = await rivet(["state", "show", "-c", config]);
+        assert.equal(state.stdout, "No export state recorded yet.\n");
+        // And a normal run afterwards exports everything.
+        const r = await rivet(["run", "-c", config]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(parseSummaries(r.stdout).slow.rows, "50");
+      });
+    });
+  });
+
+  Deno.test(`e2e ${engine.name}: query errors fail clearly without retries`, async () => {
+    await withDb(engine, async (db) => {
+      await withTempDir(async (dir) => {
+        const config = await writeFile(
+          dir,
+          "rivet.yaml",
+          configYaml(db, [
+            { name: "syntax", query: "SELEC 1" },
+            { name: "missing", query: `SELECT * FROM ${db.ns}.no_such_table` },
+          ], "profile: balanced, retry_backoff_ms: 10"),
+        );
+        const r = await rivet(["run", "-c", config]);
+        assert.equal(r.code, 2);
+        const s = parseSummaries(r.stdout);
+        assert.equal(s.syntax.status, "failed");
+        assert.match(s.syntax.error, /syntax/i);
+        assert.equal(s.syntax.retries, "0");
+        assert.match(s.missing.error, /no_such_table/);
+        assert.equal(s.missing.retries, "0");
+        assert.doesNotMatch(r.stderr, /retry 1/);
+      });
+    });
+  });
+}

@@ -1,0 +1,64 @@
+/**
+ * Runs the real CLI (`cli.ts`) in a subprocess, as users do.
+ *
+ * @module
+ */
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** What a CLI run printed and returned. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Raw stdout bytes (file bytes for the stdout destination). */
+  stdoutBytes: Uint8Array;
+}
+
+/** Runs `rivet <args>` with the given extra environment and returns its output. */
+export async function rivet(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const out = await command(args, env).output();
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+    stdoutBytes: out.stdout,
+  };
+}
+
+/** The subprocess command for `rivet <args>` (spawn it to control its lifetime). */
+export function command(args: string[], env: Record<string, string> = {}): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "--allow-sys",
+      `${ROOT}cli.ts`,
+      ...args,
+    ],
+    env: { RIVET_LOG: "info", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+/** Parses the `key: value` lines of each summary block printed by `rivet run`. */
+export function parseSummaries(text: string): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  let current: Record<string, string> | undefined;
+  for (const line of text.split("\n")) {
+    const head = line.match(/^── (.+) ──$/);
+    if (head) {
+      current = out[head[1]] = {};
+      continue;
+    }
+    const kv = line.match(/^\s{2}([a-zA-Z_ ]+):\s+(.*)$/);
+    if (kv && current) current[kv[1]] = kv[2];
+  }
+  return out;
+}
