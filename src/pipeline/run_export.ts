@@ -12,6 +12,7 @@ import { createDestination } from "../destination/create.ts";
 import type { Staged } from "../destination/destination.ts";
 import { fileNameFor, runIdFor } from "../destination/file_name.ts";
 import { planQuery } from "../plan/plan.ts";
+import { dialectFor } from "../source/dialect.ts";
 import type { Source, SqlQuery } from "../source/source.ts";
 import type { StateStore } from "../state/store.ts";
 import { log } from "../util/log.ts";
@@ -74,7 +75,7 @@ export async function runExport(ctx: ExportContext): Promise<ExportSummary> {
   let integrityFailure = false;
   try {
     log.info(`export '${exp.name}': starting (${exp.mode}, ${exp.format}, run ${runId})`);
-    const query = planQuery(exp, storedCursor(ctx), sourceDialect(ctx));
+    const query = planQuery(exp, storedCursor(ctx), dialectFor(config.source.type));
     const extracted = await extractWithRetries(ctx, query, summary);
     summary.rows = extracted.rows;
     if (extracted.rows === 0 && exp.skipEmpty) {
@@ -109,15 +110,6 @@ export async function runExport(ctx: ExportContext): Promise<ExportSummary> {
   }
   recordMetrics(ctx, summary, started);
   return summary;
-}
-
-function sourceDialect(ctx: ExportContext) {
-  return ctx.config.source.type === "postgres"
-    ? {
-      quoteIdent: (n: string) => `"${n.replaceAll('"', '""')}"`,
-      placeholder: (i: number) => `$${i}`,
-    }
-    : { quoteIdent: (n: string) => `\`${n.replaceAll("`", "``")}\``, placeholder: () => "?" };
 }
 
 function storedCursor(ctx: ExportContext) {

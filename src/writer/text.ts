@@ -5,7 +5,7 @@
  * 64-bit integers and timestamps go through 32-bit halves and fall back to bigint only beyond
  * 2^53, UTF-8 columns are decoded once per batch and sliced.
  *
- * Conventions (documented in docs for CSV output):
+ * Conventions:
  * - dates `YYYY-MM-DD`, astronomical years (year 0 is 1 BC), zero-padded to 4 digits, a leading `-`
  *   before year 0 and as many digits as needed after 9999;
  * - timestamps `YYYY-MM-DDTHH:MM:SS.ffffff`, plus `Z` when the column has a time zone;
@@ -17,15 +17,7 @@
  *
  * @module
  */
-import {
-  type Data,
-  type DataType,
-  DateUnit,
-  type Field,
-  Precision,
-  TimeUnit,
-  Type,
-} from "apache-arrow";
+import { type Data, DataType, DateUnit, type Field, Precision, TimeUnit } from "apache-arrow";
 import { TypeMappingError } from "../pipeline/errors.ts";
 
 /** Text of the non-null value at index `i` of the column it was prepared for. */
@@ -38,10 +30,10 @@ export type Renderer = (data: Data) => ValueText;
 type Mode = "csv" | "json";
 
 /**
- * Builds the renderer for a field's type, checking the whole type up front so that an
- * unsupported column fails before any byte is written.
+ * Builds the renderer for a field's type (nested types included), so that an unsupported column
+ * fails before any byte is written.
  *
- * @throws {TypeMappingError} for types rivet's sources never produce (e.g. unions, maps).
+ * @throws {TypeMappingError} for a type outside `isSupportedType` (see `types.ts`).
  */
 export function rendererFor(field: Field): Renderer {
   return renderer(field.type, "csv", field.name);
@@ -54,38 +46,43 @@ export function nullBitmap(data: Data): Uint8Array | undefined {
 
 /** True when index `i` is null according to a bitmap from {@link nullBitmap}. */
 export function isNullAt(bitmap: Uint8Array, offset: number, i: number): boolean {
-  const bit = offset + i;
-  return (bitmap[bit >> 3] & (1 << (bit & 7))) === 0;
+  return !bitAt(bitmap, offset + i);
+}
+
+function bitAt(bits: Uint8Array, index: number): boolean {
+  return (bits[index >> 3] & (1 << (index & 7))) !== 0;
 }
 
 function renderer(type: DataType, mode: Mode, column: string): Renderer {
-  switch (type.typeId) {
-    case Type.Bool:
-      return boolRenderer;
-    case Type.Int:
-      return intRenderer(type.bitWidth, type.isSigned);
-    case Type.Float:
-      if (type.precision === Precision.HALF) break;
-      return mode === "csv" ? floatRenderer : jsonFloat;
-    case Type.Decimal:
-      return decimalRenderer(type.scale, type.bitWidth);
-    case Type.Utf8:
-      return mode === "csv" ? utf8Renderer : jsonUtf8;
-    case Type.Binary:
-      return quoted(binaryRenderer, mode);
-    case Type.Date:
-      if (type.unit !== DateUnit.DAY) break;
-      return quoted(dateRenderer, mode);
-    case Type.Timestamp:
-      if (type.unit !== TimeUnit.MICROSECOND) break;
-      return quoted(timestampRenderer(type.timezone ? "Z" : ""), mode);
-    case Type.Time:
-      if (type.unit !== TimeUnit.MICROSECOND) break;
-      return quoted(timeRenderer, mode);
-    case Type.List:
-      return listRenderer(renderer(type.children[0].type, "json", column));
+  if (DataType.isBool(type)) return boolRenderer;
+  if (DataType.isInt(type)) return intRenderer(type.bitWidth, type.isSigned);
+  if (DataType.isFloat(type) && type.precision !== Precision.HALF) {
+    return mode === "csv" ? floatRenderer : jsonFloat;
+  }
+  if (DataType.isDecimal(type)) return decimalRenderer(type.scale, type.bitWidth);
+  if (DataType.isUtf8(type)) return mode === "csv" ? utf8Renderer : jsonUtf8;
+  if (DataType.isBinary(type)) return quoted(binaryRenderer, mode);
+  if (DataType.isDate(type) && type.unit === DateUnit.DAY) return quoted(dateRenderer, mode);
+  if (DataType.isTimestamp(type) && type.unit === TimeUnit.MICROSECOND) {
+    return quoted(timestampRenderer(type.timezone ? "Z" : ""), mode);
+  }
+  if (DataType.isTime(type) && type.unit === TimeUnit.MICROSECOND) {
+    return quoted(timeRenderer, mode);
+  }
+  if (DataType.isList(type)) return listRenderer(renderer(type.children[0].type, "json", column));
+  if (DataType.isDictionary(type)) {
+    return dictionaryRenderer(renderer(type.dictionary, mode, column));
   }
   throw new TypeMappingError(`column "${column}": CSV output does not support Arrow type ${type}`);
+}
+
+/**
+ * True when a type's text can contain CSV separators or be empty, so its cells need the quoting
+ * check; numbers, dates and times never do.
+ */
+export function needsQuoting(type: DataType): boolean {
+  if (DataType.isDictionary(type)) return needsQuoting(type.dictionary);
+  return DataType.isUtf8(type) || DataType.isBinary(type) || DataType.isList(type);
 }
 
 /** Wraps a renderer whose text needs no JSON escaping in JSON string quotes inside lists. */
@@ -100,7 +97,7 @@ function quoted(render: Renderer, mode: Mode): Renderer {
 const boolRenderer: Renderer = (data) => {
   const values = data.values as Uint8Array;
   const offset = data.offset;
-  return (i) => (isNullAt(values, offset, i) ? "false" : "true");
+  return (i) => (bitAt(values, offset + i) ? "true" : "false");
 };
 
 function intRenderer(bitWidth: number, signed: boolean): Renderer {
@@ -133,7 +130,9 @@ function uint32View(values: BigInt64Array | BigUint64Array): Uint32Array {
 
 const floatRenderer: Renderer = (data) => {
   const values = data.values as Float32Array | Float64Array;
-  return values instanceof Float32Array ? (i) => float32Text(values[i]) : (i) => float64Text(values[i]);
+  return values instanceof Float32Array
+    ? (i) => float32Text(values[i])
+    : (i) => float64Text(values[i]);
 };
 
 const jsonFloat: Renderer = (data) => {
@@ -169,7 +168,12 @@ function decimalRenderer(scale: number, bitWidth: number): Renderer {
 }
 
 /** Exact text of a little-endian two's-complement decimal of `stride` 32-bit words. */
-export function decimalText(words: Uint32Array, base: number, stride: number, scale: number): string {
+export function decimalText(
+  words: Uint32Array,
+  base: number,
+  stride: number,
+  scale: number,
+): string {
   const top = words[base + stride - 1];
   const fill = top >= 0x80000000 ? 0xffffffff : 0;
   let small = true;
@@ -181,7 +185,9 @@ export function decimalText(words: Uint32Array, base: number, stride: number, sc
     // Fits in 53 bits: exact as a double, and far cheaper than bigint.
     const n = (fill === 0 ? w1 : w1 - 0x100000000) * 0x100000000 + words[base];
     negative = n < 0;
-    digits = String(negative ? -n : n);
+    const abs = negative ? -n : n;
+    if (scale > 0 && scale <= 15) return smallDecimalText(negative ? "-" : "", abs, scale);
+    digits = String(abs);
   } else {
     let v = 0n;
     for (let k = stride - 1; k >= 0; k--) v = (v << 32n) | BigInt(words[base + k]);
@@ -195,6 +201,24 @@ export function decimalText(words: Uint32Array, base: number, stride: number, sc
   const point = digits.length - scale;
   return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }
+
+/** `abs / 10^scale` as text, for `abs < 2^53` and `scale` in 1..15, without bigint. */
+function smallDecimalText(sign: string, abs: number, scale: number): string {
+  const unit = POW10[scale];
+  // Float division can land one off in the last place; the integer remainder check fixes it.
+  let whole = Math.floor(abs / unit);
+  let fraction = abs - whole * unit;
+  if (fraction < 0) {
+    whole -= 1;
+    fraction += unit;
+  } else if (fraction >= unit) {
+    whole += 1;
+    fraction -= unit;
+  }
+  return sign + whole + "." + String(fraction).padStart(scale, "0");
+}
+
+const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
 // Decoding a whole column at once is only done below this size; bigger text goes value by value
 // so one batch can never exceed the engine's maximum string length.
@@ -295,14 +319,20 @@ export function dateText(days: number): string {
   const z = days + 719468;
   const era = Math.floor(z / 146097);
   const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
+  );
   const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
   const mp = Math.floor((5 * doy + 2) / 153);
   const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const month = mp < 10 ? mp + 3 : mp - 9;
   const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  const y = year < 0 ? "-" + String(-year).padStart(4, "0") : String(year).padStart(4, "0");
-  return `${y}-${pad2(month)}-${pad2(day)}`;
+  const y = year >= 1000
+    ? String(year)
+    : year >= 0
+    ? String(year).padStart(4, "0")
+    : "-" + String(-year).padStart(4, "0");
+  return y + "-" + PAD2[month] + "-" + PAD2[day];
 }
 
 /** `HH:MM:SS.ffffff` for microseconds since midnight. */
@@ -311,12 +341,12 @@ export function timeText(micros: number): string {
   const fraction = micros - seconds * 1_000_000;
   const h = Math.floor(seconds / 3600);
   const m = Math.floor(seconds / 60) % 60;
-  return `${pad2(h)}:${pad2(m)}:${pad2(seconds % 60)}.${String(fraction).padStart(6, "0")}`;
+  // 1_000_000 + fraction has exactly 7 digits: dropping the 1 zero-pads the fraction to 6.
+  return (h < 100 ? PAD2[h] : String(h)) + ":" + PAD2[m] + ":" + PAD2[seconds % 60] + "." +
+    String(1_000_000 + fraction).slice(1);
 }
 
-function pad2(n: number): string {
-  return n < 10 ? "0" + n : String(n);
-}
+const PAD2 = Array.from({ length: 100 }, (_, n) => (n < 10 ? "0" : "") + n);
 
 function listRenderer(element: Renderer): Renderer {
   return (data) => {
@@ -326,13 +356,34 @@ function listRenderer(element: Renderer): Renderer {
     const bitmap = nullBitmap(child);
     const offset = child.offset;
     return (i) => {
+      const start = offsets[i];
       const end = offsets[i + 1];
       let s = "[";
-      for (let k = offsets[i]; k < end; k++) {
-        if (s.length > 1) s += ",";
+      for (let k = start; k < end; k++) {
+        if (k > start) s += ",";
         s += bitmap && isNullAt(bitmap, offset, k) ? "null" : text(k);
       }
       return s + "]";
     };
+  };
+}
+
+/** Renders each dictionary entry once per batch, then looks cells up by index. */
+function dictionaryRenderer(values: Renderer): Renderer {
+  return (data) => {
+    const texts: string[] = [];
+    for (const chunk of data.dictionary?.data ?? []) {
+      const text = values(chunk);
+      const bitmap = nullBitmap(chunk);
+      for (let k = 0; k < chunk.length; k++) {
+        // A NULL inside the dictionary would need a second null check per cell; no source makes one.
+        if (bitmap && isNullAt(bitmap, chunk.offset, k)) {
+          throw new TypeMappingError("dictionary holds NULL values (only its indices may be null)");
+        }
+        texts.push(text(k));
+      }
+    }
+    const indices = data.values as ArrayLike<number | bigint>;
+    return (i) => texts[Number(indices[i])];
   };
 }

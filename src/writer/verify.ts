@@ -5,7 +5,12 @@
  *
  * @module
  */
-import { type AsyncBuffer, type FileMetaData, parquetMetadata, parquetMetadataAsync } from "hyparquet";
+import {
+  type AsyncBuffer,
+  type FileMetaData,
+  parquetMetadata,
+  parquetMetadataAsync,
+} from "hyparquet";
 import { DataIntegrityError } from "../pipeline/errors.ts";
 
 const MAGIC = 0x31524150; // "PAR1" read as a little-endian u32

@@ -8,6 +8,7 @@ import type { CompressionName, FormatName } from "../config/types.ts";
 
 /** Format options for one file. */
 export interface WriterOptions {
+  /** Output file format. */
   format: FormatName;
   /** Parquet codec; CSV ignores it. */
   compression: CompressionName;
@@ -28,11 +29,21 @@ export interface WriterOptions {
  * ```
  */
 export interface FormatWriter {
-  /** Appends one batch (its schema equals the writer's schema). */
+  /**
+   * Appends one batch. Rejects with `TypeMappingError` when the batch's schema differs from the
+   * writer's, and with the sink's error when the sink fails; after a rejection the writer is
+   * failed and only `abort` is useful.
+   */
   write(batch: RecordBatch): Promise<void>;
-  /** Bytes handed to the sink so far (drives `max_file_size` rotation later). */
+  /**
+   * Bytes handed to the sink so far (drives `max_file_size` rotation later). Parquet bytes reach
+   * the sink a row group at a time, so this lags the data written by up to one row group.
+   */
   bytesWritten(): number;
-  /** Flushes the footer / last bytes and closes the sink. */
+  /**
+   * Flushes the footer / last bytes and closes the sink. For Parquet, first checks that the
+   * footer it produced records exactly the rows written (`DataIntegrityError` otherwise).
+   */
   finish(): Promise<{ rows: number; bytes: number }>;
   /** Gives up: releases memory and aborts the sink. Safe after a failure. */
   abort(reason?: unknown): Promise<void>;
