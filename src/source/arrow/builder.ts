@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Data, DataType } from "apache-arrow";
+import { type Data, type DataType, makeData } from "apache-arrow";
 import { RivetError } from "../../pipeline/errors.ts";
 
 /** A column being filled row by row; every concrete builder also has a typed `append`. */
@@ -98,4 +98,22 @@ export class Validity {
     this.#nullCount = 0;
     return { nullBitmap, nullCount };
   }
+}
+
+/** The buffers of one finished column (the subset of apache-arrow's data props builders use). */
+export interface FinishedBuffers<T extends DataType> {
+  type: T;
+  length: number;
+  nullCount: number;
+  nullBitmap: Uint8Array | undefined;
+  data?: ArrayBufferView;
+  valueOffsets?: Int32Array;
+}
+
+/**
+ * `makeData` for a builder generic over its Arrow type: apache-arrow's overloads only resolve for a
+ * concrete type, so the one unavoidable cast lives here.
+ */
+export function wrapData<T extends DataType>(buffers: FinishedBuffers<T>): Data<T> {
+  return makeData(buffers as never) as unknown as Data<T>;
 }

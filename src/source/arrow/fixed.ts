@@ -5,7 +5,7 @@
  * @module
  */
 import { Bool, type Data, DateDay, Float32, Float64, Int16, Int32, makeData } from "apache-arrow";
-import { type ColumnBuilder, grow, Validity } from "./builder.ts";
+import { type ColumnBuilder, grow, Validity, wrapData } from "./builder.ts";
 
 /** Builds a Bool column (bit-packed values). */
 export class BoolBuilder implements ColumnBuilder<Bool> {
@@ -109,7 +109,7 @@ export class NumberBuilder<T extends FixedType = FixedType> implements ColumnBui
     const length = this.#length;
     const data = this.#values.slice(0, length);
     this.#length = 0;
-    return makeData({ type: this.type, length, data, ...this.#validity.finish() } as never);
+    return wrapData({ type: this.type, length, data, ...this.#validity.finish() });
   }
 }
 

@@ -6,14 +6,8 @@
  *
  * @module
  */
-import {
-  type Data,
-  Int64,
-  makeData,
-  TimeMicrosecond,
-  TimestampMicrosecond,
-} from "apache-arrow";
-import { type ColumnBuilder, Validity } from "./builder.ts";
+import { type Data, Int64, TimeMicrosecond, TimestampMicrosecond } from "apache-arrow";
+import { type ColumnBuilder, Validity, wrapData } from "./builder.ts";
 
 type Int64Type = Int64 | TimestampMicrosecond | TimeMicrosecond;
 
@@ -103,7 +97,7 @@ export class Int64Builder<T extends Int64Type = Int64Type> implements ColumnBuil
     const length = this.#length;
     const data = this.#values.slice(0, length);
     this.#length = 0;
-    return makeData({ type: this.type, length, data, ...this.#validity.finish() } as never);
+    return wrapData({ type: this.type, length, data, ...this.#validity.finish() });
   }
 }
 

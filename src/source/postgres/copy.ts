@@ -1,0 +1,114 @@
+/**
+ * The COPY path (the `fast` profile): `COPY (<query>) TO STDOUT (FORMAT binary)` decoded straight
+ * from the raw bytes.
+ *
+ * COPY is one statement, so it is only chosen when nothing needs per-batch bounds (no
+ * statement_timeout, no throttle) and the query has no bind parameters: COPY cannot take
+ * parameters, and splicing values into SQL text is exactly what the Source contract rules out.
+ * Backpressure is TCP: while the consumer works the socket is not read and the server waits.
+ *
+ * @module
+ */
+import type { RecordBatch, Schema } from "apache-arrow";
+import { finishBatch } from "../arrow/batch.ts";
+import type { ResultStream, StreamOptions } from "../source.ts";
+import { onAbort } from "./abort.ts";
+import { CopyBinaryDecoder } from "./binary_decode.ts";
+import { buildersOf, type ColumnSink, createSinks } from "./columns.ts";
+import { BEGIN_SQL, type PgSession } from "./connect.ts";
+import { describeColumns } from "./describe.ts";
+import { quoteIdent, statementBody } from "./dialect.ts";
+import { toSourceError } from "./errors.ts";
+import type { PgColumn } from "./types.ts";
+
+/**
+ * The COPY statement. Columns whose binary format rivet does not decode travel as their text
+ * output: `format('%s', x)` calls the type's output function, exactly what FETCH returns (a
+ * `::text` cast would not: inet's cast drops nothing but adds `/32`, "char"'s skips escaping).
+ * The wrapper renames columns by position so duplicate or unnamed columns cannot get in the way.
+ */
+export function copySql(body: string, columns: readonly PgColumn[]): string {
+  if (!columns.some((c) => c.scalar.castText)) {
+    return `COPY (\n${body}\n) TO STDOUT (FORMAT binary)`;
+  }
+  const names = columns.map((_, i) => quoteIdent(`c${i + 1}`));
+  const select = columns.map((c, i) => {
+    const n = names[i];
+    return c.scalar.castText ? `CASE WHEN ${n} IS NULL THEN NULL ELSE format('%s', ${n}) END` : n;
+  });
+  return `COPY (SELECT ${select.join(", ")} FROM (\n${body}\n) AS _rivet_q(${
+    names.join(", ")
+  })) TO STDOUT (FORMAT binary)`;
+}
+
+/** Describes the query and resolves the schema; the COPY starts when the batches are iterated. */
+export async function startCopy(
+  session: PgSession,
+  text: string,
+  options: StreamOptions,
+  onDone: () => void,
+): Promise<ResultStream> {
+  const body = statementBody(text);
+  try {
+    await session.run(BEGIN_SQL);
+    // COPY reports no column types: LIMIT 0 yields the RowDescription without reading data.
+    const prefix = "SELECT * FROM (\n";
+    const head = await session.run(`${prefix}${body}\n) AS _rivet_d LIMIT 0`, [], prefix.length);
+    const columns = await describeColumns(session, head.fields);
+    const { schema, sinks } = createSinks(columns);
+    const sql = copySql(body, columns);
+    return { schema, batches: copyBatches(session, sql, columns, schema, sinks, options, onDone) };
+  } catch (error) {
+    await session.rollback();
+    onDone();
+    throw error;
+  }
+}
+
+async function* copyBatches(
+  session: PgSession,
+  sql: string,
+  columns: readonly PgColumn[],
+  schema: Schema,
+  sinks: readonly ColumnSink[],
+  options: StreamOptions,
+  onDone: () => void,
+): AsyncGenerator<RecordBatch> {
+  const { batchRows, signal } = options;
+  const builders = buildersOf(sinks);
+  const decoder = new CopyBinaryDecoder(columns, sinks, batchRows);
+  let completed = false;
+  let unsubscribe = () => {};
+  try {
+    signal?.throwIfAborted();
+    const stream = session.copyOut(sql);
+    // Release the server at once, even if the consumer never asks for the next batch.
+    unsubscribe = onAbort(signal, () => {
+      stream.destroy(signal?.reason);
+      void session.kill();
+    });
+    try {
+      for await (const chunk of stream) {
+        decoder.push(chunk as Uint8Array);
+        while (decoder.decode()) {
+          decoder.batchTaken();
+          yield finishBatch(schema, builders);
+        }
+      }
+    } catch (error) {
+      signal?.throwIfAborted();
+      throw toSourceError(error, { password: session.password });
+    }
+    decoder.end();
+    const last = decoder.rows > 0 ? finishBatch(schema, builders) : undefined;
+    // Everything is read: end the transaction before the consumer handles the last batch.
+    await session.run("COMMIT");
+    completed = true;
+    if (last !== undefined) yield last;
+  } finally {
+    unsubscribe();
+    // A COPY cannot be stopped half-way on a live connection: cancel it and drop the socket.
+    if (!completed) await session.kill();
+    onDone();
+  }
+}
