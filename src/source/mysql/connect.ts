@@ -1,0 +1,401 @@
+/**
+ * One mysql2 connection configured for exact, bounded extraction, and the ways to stop it.
+ *
+ * A fresh connection per attempt (never a pool). The session pins what changes how values are
+ * printed (`time_zone`, `NAMES`), raises the network timeouts so a slow consumer holding the
+ * stream paused is not dropped, and applies the tuning's statement and lock timeouts in the
+ * server flavour's own terms (MySQL `max_execution_time` in ms, MariaDB `max_statement_time` in s).
+ *
+ * @module
+ */
+import mysql from "mysql2";
+import type { Connection, ConnectionOptions, SslOptions } from "mysql2";
+import type { ConnectionSettings, SourceConfig } from "../../config/types.ts";
+import { ConfigError, SourceError } from "../../pipeline/errors.ts";
+import { log } from "../../util/log.ts";
+import { parseSqlMode, type SqlMode } from "./dialect.ts";
+import { toSourceError } from "./errors.ts";
+import type { MysqlField } from "./types.ts";
+
+const CONNECT_TIMEOUT_MS = 15_000;
+const KILL_TIMEOUT_MS = 3_000;
+const END_TIMEOUT_MS = 5_000;
+/**
+ * Seconds the server waits on a stalled client before dropping it. Backpressure on this protocol
+ * is TCP flow control: while a batch is consumed the server sits blocked on a full socket, and the
+ * default 60 s would cut a slow consumer off mid-export.
+ */
+const NET_TIMEOUT_S = 3_600;
+/** ER_UNKNOWN_SYSTEM_VARIABLE: the server lacks a setting (older or non-MySQL servers). */
+const UNKNOWN_VARIABLE = 1193;
+
+/** Which server family is on the other end; some settings differ between them. */
+export type ServerFlavor = "mysql" | "mariadb";
+
+/** Facts about the server learned when the session opened. */
+export interface ServerInfo {
+  flavor: ServerFlavor;
+  /** `SELECT VERSION()`. */
+  version: string;
+  /** The session's `sql_mode`, as far as it changes how SQL text is tokenized. */
+  sqlMode: SqlMode;
+  /** `CONNECTION_ID()`, the thread a `KILL` targets. */
+  connectionId: number;
+}
+
+/** The events of a streaming mysql2 query that the source listens to. */
+export interface StreamingQuery {
+  on(event: "fields", listener: (fields: MysqlField[] | undefined, index: number) => void): this;
+  on(event: "result", listener: (row: unknown, index: number) => void): this;
+  on(event: "error", listener: (error: Error) => void): this;
+  on(event: "end", listener: () => void): this;
+}
+
+/** mysql2 keeps its socket on the connection without declaring it. */
+interface WithSocket {
+  stream?: { destroy(): void };
+}
+
+type SslMode = "disabled" | "preferred" | "required" | "verify_ca" | "verify_identity";
+
+/** `ssl-mode` values, MySQL spelling and libpq spelling. */
+const SSL_MODES: Record<string, SslMode> = {
+  disabled: "disabled",
+  disable: "disabled",
+  preferred: "preferred",
+  prefer: "preferred",
+  allow: "preferred",
+  required: "required",
+  require: "required",
+  verify_ca: "verify_ca",
+  "verify-ca": "verify_ca",
+  verify_identity: "verify_identity",
+  "verify-full": "verify_identity",
+};
+
+/** Option keys, normalized (lower case, no `-`/`_`), to what they configure. */
+const OPTION_KEYS: Record<string, "mode" | "ca" | "cert" | "key"> = {
+  sslmode: "mode",
+  sslca: "ca",
+  sslrootcert: "ca",
+  sslcert: "cert",
+  sslkey: "key",
+};
+
+async function readOption(key: string, path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new ConfigError(`cannot read ${key} file ${path}: ${(error as Error).message}`, {
+      key: `source.${key}`,
+    });
+  }
+}
+
+/**
+ * TLS settings from the URL options (`ssl-mode`, `ssl-ca`, `ssl-cert`, `ssl-key`, or their libpq
+ * names). Like the mysql client, the default is `PREFERRED`: TLS when the server offers it.
+ */
+async function tlsOptions(
+  options: Record<string, string>,
+): Promise<{ ssl: SslOptions | undefined; fallbackToPlain: boolean }> {
+  let mode: SslMode = "preferred";
+  const tls: SslOptions = {};
+  for (const [rawKey, value] of Object.entries(options)) {
+    const key = OPTION_KEYS[rawKey.toLowerCase().replace(/[-_]/g, "")];
+    if (key === "mode") {
+      const parsed = SSL_MODES[value.toLowerCase()];
+      if (parsed === undefined) {
+        throw new ConfigError(
+          `unknown ssl-mode "${value}" (expected DISABLED, PREFERRED, REQUIRED, VERIFY_CA or ` +
+            `VERIFY_IDENTITY)`,
+          { key: `source.${rawKey}` },
+        );
+      }
+      mode = parsed;
+    } else if (key !== undefined) {
+      tls[key] = await readOption(rawKey, value);
+    } else {
+      log.warn(`MySQL connection option "${rawKey}" is ignored`);
+    }
+  }
+  switch (mode) {
+    case "disabled":
+      return { ssl: undefined, fallbackToPlain: false };
+    case "preferred":
+      return { ssl: { ...tls, rejectUnauthorized: false }, fallbackToPlain: true };
+    case "required":
+      // As the mysql client: a CA makes REQUIRED verify the certificate chain.
+      return {
+        ssl: { ...tls, rejectUnauthorized: tls.ca !== undefined, verifyIdentity: false },
+        fallbackToPlain: false,
+      };
+    case "verify_ca":
+      return {
+        ssl: { ...tls, rejectUnauthorized: true, verifyIdentity: false },
+        fallbackToPlain: false,
+      };
+    case "verify_identity":
+      return {
+        ssl: { ...tls, rejectUnauthorized: true, verifyIdentity: true },
+        fallbackToPlain: false,
+      };
+  }
+}
+
+function connect(settings: ConnectionSettings, ssl: SslOptions | undefined): Promise<Connection> {
+  const options: ConnectionOptions = {
+    host: settings.host,
+    port: settings.port,
+    user: settings.user,
+    password: settings.password ?? "",
+    database: settings.database,
+    ssl,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    enableKeepAlive: true,
+    charset: "UTF8MB4_GENERAL_CI",
+    // IGNORE_SPACE (a mysql2 default) would make names like `max` or `count` reserved words and
+    // break queries that work in the mysql client; LOCAL_FILES would let the server ask for files.
+    flags: ["-IGNORE_SPACE", "-LOCAL_FILES"],
+  };
+  return new Promise((resolve, reject) => {
+    const connection = mysql.createConnection(options);
+    const onError = (error: Error) => {
+      connection.removeListener("connect", onConnect);
+      socketOf(connection)?.destroy();
+      reject(error);
+    };
+    const onConnect = () => {
+      connection.removeListener("error", onError);
+      // Without a listener a late socket error would be an uncaught exception; the session
+      // records errors through its own listener.
+      connection.on("error", () => {});
+      resolve(connection);
+    };
+    connection.once("error", onError);
+    connection.once("connect", onConnect);
+  });
+}
+
+function socketOf(connection: Connection): { destroy(): void } | undefined {
+  return (connection as unknown as WithSocket).stream;
+}
+
+/** Runs one statement on `connection`; rows as arrays of mysql2's default JS values. */
+function query(connection: Connection, sql: string, password?: string): Promise<unknown[][]> {
+  return new Promise((resolve, reject) => {
+    connection.query({ sql, rowsAsArray: true }, (error, rows) => {
+      if (error) reject(toSourceError(error, { password }));
+      else resolve(Array.isArray(rows) ? (rows as unknown[][]) : []);
+    });
+  });
+}
+
+function seconds(value: number): number {
+  return Math.max(1, Math.ceil(value));
+}
+
+/**
+ * A connected, configured MySQL/MariaDB session. Every failure surfaces as a `SourceError`; after
+ * a network failure or {@link kill} the session is unusable and only {@link close} is allowed.
+ */
+export class MysqlSession {
+  /** The underlying mysql2 connection. */
+  readonly connection: Connection;
+  /** Learned when the session opened. */
+  readonly server: ServerInfo;
+  readonly #settings: ConnectionSettings;
+  /** The TLS settings the connection was made with; the {@link kill} connection reuses them. */
+  readonly #ssl: SslOptions | undefined;
+  #broken: string | undefined;
+  #closed = false;
+
+  private constructor(
+    connection: Connection,
+    settings: ConnectionSettings,
+    ssl: SslOptions | undefined,
+    server: ServerInfo,
+  ) {
+    this.connection = connection;
+    this.#settings = settings;
+    this.#ssl = ssl;
+    this.server = server;
+    connection.on("error", (error: Error) => {
+      this.#broken ??= error.message;
+    });
+    connection.on("end", () => {
+      this.#broken ??= "the connection was closed";
+    });
+  }
+
+  /** Connects (15 s timeout) and applies the session settings. */
+  static async open(config: SourceConfig): Promise<MysqlSession> {
+    const settings = config.connection;
+    const tls = await tlsOptions(settings.options);
+    let ssl = tls.ssl;
+    const context =
+      `cannot connect to ${settings.user}@${settings.host}:${settings.port}/${settings.database}`;
+    let connection: Connection;
+    try {
+      connection = await connect(settings, ssl);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (!tls.fallbackToPlain || code !== "HANDSHAKE_NO_SSL_SUPPORT") {
+        throw toSourceError(error, { context, password: settings.password });
+      }
+      ssl = undefined;
+      try {
+        connection = await connect(settings, ssl);
+      } catch (plainError) {
+        throw toSourceError(plainError, { context, password: settings.password });
+      }
+    }
+    let server: ServerInfo;
+    try {
+      const [row] = await query(
+        connection,
+        "SELECT VERSION(), @@version_comment, @@SESSION.sql_mode, CONNECTION_ID()",
+        settings.password,
+      );
+      const [version, comment, sqlMode, id] = row.map((v) => String(v ?? ""));
+      server = {
+        flavor: /mariadb/i.test(`${version} ${comment}`) ? "mariadb" : "mysql",
+        version,
+        sqlMode: parseSqlMode(sqlMode),
+        connectionId: Number(id),
+      };
+    } catch (error) {
+      socketOf(connection)?.destroy();
+      throw error;
+    }
+    const session = new MysqlSession(connection, settings, ssl, server);
+    try {
+      await session.#configure(config);
+    } catch (error) {
+      await session.close();
+      throw error;
+    }
+    return session;
+  }
+
+  /** The session settings that make the output exact and the session bounded. */
+  async #configure(config: SourceConfig): Promise<void> {
+    const { statementTimeoutS, lockTimeoutS } = config.tuning;
+    await this.run("SET NAMES utf8mb4");
+    const settings = [
+      "time_zone = '+00:00'",
+      `net_write_timeout = ${NET_TIMEOUT_S}`,
+      `net_read_timeout = ${NET_TIMEOUT_S}`,
+    ];
+    if (lockTimeoutS > 0) settings.push(`innodb_lock_wait_timeout = ${seconds(lockTimeoutS)}`);
+    await this.run(`SET ${settings.map((s) => `SESSION ${s}`).join(", ")}`);
+    if (statementTimeoutS > 0) {
+      await this.#optional(
+        this.server.flavor === "mariadb"
+          ? `SET SESSION max_statement_time = ${statementTimeoutS}`
+          : `SET SESSION max_execution_time = ${Math.max(1, Math.round(statementTimeoutS * 1000))}`,
+        "the statement timeout",
+      );
+    }
+    // Guards the source against a query with side effects (e.g. a function that writes); plain
+    // SELECTs, temporary tables and streaming are unaffected.
+    await this.#optional("SET SESSION TRANSACTION READ ONLY", "the read-only session");
+  }
+
+  /** Runs a setting the server may not know; its absence is a warning, not a failure. */
+  async #optional(sql: string, what: string): Promise<void> {
+    try {
+      await this.run(sql);
+    } catch (error) {
+      if (!(error instanceof SourceError && error.code === String(UNKNOWN_VARIABLE))) throw error;
+      log.warn(
+        `${this.server.flavor} ${this.server.version} does not support ${what}: ${error.message}`,
+      );
+    }
+  }
+
+  /** Runs one statement and returns its rows as arrays of mysql2's default JS values. */
+  run(sql: string): Promise<unknown[][]> {
+    this.#assertUsable();
+    return query(this.connection, sql, this.#settings.password);
+  }
+
+  /**
+   * Starts streaming `sql`: rows arrive as arrays of raw value bytes (`null` for NULL) through the
+   * returned emitter, as fast as the socket delivers them until {@link pause}.
+   */
+  stream(sql: string): StreamingQuery {
+    this.#assertUsable();
+    return this.connection.query({
+      sql,
+      rowsAsArray: true,
+      typeCast: false,
+    }) as unknown as StreamingQuery;
+  }
+
+  /** Stops reading the socket: the server blocks once the TCP window is full. */
+  pause(): void {
+    this.connection.pause();
+  }
+
+  /** Resumes reading the socket. */
+  resume(): void {
+    this.connection.resume();
+  }
+
+  #assertUsable(): void {
+    if (this.#closed) throw new SourceError("MySQL: the connection is closed", "network");
+    if (this.#broken !== undefined) {
+      throw new SourceError(`MySQL: the connection is unusable: ${this.#broken}`, "network");
+    }
+  }
+
+  /**
+   * Stops the session at once: drops the socket (so a thread blocked sending rows fails its next
+   * write) and kills the server thread from a second connection (so a query still sorting or
+   * scanning stops too). Best effort and bounded: it never throws.
+   */
+  async kill(): Promise<void> {
+    if (this.#closed || this.#broken !== undefined) return;
+    this.#broken = "the previous read was interrupted";
+    socketOf(this.connection)?.destroy();
+    const id = this.server.connectionId;
+    let killer: Connection | undefined;
+    const attempt = (async () => {
+      killer = await connect(this.#settings, this.#ssl);
+      // The thread may already be gone (the dropped socket ended it): "unknown thread" is fine.
+      await new Promise<void>((resolve) => killer!.query(`KILL ${id}`, () => resolve()));
+    })()
+      .catch((error) =>
+        log.debug(`MySQL: could not kill thread ${id}: ${(error as Error).message}`)
+      )
+      .finally(() => killer?.end(() => {}));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, KILL_TIMEOUT_MS);
+    });
+    await Promise.race([attempt, timeout]);
+    clearTimeout(timer);
+  }
+
+  /** Ends the session; safe to call twice and after a failure. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const socket = socketOf(this.connection);
+    if (this.#broken !== undefined) {
+      socket?.destroy();
+      return;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), END_TIMEOUT_MS);
+    });
+    const ended = new Promise<"ended">((resolve) => this.connection.end(() => resolve("ended")));
+    try {
+      if ((await Promise.race([ended, timeout])) === "timeout") socket?.destroy();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
