@@ -81,14 +81,6 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   const where = new Locator(doc, lines);
-  let parsed: unknown;
-  const fail = (message: string, keyPath: KeyPath = [], keyLine = false): never => {
-    throw new ConfigError(withExport(message, keyPath, parsed), {
-      file: path,
-      line: where.line(keyPath, keyLine),
-      key: formatPath(keyPath),
-    });
-  };
 
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
@@ -98,7 +90,13 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
     });
   }
   const data: unknown = doc.toJS();
-  parsed = data;
+  const fail = (message: string, keyPath: KeyPath = [], keyLine = false): never => {
+    throw new ConfigError(withExport(message, keyPath, data), {
+      file: path,
+      line: where.line(keyPath, keyLine),
+      key: formatPath(keyPath),
+    });
+  };
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     fail("the config must be a YAML mapping with 'source' and 'exports'");
   }

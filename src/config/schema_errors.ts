@@ -6,7 +6,7 @@
  */
 import type { ErrorObject } from "ajv";
 import { closest, distance } from "fastest-levenshtein";
-import { type KeyPath } from "./location.ts";
+import type { KeyPath } from "./location.ts";
 
 /** A schema violation resolved to a key path and a message. */
 export interface SchemaProblem {

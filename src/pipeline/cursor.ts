@@ -6,6 +6,7 @@
  */
 import { type DataType, type RecordBatch, Type } from "apache-arrow";
 import { TypeMappingError } from "./errors.ts";
+import { METADATA } from "../source/arrow/metadata.ts";
 import type { TypedValue } from "../source/source.ts";
 import { isNullAt, nullBitmap, rendererFor } from "../writer/text.ts";
 
@@ -73,7 +74,7 @@ function cursorKind(type: DataType, metadata: Map<string, string>): TypedValue["
         : "timestamp";
     case Type.Utf8:
     case Type.LargeUtf8:
-      return metadata.get("rivet.logical_type") === "decimal" ? "decimal" : "text";
+      return metadata.get(METADATA.logicalType) === "decimal" ? "decimal" : "text";
     default:
       return undefined;
   }

@@ -56,7 +56,7 @@ export function describeError(err: unknown): string {
 
 /** Runs one export to completion and returns its summary; never throws for export failures. */
 export async function runExport(ctx: ExportContext): Promise<ExportSummary> {
-  const { config, exp, store } = ctx;
+  const { config, exp } = ctx;
   const started = new Date();
   const runId = runIdFor(exp.name, started);
   const rss = new RssSampler();

@@ -65,7 +65,6 @@ export interface Dialect {
  * ```
  */
 export interface Source {
-  readonly dialect: Dialect;
   /** Runs `query` and streams its rows. Errors are {@link SourceError} / {@link TypeMappingError}. */
   query(query: SqlQuery, options: StreamOptions): Promise<ResultStream>;
   /** Releases the connection; safe to call twice and after a failure. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type RecordBatch, type Schema } from "apache-arrow";
+import type { RecordBatch, Schema } from "apache-arrow";
 import type { Config } from "../../src/config/types.ts";
 import type { ResultStream, Source, SqlQuery, StreamOptions } from "../../src/source/source.ts";
 
@@ -30,7 +30,6 @@ export class FakeSourceFactory {
     const queries = this.queries;
     const onClose = () => this.closed++;
     const source: Source = {
-      dialect: { quoteIdent: (n) => `"${n}"`, placeholder: (i) => `$${i}` },
       query(query: SqlQuery, _options: StreamOptions): Promise<ResultStream> {
         queries.push(query);
         async function* batches() {

@@ -34,8 +34,10 @@ export {
   NumberBuilder,
 } from "./fixed.ts";
 export { Int64Builder, int64Builder, time64Builder, timestampBuilder } from "./int64.ts";
+export { UInt64Builder } from "./uint64.ts";
 export { DECIMAL128_MAX_PRECISION, Decimal128Builder } from "./decimal.ts";
 export { BinaryBuilder, Utf8Builder } from "./utf8.ts";
 export { ListBuilder } from "./list.ts";
 export { finishBatch } from "./batch.ts";
 export { DAYS_1970_TO_2000, daysFromCivil, SECONDS_PER_DAY } from "./temporal.ts";
+export { METADATA } from "./metadata.ts";

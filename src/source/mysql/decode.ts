@@ -28,18 +28,13 @@ import {
   SECONDS_PER_DAY,
   time64Builder,
   timestampBuilder,
+  UInt64Builder,
   Utf8Builder,
 } from "../arrow/mod.ts";
 import { displayIdent } from "./dialect.ts";
 import type { MysqlColumn } from "./types.ts";
-import { UInt64Builder } from "./uint64.ts";
 
-/** Field metadata keys rivet writes. */
-export const METADATA = {
-  sourceType: "rivet.source_type",
-  logicalType: "rivet.logical_type",
-  extensionName: "ARROW:extension:name",
-} as const;
+import { METADATA } from "../arrow/metadata.ts";
 
 /** Appends one non-NULL value, given as the bytes the server sent. */
 export type Decode = (value: Uint8Array) => void;

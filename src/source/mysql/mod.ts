@@ -20,13 +20,12 @@
  */
 import type { SourceConfig } from "../../config/types.ts";
 import { log } from "../../util/log.ts";
-import type { Dialect, ResultStream, Source, SqlQuery, StreamOptions } from "../source.ts";
+import type { ResultStream, Source, SqlQuery, StreamOptions } from "../source.ts";
 import { MysqlSession } from "./connect.ts";
-import { bindParams, mysqlDialect } from "./dialect.ts";
+import { bindParams } from "./dialect.ts";
 import { MysqlStream } from "./stream.ts";
 
 class MysqlSource implements Source {
-  readonly dialect: Dialect = mysqlDialect;
   readonly #session: MysqlSession;
   #stream: MysqlStream | undefined;
 

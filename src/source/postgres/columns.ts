@@ -27,6 +27,7 @@ import { BinaryBuilder, Utf8Builder } from "../arrow/utf8.ts";
 import { TypeMappingError } from "../../pipeline/errors.ts";
 import { displayIdent } from "./dialect.ts";
 import type { PgColumn, PgScalar } from "./types.ts";
+import { METADATA } from "../arrow/metadata.ts";
 
 /** A scalar kind paired with the builder it fills. */
 export type ScalarSink =
@@ -43,13 +44,6 @@ export type ColumnSink = ScalarSink | {
   b: ListBuilder;
   element: ScalarSink;
 };
-
-/** Field metadata keys rivet writes. */
-export const METADATA = {
-  sourceType: "rivet.source_type",
-  logicalType: "rivet.logical_type",
-  extensionName: "ARROW:extension:name",
-} as const;
 
 function scalarSink(scalar: PgScalar): ScalarSink {
   switch (scalar.kind) {

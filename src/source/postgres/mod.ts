@@ -28,10 +28,9 @@
  */
 import type { SourceConfig } from "../../config/types.ts";
 import { SourceError } from "../../pipeline/errors.ts";
-import type { Dialect, ResultStream, Source, SqlQuery, StreamOptions } from "../source.ts";
+import type { ResultStream, Source, SqlQuery, StreamOptions } from "../source.ts";
 import { PgSession } from "./connect.ts";
 import { startCopy } from "./copy.ts";
-import { postgresDialect } from "./dialect.ts";
 import { startFetch } from "./fetch.ts";
 
 /** True when a read takes the COPY path rather than the FETCH path. */
@@ -41,7 +40,6 @@ export function usesCopy(config: SourceConfig, query: SqlQuery, options: StreamO
 }
 
 class PostgresSource implements Source {
-  readonly dialect: Dialect = postgresDialect;
   readonly #config: SourceConfig;
   readonly #session: PgSession;
   #reading = false;

@@ -1,13 +1,13 @@
 /**
- * Builder for UInt64 columns (MySQL `BIGINT UNSIGNED`, `BIT(64)`): the shared builders stop at
- * signed Int64, and values of 2^63 and above must survive exactly.
+ * Builder for UInt64 columns (MySQL `BIGINT UNSIGNED`, `BIT(64)`): values of 2^63 and above must
+ * survive exactly.
  *
  * Values are written as two unsigned 32-bit words, so decoding never allocates a BigInt.
  *
  * @module
  */
 import { type Data, makeData, Uint64 } from "apache-arrow";
-import { type ColumnBuilder, Validity } from "../arrow/mod.ts";
+import { type ColumnBuilder, Validity } from "./builder.ts";
 
 /** Builds a UInt64 column. */
 export class UInt64Builder implements ColumnBuilder<Uint64> {
