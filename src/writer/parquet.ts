@@ -48,7 +48,10 @@ export interface ParquetTuning {
 }
 
 /**
- * Defaults: at most 1 Mi rows (arrow-rs's own default) and 32 MiB buffered per row group.
+ * Defaults: at most 122,880 rows (DuckDB's row-group size, readers handle it well) and 32 MiB
+ * buffered per row group. A row limit far below arrow-rs's 1 Mi default matters: memory must
+ * reach its steady state within the first few hundred thousand rows, so that a 2M-row export
+ * needs no more than a 200k-row one.
  *
  * The encoder's WASM memory peaks at a few times the buffered row group (pages, the flushed copy,
  * the batch being converted) and never shrinks. Measured high-water marks: 64 MiB gave ~270 MB of
@@ -57,7 +60,7 @@ export interface ParquetTuning {
  * (about 33 MB per 1 Mi rows of the mixed table).
  */
 export const DEFAULT_PARQUET_TUNING: Readonly<ParquetTuning> = {
-  maxRowGroupRows: 1024 * 1024,
+  maxRowGroupRows: 122_880,
   maxRowGroupBytes: 32 * 1024 * 1024,
 };
 
