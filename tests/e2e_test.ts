@@ -274,3 +274,79 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+Deno.test("e2e postgres: an unknown role is an auth failure: no retries, password never printed", async () => {
+  await withTempDir(async (dir) => {
+    const config = await writeFile(
+      dir,
+      "rivet.yaml",
+      [
+        "source:",
+        "  type: postgres",
+        '  url: "postgresql://no_such_role_rivet:Sup3rSecretPw@127.0.0.1:5432/test"',
+        "  tuning: { profile: safe, retry_backoff_ms: 10 }",
+        "exports:",
+        `  - { name: x, query: "SELECT 1", destination: { type: local, path: ./out } }`,
+      ].join("\n"),
+    );
+    const r = await rivet(["run", "-c", config]);
+    assert.equal(r.code, 2);
+    const s = parseSummaries(r.stdout).x;
+    assert.equal(s.status, "failed");
+    assert.equal(s.retries, "0");
+    assert.match(s.error, /no_such_role_rivet/);
+    assert.ok(!(r.stdout + r.stderr).includes("Sup3rSecretPw"));
+  });
+});
+
+Deno.test("e2e mysql: a wrong password is an auth failure: no retries, password never printed", async () => {
+  await withDb(ENGINES[1], async (db) => {
+    const user = `${db.ns}_u`;
+    await db.exec(`CREATE USER '${user}'@'%' IDENTIFIED BY 'RightPw123'`);
+    try {
+      await withTempDir(async (dir) => {
+        const config = await writeFile(
+          dir,
+          "rivet.yaml",
+          [
+            "source:",
+            "  type: mysql",
+            "  host: 127.0.0.1",
+            `  user: ${user}`,
+            "  password_env: RIVET_TEST_PW",
+            `  database: ${db.ns}`,
+            "  tuning: { profile: safe, retry_backoff_ms: 10 }",
+            "exports:",
+            `  - { name: x, query: "SELECT 1", destination: { type: local, path: ./out } }`,
+          ].join("\n"),
+        );
+        const r = await rivet(["run", "-c", config], { RIVET_TEST_PW: "WrongPw456" });
+        assert.equal(r.code, 2);
+        const s = parseSummaries(r.stdout).x;
+        assert.equal(s.status, "failed");
+        assert.equal(s.retries, "0");
+        assert.match(s.error, /access denied/i);
+        assert.ok(!(r.stdout + r.stderr).includes("WrongPw456"));
+      });
+    } finally {
+      await db.exec(`DROP USER IF EXISTS '${user}'@'%'`);
+    }
+  });
+});
+
+Deno.test("e2e postgres: RUST_LOG is honoured as an alias of RIVET_LOG", async () => {
+  await withDb(ENGINES[0], async (db) => {
+    await withTempDir(async (dir) => {
+      const config = await writeFile(
+        dir,
+        "rivet.yaml",
+        configYaml(db, [{ name: "one", query: "SELECT 1 AS a" }]),
+      );
+      const quiet = await rivet(["run", "-c", config], { RIVET_LOG: "", RUST_LOG: "warn" });
+      assert.equal(quiet.code, 0);
+      assert.doesNotMatch(quiet.stderr, / INFO /);
+      const verbose = await rivet(["run", "-c", config], { RIVET_LOG: "", RUST_LOG: "debug" });
+      assert.match(verbose.stderr, / DEBUG .*SQL: SELECT 1 AS a/);
+    });
+  });
+});
