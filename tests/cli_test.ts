@@ -24,9 +24,16 @@ Deno.test("cli: --help and --version exit 0", async () => {
   assert.equal(runHelp.code, 0);
   assert.match(runHelp.stdout, /--config <path>/);
   assert.match(runHelp.stdout, /--param <key=value>/);
-  const version = await rivet(["--version"]);
-  assert.equal(version.code, 0);
-  assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
+  for (const args of [["--version"], ["run", "--version"], ["state", "show", "--version"]]) {
+    const version = await rivet(args);
+    assert.equal(version.code, 0, args.join(" "));
+    assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
+  }
+  for (const args of [["state", "reset", "--help"], ["metrics", "--help"]]) {
+    const help = await rivet(args);
+    assert.equal(help.code, 0, args.join(" "));
+    assert.match(help.stdout, /--config <path>/);
+  }
 });
 
 Deno.test("cli: usage errors exit 1 with one clear line", async () => {

@@ -350,3 +350,33 @@ Deno.test("e2e postgres: RUST_LOG is honoured as an alias of RIVET_LOG", async (
     });
   });
 });
+
+for (const engine of ENGINES) {
+  Deno.test(`e2e ${engine.name}: schema changes between runs are reported`, async () => {
+    await withDb(engine, async (db) => {
+      await createItems(db);
+      await seedItems(db, 1, 2);
+      await withTempDir(async (dir) => {
+        const config = await writeFile(
+          dir,
+          "rivet.yaml",
+          configYaml(db, [{ name: "snap", query: `SELECT * FROM ${db.ns}.items` }]),
+        );
+        const first = await rivet(["run", "-c", config]);
+        assert.equal(first.code, 0, first.stderr);
+        assert.equal(parseSummaries(first.stdout).snap.schema, undefined, "omitted on first run");
+        await db.exec(`ALTER TABLE ${db.ns}.items ADD COLUMN extra int`);
+        await db.exec(`ALTER TABLE ${db.ns}.items DROP COLUMN code`);
+        const second = await rivet(["run", "-c", config]);
+        assert.equal(second.code, 0, second.stderr);
+        assert.equal(parseSummaries(second.stdout).snap.schema, "CHANGED");
+        assert.match(second.stderr, /added columns: extra/);
+        assert.match(second.stderr, /removed columns: code/);
+        const third = await rivet(["run", "-c", config]);
+        assert.equal(parseSummaries(third.stdout).snap.schema, "unchanged");
+        const metrics = await rivet(["metrics", "-c", config, "--last", "2"]);
+        assert.match(metrics.stdout, /schema=ok[\s\S]*schema=CHANGED/);
+      });
+    });
+  });
+}

@@ -79,6 +79,15 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option("-l, --last <n>", "newest N runs", positiveInt, 20)
     .action(async (opts) => setExit(await metricsCommand(opts)));
 
+  // `--version` works after any command too (`rivet state show --version`), like `--help`.
+  const addVersion = (command: Command): void => {
+    for (const sub of command.commands) {
+      sub.version(VERSION, "-V, --version");
+      addVersion(sub);
+    }
+  };
+  addVersion(program);
+
   for (const name of PLANNED) {
     program.command(name, { hidden: true })
       .allowUnknownOption()
