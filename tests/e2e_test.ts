@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { command, parseSummaries, rivet } from "./support/cli.ts";
 import { ENGINES, SQL, type TestDb, withDb } from "./support/engines.ts";
-import { withTempDir, writeFile } from "./support/files.ts";
+import { listDir, withTempDir, writeFile } from "./support/files.ts";
 import { readParquet } from "./support/read_parquet.ts";
 import { readCsv } from "./support/read_csv.ts";
 
@@ -42,14 +42,8 @@ function configYaml(db: TestDb, exports: ExportSpec[], tuning = "profile: balanc
   return lines.join("\n") + "\n";
 }
 
-async function outFiles(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(join(dir, "out"))) names.push(e.name);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  return names.sort();
+function outFiles(dir: string): Promise<string[]> {
+  return listDir(join(dir, "out"));
 }
 
 async function seedItems(db: TestDb, first: number, last: number): Promise<void> {

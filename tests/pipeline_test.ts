@@ -7,7 +7,7 @@ import { SourceError } from "../src/pipeline/errors.ts";
 import { runExports } from "../src/pipeline/run.ts";
 import { StateStore } from "../src/state/store.ts";
 import { FakeSourceFactory } from "./support/fake_source.ts";
-import { withTempDir } from "./support/files.ts";
+import { listDir, withTempDir } from "./support/files.ts";
 import { readParquet } from "./support/read_parquet.ts";
 
 const table = tableFromArrays({
@@ -39,14 +39,8 @@ function makeConfig(dir: string, exp: Partial<ExportConfig> = {}): Config {
   };
 }
 
-async function listOut(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(join(dir, "out"))) names.push(e.name);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  return names.sort();
+function listOut(dir: string): Promise<string[]> {
+  return listDir(join(dir, "out"));
 }
 
 function state(dir: string) {

@@ -24,3 +24,14 @@ export async function writeFile(dir: string, name: string, text: string): Promis
   await Deno.writeTextFile(path, lines.map((l) => l.slice(indent)).join("\n"));
   return path;
 }
+
+/** Sorted names in `dir`; empty when it does not exist. */
+export async function listDir(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return names.sort();
+}

@@ -9,6 +9,7 @@
  */
 import { type RetryClass, RivetError, SourceError } from "../../pipeline/errors.ts";
 import { redact } from "../../util/secrets.ts";
+import { NETWORK_CODES, oneLine, textField } from "../error_text.ts";
 
 /** Retry class of server error numbers that are not `permanent` (MySQL and MariaDB references). */
 const BY_ERRNO: ReadonlyMap<number, RetryClass> = new Map<number, RetryClass>([
@@ -47,20 +48,8 @@ const BY_ERRNO: ReadonlyMap<number, RetryClass> = new Map<number, RetryClass>([
   [4031, "disconnect"], // ER_CLIENT_INTERACTION_TIMEOUT (MySQL 8.0.24+)
 ]);
 
-/** Socket-level error codes: the network failed before or outside the server. */
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ECONNABORTED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "HANDSHAKE_SSL_ERROR",
-]);
+/** Socket codes plus mysql2's TLS handshake failure. */
+const MYSQL_NETWORK_CODES: ReadonlySet<string> = new Set([...NETWORK_CODES, "HANDSHAKE_SSL_ERROR"]);
 
 /** mysql2's own codes for a connection that dropped mid-conversation. */
 const DISCONNECT_CODES = new Set([
@@ -79,7 +68,7 @@ export function classifyErrno(errno: number): RetryClass {
 /** Retry class of a failure without a server error number. */
 function classifyCode(code: string | undefined): RetryClass {
   if (code === undefined) return "permanent";
-  if (NETWORK_CODES.has(code)) return "network";
+  if (MYSQL_NETWORK_CODES.has(code)) return "network";
   if (DISCONNECT_CODES.has(code)) return "disconnect";
   return "permanent";
 }
@@ -93,18 +82,10 @@ interface MysqlErrorFields {
   errors?: unknown;
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, " ").trim();
-}
-
-function text(value: unknown): string | undefined {
-  return typeof value === "string" && value.length > 0 ? oneLine(value) : undefined;
-}
-
 /** The error's own fields, or those of the first error of an AggregateError (happy eyeballs). */
 function fieldsOf(error: unknown): MysqlErrorFields {
   const fields: MysqlErrorFields = typeof error === "object" && error !== null ? error : {};
-  if (text(fields.message) === undefined && Array.isArray(fields.errors)) {
+  if (textField(fields.message) === undefined && Array.isArray(fields.errors)) {
     const first: unknown = fields.errors[0];
     if (typeof first === "object" && first !== null) return first as MysqlErrorFields;
   }
@@ -122,14 +103,14 @@ export function toSourceError(
 ): RivetError {
   if (error instanceof RivetError) return error;
   const fields = fieldsOf(error);
-  const driverCode = text(fields.code);
+  const driverCode = textField(fields.code);
   // Server error numbers start at 1000; socket errors carry libuv's negative errno instead.
   const errno = typeof fields.errno === "number" && fields.errno >= 1000 ? fields.errno : undefined;
   const retryClass = errno !== undefined ? classifyErrno(errno) : classifyCode(driverCode);
-  let message = text(fields.sqlMessage) ?? text(fields.message) ?? oneLine(String(error));
+  let message = textField(fields.sqlMessage) ?? textField(fields.message) ?? oneLine(String(error));
   if (errno !== undefined) {
     // Errors sent before the handshake completes (e.g. too many connections) have no SQLSTATE.
-    const sqlState = text(fields.sqlState);
+    const sqlState = textField(fields.sqlState);
     message += ` (error ${errno}${sqlState === undefined ? "" : `, SQLSTATE ${sqlState}`})`;
   } else if (driverCode !== undefined && !message.includes(driverCode)) {
     message += ` (${driverCode})`;

@@ -9,20 +9,7 @@
  */
 import { type RetryClass, RivetError, SourceError } from "../../pipeline/errors.ts";
 import { redact } from "../../util/secrets.ts";
-
-/** Socket-level error codes that mean "the network failed; reconnect and retry". */
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ECONNABORTED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENETDOWN",
-]);
+import { NETWORK_CODES, oneLine, textField } from "../error_text.ts";
 
 /** Retry class of a PostgreSQL SQLSTATE (PostgreSQL docs, Appendix A). */
 export function classifySqlState(code: string): RetryClass {
@@ -53,14 +40,6 @@ interface PgErrorFields {
   detail?: unknown;
   hint?: unknown;
   position?: unknown;
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, " ").trim();
-}
-
-function field(value: unknown): string | undefined {
-  return typeof value === "string" && value.length > 0 ? oneLine(value) : undefined;
 }
 
 /** Retry class of a failure without SQLSTATE: socket codes and node-postgres' own messages. */
@@ -94,19 +73,19 @@ export function toSourceError(
 ): RivetError {
   if (error instanceof RivetError) return error;
   const fields: PgErrorFields = typeof error === "object" && error !== null ? error : {};
-  const message = field(fields.message) ?? oneLine(String(error));
-  const code = field(fields.code);
+  const message = textField(fields.message) ?? oneLine(String(error));
+  const code = textField(fields.code);
   // SQLSTATE classes are two digits or F0/HV/P0/XX; socket codes (EPIPE) are never of that shape.
   const isSqlState = code !== undefined && /^([0-9]{2}|F0|HV|P0|XX)[0-9A-Z]{3}$/.test(code);
   const retryClass = isSqlState ? classifySqlState(code) : classifyDriverError(code, message);
   let text = message;
   if (isSqlState) {
     const extras = [`SQLSTATE ${code}`];
-    const position = Number(field(fields.position)) - (options.sqlOffset ?? 0);
+    const position = Number(textField(fields.position)) - (options.sqlOffset ?? 0);
     if (position > 0) extras.push(`at character ${position}`);
-    const detail = field(fields.detail);
+    const detail = textField(fields.detail);
     if (detail !== undefined) extras.push(`detail: ${detail}`);
-    const hint = field(fields.hint);
+    const hint = textField(fields.hint);
     if (hint !== undefined) extras.push(`hint: ${hint}`);
     text = `${message} (${extras.join("; ")})`;
   }
