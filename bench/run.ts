@@ -92,7 +92,7 @@ async function seedMysql(rows: number): Promise<void> {
     SELECT seq, seq % 100000, (seq % 100000) / 100.0, seq * 0.25, CONCAT('status_', seq % 7),
            CONCAT('note, "quoted" ', MD5(seq)), seq % 2 = 0, DATE '2020-01-01' + INTERVAL (seq % 2000) DAY,
            TIMESTAMP '2020-01-01 00:00:00' + INTERVAL seq SECOND,
-           TIMESTAMP '2020-01-01' + INTERVAL seq * 1000 MICROSECOND
+           TIMESTAMP '2020-01-01 00:00:00' + INTERVAL seq * 1000 MICROSECOND
     FROM seq_1_to_${rows};`,
   );
 }

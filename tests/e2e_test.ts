@@ -374,3 +374,46 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+Deno.test("e2e postgres: SIGTERM stops the run cleanly: exit 2, no file, state unchanged", async () => {
+  await withDb(ENGINES[0], async (db) => {
+    await createItems(db);
+    await seedItems(db, 1, 50);
+    await withTempDir(async (dir) => {
+      const config = await writeFile(
+        dir,
+        "rivet.yaml",
+        configYaml(db, [{
+          name: "slow",
+          query: `SELECT * FROM ${db.ns}.items`,
+          mode: "incremental",
+          cursor: "id",
+        }], "profile: safe, batch_size: 2, throttle_ms: 200"),
+      );
+      const child = command(["run", "-c", config], { RIVET_LOG: "debug" }).spawn();
+      const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+      let seen = "";
+      while (!/batch 2:/.test(seen)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        seen += value;
+      }
+      child.kill("SIGTERM");
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        seen += value;
+      }
+      const status = await child.status;
+      const stdout = await new Response(child.stdout).text();
+      assert.equal(status.code, 2);
+      assert.match(seen, /received SIGTERM/);
+      assert.equal(parseSummaries(stdout).slow.status, "failed");
+      assert.deepEqual(await outFiles(dir), []);
+      assert.equal(
+        (await rivet(["state", "show", "-c", config])).stdout,
+        "No export state recorded yet.\n",
+      );
+    });
+  });
+});
