@@ -7,6 +7,7 @@
  * @module
  */
 import { type Data, Int64, TimeMicrosecond, TimestampMicrosecond } from "apache-arrow";
+import { TypeMappingError } from "../../pipeline/errors.ts";
 import { type ColumnBuilder, Validity, wrapData } from "./builder.ts";
 
 type Int64Type = Int64 | TimestampMicrosecond | TimeMicrosecond;
@@ -64,8 +65,8 @@ export class Int64Builder<T extends Int64Type = Int64Type> implements ColumnBuil
 
   /**
    * Appends `seconds * 1_000_000 + micros` exactly, for timestamps far beyond 2^53 microseconds
-   * (e.g. year 9999): `seconds` is within the Int64 microsecond range (|seconds| < 9.2e12),
-   * `micros` in [0, 1_000_000).
+   * (e.g. year 9999), `micros` in [0, 1_000_000). A result outside the signed 64-bit range (after
+   * year 294247) is a {@link TypeMappingError}: wrapping would silently shift the value.
    */
   appendMicros(seconds: number, micros: number): void {
     // seconds * 1e6 = (sHigh * 1e6) * 2^16 + sLow * 1e6 where every partial product is exact.
@@ -75,7 +76,9 @@ export class Int64Builder<T extends Int64Type = Int64Type> implements ColumnBuil
     const xHigh = Math.floor(x / TWO_16);
     const low = (x - xHigh * TWO_16) * TWO_16 + y;
     const carry = Math.floor(low / TWO_32);
-    this.appendWords(low - carry * TWO_32, xHigh + carry);
+    const high = xHigh + carry;
+    if (high > INT32_MAX || high < INT32_MIN) throw outOfRange();
+    this.appendWords(low - carry * TWO_32, high);
   }
 
   /** Appends a NULL. */
@@ -114,4 +117,14 @@ export function timestampBuilder(utc: boolean): Int64Builder<TimestampMicrosecon
 /** Builds a Time64(MICROSECOND) column (microseconds since midnight). */
 export function time64Builder(): Int64Builder<TimeMicrosecond> {
   return new Int64Builder(new TimeMicrosecond());
+}
+
+const INT32_MAX = 0x7fffffff;
+const INT32_MIN = -0x80000000;
+
+/** The error for a time value that does not fit 64-bit microseconds since 1970. */
+function outOfRange(): TypeMappingError {
+  return new TypeMappingError(
+    "a time beyond the 64-bit microsecond range (years -290308 to 294247), which has no exact Arrow representation",
+  );
 }

@@ -56,7 +56,10 @@ function appendTimestamp(b: Int64Builder, view: DataView, at: number): void {
   if (high === -0x80000000 && low === 0) throw unrepresentable("the value -infinity");
   const sum = low + EPOCH_LOW;
   const carry = sum >= TWO_32 ? 1 : 0;
-  b.appendWords(sum - carry * TWO_32, high + EPOCH_HIGH + carry);
+  const shifted = high + EPOCH_HIGH + carry;
+  // PostgreSQL counts from 2000 and allows years up to 294276; from 1970 that can pass 2^63.
+  if (shifted > 0x7fffffff) throw unrepresentable("a timestamp after year 294247");
+  b.appendWords(sum - carry * TWO_32, shifted);
 }
 
 function appendDate(b: NumberBuilder, view: DataView, at: number): void {
