@@ -32,6 +32,16 @@ function toPath(instancePath: string): (string | number)[] {
   });
 }
 
+/** JSON Schema type names in the words of a YAML author. */
+const TYPE_WORDS: Record<string, string> = {
+  object: "a mapping",
+  array: "a list",
+  string: "a string",
+  boolean: "true or false",
+  integer: "an integer",
+  number: "a number",
+};
+
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
@@ -76,9 +86,9 @@ export function explain(
       return {
         path,
         keyLine: false,
-        message: `must be ${
-          params.type === "integer" ? "an integer" : `a ${String(params.type)}`
-        }, got ${describe(value)}`,
+        message: `must be ${TYPE_WORDS[String(params.type)] ?? String(params.type)}, got ${
+          describe(value)
+        }`,
       };
     case "minimum":
     case "maximum":
