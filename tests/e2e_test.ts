@@ -417,3 +417,30 @@ Deno.test("e2e postgres: SIGTERM stops the run cleanly: exit 2, no file, state u
     });
   });
 });
+
+for (const engine of ENGINES) {
+  Deno.test(`e2e ${engine.name}: a single-precision float cursor does not re-export its last row`, async () => {
+    await withDb(engine, async (db) => {
+      const float = engine.name === "postgres" ? "real" : "float";
+      await db.exec(`CREATE TABLE ${db.ns}.m (id int, f ${float})`);
+      await db.exec(`INSERT INTO ${db.ns}.m VALUES (1, 0.1), (2, 0.3)`);
+      await withTempDir(async (dir) => {
+        const config = await writeFile(
+          dir,
+          "rivet.yaml",
+          configYaml(db, [{
+            name: "by_float",
+            query: `SELECT id, f FROM ${db.ns}.m`,
+            mode: "incremental",
+            cursor: "f",
+            skipEmpty: true,
+          }]),
+        );
+        const first = await rivet(["run", "-c", config]);
+        assert.equal(parseSummaries(first.stdout).by_float.rows, "2", first.stderr);
+        const second = await rivet(["run", "-c", config]);
+        assert.equal(parseSummaries(second.stdout).by_float.status, "skipped", second.stderr);
+      });
+    });
+  });
+}

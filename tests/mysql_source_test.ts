@@ -3,9 +3,20 @@ import mysql from "mysql2/promise";
 import { type Data, type DataType, type RecordBatch, type Schema, Type } from "apache-arrow";
 import { RivetError, SourceError, TypeMappingError } from "../src/pipeline/errors.ts";
 import { openMysql } from "../src/source/mysql/mod.ts";
-import { bindParams, findPlaceholders, parseSqlMode } from "../src/source/mysql/dialect.ts";
+import {
+  bindParams,
+  findPlaceholders,
+  mysqlDialect,
+  parseSqlMode,
+} from "../src/source/mysql/dialect.ts";
 import { classifyErrno, toSourceError } from "../src/source/mysql/errors.ts";
+import { wrapFloats } from "../src/source/mysql/floats.ts";
+import { type MysqlField, resolveColumns } from "../src/source/mysql/types.ts";
+import { createDecoders, valueError } from "../src/source/mysql/decode.ts";
 import type { Source, TypedValue } from "../src/source/source.ts";
+import type { ExportConfig } from "../src/config/types.ts";
+import { planQuery } from "../src/plan/plan.ts";
+import { type LogLevel, setLogLevel } from "../src/util/log.ts";
 import { MYSQL_SERVER, type MysqlTestDb, withMysqlDb } from "./support/mysql.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -252,7 +263,8 @@ const COLUMNS: [name: string, arrow: string, sourceType: string, reference?: str
   ["iu", "Int64", "int unsigned"],
   ["bi", "Int64", "bigint"],
   ["biu", "Uint64", "bigint unsigned"],
-  ["f", "Float32", "float"],
+  // FLOAT is read widened to DOUBLE: the reference is the exact value, not the 6-digit text.
+  ["f", "Float32", "float", "CAST(f AS DOUBLE)"],
   ["d", "Float64", "double"],
   ["dec10", "Decimal[10e+2]", "decimal(10,2)"],
   ["dec38", "Decimal[38e+10]", "decimal(38,10)"],
@@ -317,8 +329,7 @@ Deno.test("mysql source: every type matches the server's own text, NULLs include
           const where = `row ${r + 1} column ${names[c]}`;
           if (typeof got === "number") {
             assert.ok(want !== null, where);
-            const parsed = names[c] === "f" ? Math.fround(Number(want)) : Number(want);
-            assert.ok(Object.is(got, parsed), `${where}: ${got} vs ${want}`);
+            assert.ok(Object.is(got, Number(want)), `${where}: ${got} vs ${want}`);
           } else {
             assert.equal(got, want, where);
           }
@@ -332,6 +343,7 @@ Deno.test("mysql source: every type matches the server's own text, NULLs include
       assert.equal(actual[3][column("biu")], "9223372036854775808");
       assert.equal(actual[4][column("bi")], "-9007199254740993");
       assert.equal(actual[3][column("bi")], "9007199254740993");
+      assert.equal(actual[3][column("f")], 1.2345677614212036); // the server prints 1.23457
       assert.equal(actual[0][column("d")], 1.7976931348623157e308);
       assert.equal(actual[3][column("d")], 0.30000000000000004);
       assert.equal(actual[4][column("d")], 5e-324);
@@ -577,6 +589,378 @@ Deno.test("mysql dialect: placeholders follow the session's sql_mode", () => {
     "SELECT 1e-1",
   );
 });
+
+// ---------------------------------------------------------------------------------------------
+// FLOAT, read exactly
+
+/** Runs `body` with the log at `level` captured; returns the lines. */
+async function captureLog(level: LogLevel, body: () => Promise<void>): Promise<string[]> {
+  const lines: string[] = [];
+  const original = Deno.stderr.writeSync;
+  Deno.stderr.writeSync = (p: Uint8Array) => {
+    lines.push(new TextDecoder().decode(p));
+    return p.length;
+  };
+  setLogLevel(level);
+  try {
+    await body();
+  } finally {
+    Deno.stderr.writeSync = original;
+    setLogLevel("info");
+  }
+  return lines;
+}
+
+function field(name: string, columnType: number): MysqlField {
+  return { name, columnType, flags: 0, decimals: 31 };
+}
+
+Deno.test("mysql source: the FLOAT wrapper keeps columns and repeats the top-level ORDER BY", () => {
+  const mode = parseSqlMode("");
+  const fields = [field("id", 3), field("f", 4), field("Tag", 253)];
+  const wrap = (sql: string, m = mode) => wrapFloats(sql, fields, m);
+  const plan = wrap("SELECT id, f, tag FROM t");
+  assert.equal(
+    plan.sql,
+    "SELECT `id`, `f` * 1e0 AS `f`, `Tag` FROM (SELECT id, f, tag FROM t\n) AS _rivet_f",
+  );
+  assert.deepEqual([...plan.widened.keys()], [1]);
+  assert.equal(plan.fallback, undefined);
+  // Without a FLOAT column the query runs as written.
+  const plain = wrapFloats("SELECT id FROM t", [field("id", 3), field("d", 5)], mode);
+  assert.deepEqual(plain, { sql: "SELECT id FROM t", widened: new Map() });
+
+  const outer = (sql: string, m = mode) => {
+    const p = wrap(sql, m);
+    assert.equal(p.fallback, undefined, sql);
+    assert.ok(p.sql.startsWith(`SELECT \`id\`, \`f\` * 1e0 AS \`f\`, \`Tag\` FROM (${sql}\n)`));
+    return p.sql.slice(p.sql.indexOf("\n) AS _rivet_f") + "\n) AS _rivet_f".length);
+  };
+  const cases: [string, string][] = [
+    ["SELECT * FROM t ORDER BY id DESC, 3", " ORDER BY `id` DESC, `Tag`"],
+    ["SELECT * FROM t ORDER BY `f` asc LIMIT 10", " ORDER BY `f` ASC"],
+    ["SELECT * FROM t order by TAG, F desc for update", " ORDER BY `Tag`, `f` DESC"],
+    ["SELECT * FROM t ORDER BY id LIMIT 5 OFFSET 2", " ORDER BY `id`"],
+    // The incremental wrapper (planQuery), a bound cursor inside.
+    [
+      "SELECT * FROM (SELECT * FROM t ORDER BY f\n) AS _rivet WHERE `id` > 42 ORDER BY `id`",
+      " ORDER BY `id`",
+    ],
+    // Parentheses around the whole query do not hide its ORDER BY.
+    ["((SELECT * FROM t ORDER BY id DESC))", " ORDER BY `id` DESC"],
+    ["SELECT * FROM t /*!ORDER BY id DESC */", " ORDER BY `id` DESC"],
+    // No order at the top level: ORDER BY in parentheses, strings and comments.
+    ["(SELECT * FROM t ORDER BY id LIMIT 1) UNION (SELECT * FROM t ORDER BY f LIMIT 1)", ""],
+    [
+      "SELECT id, ROW_NUMBER() OVER (ORDER BY f) AS f, " +
+      "(SELECT MAX(x) FROM u GROUP BY y ORDER BY y LIMIT 1) AS tag FROM t",
+      "",
+    ],
+    ["SELECT 'ORDER BY id', id -- ORDER BY f\nFROM t # ORDER BY f\n/* ORDER BY f */", ""],
+    [`SELECT "it\\"s ORDER BY id" FROM t`, ""],
+  ];
+  for (const [sql, orderBy] of cases) assert.equal(outer(sql), orderBy, sql);
+  // Under ANSI_QUOTES "id" is a column; otherwise it is a string.
+  assert.equal(outer(`SELECT * FROM t ORDER BY "id"`, parseSqlMode("ANSI")), " ORDER BY `id`");
+
+  // An order that cannot be repeated outside: the query runs as written, with the reason.
+  for (
+    const sql of [
+      `SELECT * FROM t ORDER BY "id"`,
+      "SELECT * FROM t ORDER BY t.id",
+      "SELECT * FROM t ORDER BY id + 0",
+      "SELECT * FROM t ORDER BY nope",
+      "SELECT * FROM t ORDER BY 4",
+      "SELECT * FROM t ORDER BY RAND()",
+      "SELECT * FROM t ORDER BY id COLLATE utf8mb4_bin",
+    ]
+  ) {
+    const p = wrap(sql);
+    assert.equal(p.sql, sql);
+    assert.equal(p.widened.size, 0);
+    assert.match(p.fallback ?? "", /^its ORDER BY .*derived table does not keep the order/, sql);
+  }
+  assert.match(wrap("SELECT * FROM t ORDER BY nope").fallback!, /uses nope, which is not a result/);
+  // A name a derived table might not keep (longer than a column name may be).
+  const long = wrapFloats("SELECT ...", [field("x".repeat(65), 3), field("f", 4)], mode);
+  assert.deepEqual(long.sql, "SELECT ...");
+  assert.match(long.fallback!, /needs an alias of at most 64 characters/);
+  assert.equal(wrapFloats("SELECT ...", [field("é".repeat(64), 4)], mode).fallback, undefined);
+});
+
+Deno.test("mysql source: a widened FLOAT is resolved as float and decoded to the exact float32", () => {
+  const declared = new Map([[0, { ...field("f", 4), flags: 32 }]]);
+  const [column] = resolveColumns([field("f", 5)], declared);
+  assert.deepEqual(column, {
+    name: "f",
+    sourceType: "float unsigned",
+    kind: "float32",
+    precision: 0,
+    scale: 0,
+    widened: true,
+  });
+  // Arriving as anything but DOUBLE, the column is what it says it is.
+  assert.equal(resolveColumns([field("f", 4)], declared)[0].widened, undefined);
+  assert.equal(resolveColumns([field("f", 3)], declared)[0].kind, "int32");
+
+  const { schema, decoders } = createDecoders([column]);
+  assert.equal(String(schema.fields[0].type), "Float32");
+  const bytes = (text: string) => new TextEncoder().encode(text);
+  const values: number[] = [];
+  for (const text of ["1.2345677614212036", "1.23456776142120", "-0", "3.4028234663852886e38"]) {
+    decoders[0].decode(bytes(text));
+  }
+  const data = decoders[0].builder.finish();
+  for (let i = 0; i < 4; i++) values.push(Number((data.values as Float32Array)[i]));
+  // 15 significant digits still name the float32 exactly; the sign of zero is kept.
+  assert.deepEqual(values, [1.2345677614212036, 1.2345677614212036, -0, 3.4028234663852886e38]);
+  // The 6-digit text of a FLOAT, or a double beyond float32, is not silently rounded.
+  for (const text of ["1.23457", "3.5e38", "1e-50"]) {
+    let error: unknown;
+    try {
+      decoders[0].decode(bytes(text));
+    } catch (e) {
+      error = valueError(column, bytes(text), e);
+    }
+    assert.ok(error instanceof TypeMappingError, text);
+    assert.match(
+      error.message,
+      /^column f \(float unsigned\) holds '.*': a value that is not a single-precision float.*CAST\(f AS DOUBLE\)/,
+    );
+  }
+});
+
+const FLOATS = `
+CREATE TABLE fl (
+  id INT PRIMARY KEY, f FLOAT, fu FLOAT UNSIGNED, f74 FLOAT(7,4), f53 FLOAT(53), v VARCHAR(10)
+);
+INSERT INTO fl VALUES
+  (1, 1.2345678, 16777217, 1.2346, 1.2345678, 'e'),
+  (2, 3.4028234663852886e38, 0.1, -0.0001, 0.1, 'f'),
+  (3, NULL, NULL, NULL, NULL, NULL),
+  (4, -2.5, 123456.789, 123.4567, -2.5, 'a'),
+  (5, 16777217, 1.401298464324817e-45, 0, 16777217, 'c'),
+  (6, 0.1, 3.4028234663852886e38, 999.9999, 0.1, 'b');
+`;
+
+/** Exact values by id: FLOATs as the server widens them to DOUBLE (its FLOAT text is rounded). */
+async function exactFloats(db: MysqlTestDb): Promise<Map<string, (number | null)[]>> {
+  const rows = await db.textRows(
+    "SELECT id, CAST(f AS DOUBLE), CAST(fu AS DOUBLE), CAST(f74 AS DOUBLE), f53 FROM fl",
+  );
+  return new Map(rows.map(([id, ...v]) => [id!, v.map((x) => (x === null ? null : Number(x)))]));
+}
+
+Deno.test("mysql source: FLOAT columns are exact, typed float, in the query's order", async () => {
+  await withMysqlDb(FLOATS, async (db) => {
+    const exact = await exactFloats(db);
+    assert.deepEqual(exact.get("1"), [1.2345677614212036, 16777216, 1.2345999479293823, 1.2345678]);
+    // The server's own FLOAT text is rounded.
+    assert.deepEqual(await db.textRows("SELECT f, fu FROM fl WHERE id = 1"), [[
+      "1.23457",
+      "16777200",
+    ]]);
+    const lines = await captureLog("debug", async () => {
+      await withSource(db, async (source) => {
+        const { schema, batches } = await readAll(
+          source,
+          "SELECT id, f, fu, f74, f53, v FROM fl ORDER BY v DESC",
+          [],
+          4,
+        );
+        assert.deepEqual(
+          schema.fields.map((f) => [f.name, String(f.type), f.metadata.get("rivet.source_type")]),
+          [
+            ["id", "Int32", "int"],
+            ["f", "Float32", "float"],
+            ["fu", "Float32", "float unsigned"],
+            ["f74", "Float32", "float"],
+            ["f53", "Float64", "double"],
+            ["v", "Utf8", "varchar"],
+          ],
+        );
+        const rows = rowsOf(batches);
+        assert.deepEqual(rows.map((r) => r[0]), ["2", "1", "5", "6", "4", "3"]);
+        for (const [id, ...values] of rows) {
+          values.slice(0, 4).forEach((got, c) => {
+            const want = exact.get(id as string)![c];
+            assert.ok(Object.is(got, want), `id ${id} column ${c + 1}: ${got} vs ${want}`);
+          });
+        }
+        // Order, NULLs and exact values hold whatever the shape of the query's ORDER BY.
+        const queries = [
+          "SELECT id, f FROM fl ORDER BY 2 DESC",
+          "((SELECT id, f FROM fl ORDER BY F DESC))",
+          "SELECT id AS `the ``id```, f FROM fl ORDER BY `THE ``ID``` DESC",
+          "SELECT id, f FROM fl ORDER BY f DESC LIMIT 4",
+          "SELECT id, MAX(f) AS f FROM fl GROUP BY id ORDER BY id DESC",
+          "SELECT id, f FROM fl WHERE id < 3 UNION ALL SELECT id, f FROM fl WHERE id >= 3 " +
+          "ORDER BY f",
+          "WITH w AS (SELECT id, f FROM fl) SELECT * FROM w ORDER BY f, id -- the end",
+          "SELECT id, f FROM fl ORDER BY id DESC; \n",
+        ];
+        for (const sql of queries) {
+          const order = (await db.textRows(sql)).map((r) => r[0]);
+          const got = rowsOf((await readAll(source, sql, [], 2)).batches);
+          assert.deepEqual(got.map((r) => r[0]), order, sql);
+          for (const [id, f] of got) assert.ok(Object.is(f, exact.get(id as string)![0]), sql);
+        }
+      });
+    });
+    assert.deepEqual(lines.filter((l) => l.includes(" WARN ")), []);
+    const statements = lines.filter((l) => l.includes("DEBUG MySQL ("));
+    assert.match(
+      statements[0],
+      /: SELECT `id`, `f` \* 1e0 AS `f`, `fu` \* 1e0 AS `fu`, `f74` \* 1e0 AS `f74`, `f53`, `v` FROM \(SELECT id, f, fu, f74, f53, v FROM fl ORDER BY v DESC\n\) AS _rivet_f ORDER BY `v` DESC\n$/,
+    );
+  });
+});
+
+Deno.test("mysql source: a FLOAT query with bound parameters (incremental) is wrapped and exact", async () => {
+  await withMysqlDb(FLOATS, async (db) => {
+    const exact = await exactFloats(db);
+    const exp = (cursorColumn: string) =>
+      ({ query: "SELECT id, f FROM fl;", mode: "incremental", cursorColumn }) as ExportConfig;
+    const lines = await captureLog("debug", async () => {
+      await withSource(db, async (source) => {
+        const first = planQuery(exp("id"), undefined, mysqlDialect);
+        const all = rowsOf((await readAll(source, first.text, first.params, 2)).batches);
+        assert.deepEqual(all.map((r) => r[0]), ["1", "2", "3", "4", "5", "6"]);
+        const next = planQuery(exp("id"), { kind: "int", text: "3" }, mysqlDialect);
+        const rows = rowsOf((await readAll(source, next.text, next.params, 2)).batches);
+        assert.deepEqual(rows.map((r) => r[0]), ["4", "5", "6"]);
+        for (const [id, f] of [...all, ...rows]) {
+          assert.ok(Object.is(f, exact.get(id as string)![0]), `id ${id}`);
+        }
+        // The FLOAT column itself as the cursor: ordered and compared as the stored value.
+        const byF = planQuery(exp("f"), { kind: "float", text: "1.2345678" }, mysqlDialect);
+        assert.deepEqual(
+          rowsOf((await readAll(source, byF.text, byF.params)).batches),
+          [["5", 16777216], ["2", 3.4028234663852886e38]],
+        );
+        // Described, not executed: the query runs once.
+        await readAll(source, "SELECT @n := 0 AS n");
+        await readAll(source, "SELECT id, f, @n := @n + 1 AS k FROM fl ORDER BY id");
+        assert.deepEqual(rowsOf((await readAll(source, "SELECT @n AS n")).batches), [["6"]]);
+      });
+    });
+    assert.deepEqual(lines.filter((l) => l.includes(" WARN ")), []);
+    const statements = lines.filter((l) => l.includes("DEBUG MySQL ("));
+    assert.ok(
+      statements[1].includes(
+        "SELECT `id`, `f` * 1e0 AS `f` FROM (SELECT * FROM (SELECT id, f FROM fl\n) AS _rivet " +
+          "WHERE `id` > 3 ORDER BY `id`\n) AS _rivet_f ORDER BY `id`\n",
+      ),
+      statements[1],
+    );
+  });
+});
+
+Deno.test("mysql source: a FLOAT query that cannot be wrapped runs as written, with one warning", async () => {
+  await withMysqlDb(FLOATS, async (db) => {
+    const rounded = new Map(
+      (await db.textRows("SELECT id, f, fu FROM fl")).map(([id, f, fu]) => [
+        id!,
+        [f === null ? null : Math.fround(Number(f)), fu === null ? null : Math.fround(Number(fu))],
+      ]),
+    );
+    const run = async (sql: string) => {
+      let rows: (string | number | null)[][] = [];
+      const lines = await captureLog("warn", () =>
+        withSource(db, async (source) => {
+          rows = rowsOf((await readAll(source, sql)).batches);
+        }));
+      return { rows, lines };
+    };
+    // A derived table rejects duplicate column names.
+    const dup = await run(
+      "SELECT a.id, b.id, a.f, b.fu FROM fl a JOIN fl b ON a.id = b.id ORDER BY a.id",
+    );
+    assert.equal(dup.lines.length, 1, dup.lines.join(""));
+    assert.match(
+      dup.lines[0],
+      / WARN {2}MySQL: FLOAT columns f, fu are read from the server's text/,
+    );
+    assert.match(dup.lines[0], /Duplicate column name 'id'/);
+    assert.match(dup.lines[0], /select CAST\(f AS DOUBLE\) AS f, CAST\(fu AS DOUBLE\) AS fu/);
+    assert.deepEqual(dup.rows.map((r) => r[0]), ["1", "2", "3", "4", "5", "6"]);
+    for (const [id, , f, fu] of dup.rows) assert.deepEqual([f, fu], rounded.get(id as string));
+    assert.notEqual(dup.rows[0][2], 1.2345677614212036);
+
+    // An ORDER BY on an expression cannot be repeated outside a derived table.
+    const expr = await run("SELECT id, f FROM fl ORDER BY -id");
+    assert.equal(expr.lines.length, 1, expr.lines.join(""));
+    assert.match(expr.lines[0], /FLOAT column f is read .* because its ORDER BY/);
+    assert.deepEqual(expr.rows.map((r) => r[0]), ["6", "5", "4", "3", "2", "1"]);
+
+    // Without FLOAT columns nothing is said.
+    const none = await run("SELECT a.id, b.id, a.f53 FROM fl a JOIN fl b ON a.id = b.id");
+    assert.deepEqual(none.lines, []);
+    assert.equal(none.rows.length, 6);
+  });
+});
+
+Deno.test("mysql source: aborting while the query is being described releases the server", async () => {
+  await withMysqlDb(FLOATS, async (db) => {
+    // An open transaction holds the table, an ALTER queues behind it, and the server cannot even
+    // describe a query on the table until both are done ("Waiting for table metadata lock").
+    const reader = await mysql.createConnection({ ...MYSQL_SERVER, database: db.name });
+    const alterer = await mysql.createConnection({ ...MYSQL_SERVER, database: db.name });
+    let alter: Promise<unknown> | undefined;
+    try {
+      await reader.query("START TRANSACTION");
+      await reader.query("SELECT id FROM fl");
+      alter = alterer.query("ALTER TABLE fl ADD COLUMN z INT");
+      const marker = `rivet_describe_${crypto.randomUUID().slice(0, 8)}`;
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new Error("stop")), 500);
+      const started = Date.now();
+      await withSource(db, async (source) => {
+        const query = source.query({ text: `SELECT /* ${marker} */ id, f FROM fl`, params: [] }, {
+          batchRows: 10,
+          throttleMs: 0,
+          signal: controller.signal,
+        });
+        const [[state]] = await waitFor(() =>
+          db.textRows(
+            "SELECT COMMAND FROM information_schema.PROCESSLIST " +
+              `WHERE INFO LIKE '%${marker}%' AND ID <> CONNECTION_ID()`,
+          )
+        );
+        assert.equal(state, "Prepare");
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const stuck = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error("the abort did not stop the query")), 5_000);
+        });
+        try {
+          await Promise.race([
+            expectRejects(query, Error, (error) => assert.equal(error.message, "stop")),
+            stuck,
+          ]);
+        } finally {
+          clearTimeout(timer);
+        }
+      });
+      assert.ok(Date.now() - started < 5_000);
+      assert.ok(await queryGone(db, marker), "the described query still waits after the abort");
+    } finally {
+      await reader.query("ROLLBACK");
+      await alter;
+      await reader.end();
+      await alterer.end();
+    }
+  });
+});
+
+/** Polls `read` until it returns rows (at most 5 s). */
+async function waitFor<T>(read: () => Promise<T[]>): Promise<T[]> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const rows = await read();
+    if (rows.length > 0 || Date.now() > deadline) return rows;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Errors

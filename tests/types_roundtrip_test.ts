@@ -555,12 +555,21 @@ function mysqlColumns(): Column[] {
       "18446744073709551614",
     ]),
     {
-      // The reference is the FLOAT widened to DOUBLE: its exact value. These samples are ones the
-      // server's own FLOAT text (6 significant digits) identifies; see the FLOAT test below.
+      // The reference is the FLOAT widened to DOUBLE: its exact value. Most samples need more than
+      // the 6 significant digits of the server's FLOAT text; see the FLOAT test below.
       name: "f",
       type: "FLOAT",
       duckdb: "FLOAT",
-      values: ["0", "0.1", "-2.5", "1e-10", "3.40282e38", "-1.17549e-38", "100000", "0.333333"],
+      values: [
+        "0",
+        "1.2345678",
+        "-2.5",
+        "1e-10",
+        "3.4028234663852886e38",
+        "-1.1754943508222875e-38",
+        "16777217",
+        "0.333333343267440796",
+      ],
       pqRef: (c) => `CAST(CAST(${c} AS DOUBLE) AS CHAR)`,
       csvRef: (c) => `CAST(CAST(${c} AS DOUBLE) AS CHAR)`,
       pq: num,
@@ -1176,37 +1185,54 @@ for (const profile of ["fast", "balanced"]) {
   });
 }
 
-Deno.test("types mysql: FLOAT is the server's 6-digit text; CAST(f AS DOUBLE) keeps every bit", async () => {
-  // docs/types.md, known limitations: FLOAT arrives as the server's text (6 significant digits),
-  // so these samples come out rounded; the documented workaround, CAST(f AS DOUBLE), is exact.
-  // Should FLOAT ever be read exactly, point the reference of `f` at CAST(f AS DOUBLE) too.
+Deno.test("types mysql: FLOAT is exact in Parquet and CSV, though the server prints 6 digits", async () => {
+  // The server's FLOAT text has 6 significant digits (16777216 prints as 16777200); rivet reads the
+  // column widened to DOUBLE, whose text is the stored float32 exactly, and writes it as Float32.
+  // Each sample: the literal stored, the float32 it becomes (as DuckDB reads the Parquet file back)
+  // and the shortest text that reads back as that float32 (the CSV field).
+  const samples: [literal: string, float32: number, csv: string][] = [
+    ["1.2345678", 1.2345677614212036, "1.2345678"],
+    ["16777217", 16777216, "16777216"], // 2^24 + 1 is stored as 2^24
+    ["123456.789", 123456.7890625, "123456.79"],
+    ["3.4028234663852886e38", 3.4028234663852886e38, "3.4028235e+38"], // the largest float32
+    ["1.1754943508222875e-38", 1.1754943508222875e-38, "1.1754944e-38"], // the smallest normal
+    ["-0.333333343267440796", -0.3333333432674408, "-0.33333334"],
+    ["1.401298464324817e-45", 1.401298464324817e-45, "1e-45"], // the smallest subnormal
+    ["0.30000001192092896", 0.30000001192092896, "0.3"],
+    ["-0e0", -0, "-0"], // MariaDB stores 0; the sign is checked against the server below
+  ];
   await withDb({ create: mysqlDb }, async (db) => {
-    const samples = [
-      "16777217", // stored as 16777216, shown as 16777200
-      "123456.789", // stored as 123456.7890625
-      "1.2345678",
-      "3.4028234663852886e38", // the largest float32
-      "1.1754943508222875e-38", // the smallest normal float32
-      "-0.333333343267440796",
-      "1.401298464324817e-45", // the smallest subnormal float32
-      "0.30000001192092896",
-    ];
     await db.exec(`CREATE TABLE ${db.ns}.floats (id int PRIMARY KEY, f FLOAT)`);
     await db.exec(
       `INSERT INTO ${db.ns}.floats VALUES ${
-        [...samples, "NULL"].map((v, i) => `(${i + 1}, ${v})`).join(", ")
+        [...samples.map(([literal]) => literal), "NULL"].map((v, i) => `(${i + 1}, ${v})`).join(
+          ", ",
+        )
       }`,
     );
     await db.exec(
       `CREATE VIEW ${db.ns}.t AS SELECT id, f, CAST(f AS DOUBLE) AS f_double FROM ${db.ns}.floats`,
     );
+    // The server's FLOAT text is rounded; its DOUBLE is the stored float32 itself.
+    assert.deepEqual(
+      await db.textRows(
+        `SELECT CAST(f AS CHAR), CAST(f_double AS CHAR) FROM ${db.ns}.t WHERE id <= 2 ORDER BY id`,
+      ),
+      [["1.23457", "1.2345677614212036"], ["16777200", "16777216"]],
+    );
+    const [[negative]] = await db.textRows(
+      `SELECT ATAN2(f, -1) < 0 FROM ${db.ns}.floats WHERE id = ${samples.length}`,
+    );
+    if (negative === "0") samples[samples.length - 1] = ["-0e0", 0, "0"];
     const columns: Column[] = [
       {
         name: "f",
         type: "FLOAT",
         duckdb: "FLOAT",
         values: [],
-        pq: (s) => Math.fround(Number(s)),
+        pqRef: (c) => `CAST(CAST(${c} AS DOUBLE) AS CHAR)`,
+        csvRef: (c) => `CAST(CAST(${c} AS DOUBLE) AS CHAR)`,
+        pq: num,
         csvCompare: "float32",
       },
       {
@@ -1218,16 +1244,15 @@ Deno.test("types mysql: FLOAT is the server's 6-digit text; CAST(f AS DOUBLE) ke
         csvCompare: "float64",
       },
     ];
-    // The double is the stored float32 itself, not the 6-digit text.
-    assert.deepEqual(
-      await db.textRows(
-        `SELECT CAST(f AS CHAR), CAST(f_double AS CHAR) FROM ${db.ns}.t WHERE id = 1`,
-      ),
-      [["16777200", "16777216"]],
-    );
     await withTempDir(async (dir) => {
       const files = await exportBoth(db, dir, "profile: balanced", "full", 3);
       await checkExport(db, columns, files, 1, samples.length + 1);
+      // Independently of the server's rendering: the exact float32 values and their CSV text.
+      const pq = await readParquet(files.parquet.file);
+      assert.deepEqual(pq.rows.map((r) => r.f), [...samples.map(([, value]) => value), null]);
+      const [header, ...records] = await readCsv(files.csv.file);
+      const f = header.indexOf("f");
+      assert.deepEqual(records.map((r) => r[f]), [...samples.map(([, , text]) => text), null]);
     });
   });
 });

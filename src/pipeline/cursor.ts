@@ -48,11 +48,14 @@ export class CursorTracker {
     const bitmap = nullBitmap(data);
     for (let i = data.length - 1; i >= 0; i--) {
       if (bitmap && isNullAt(bitmap, data.offset, i)) continue;
-      // The CSV renderer's text is exact for every cursor kind (digits, ISO 8601 with µs).
-      this.last = {
-        kind: cursorKind(field.type, field.metadata)!,
-        text: rendererFor(field)(data)(i),
-      };
+      const kind = cursorKind(field.type, field.metadata)!;
+      // Floats: the exact double (a float32 widened), not the shortest float32 text, which the
+      // server would read back as a slightly different value and re-export the last row.
+      // Everything else: the CSV renderer's text is exact (digits, ISO 8601 with µs).
+      const text = kind === "float"
+        ? String((data.values as Float32Array | Float64Array)[i])
+        : rendererFor(field)(data)(i);
+      this.last = { kind, text };
       return;
     }
   }

@@ -321,6 +321,37 @@ export class MysqlSession {
   }
 
   /**
+   * The result columns of `sql` and its number of `?` parameters, without executing it: the server
+   * prepares the statement (`COM_STMT_PREPARE`, one round trip) and it is closed at once
+   * (`COM_STMT_CLOSE` has no reply). Aborting `signal` stops the session, as for a stream.
+   */
+  describe(
+    sql: string,
+    signal?: AbortSignal,
+  ): Promise<{ fields: MysqlField[]; parameters: number }> {
+    this.#assertUsable();
+    signal?.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        reject(signal!.reason);
+        void this.kill();
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.connection.prepare(sql, (error, statement) => {
+        signal?.removeEventListener("abort", onAbort);
+        if (error) {
+          reject(toSourceError(error, { password: this.#settings.password }));
+          return;
+        }
+        // mysql2 caches prepared statements per connection: drop it from the cache and close it.
+        this.connection.unprepare(sql);
+        const info = statement as unknown as { columns?: MysqlField[]; parameters?: unknown[] };
+        resolve({ fields: info.columns ?? [], parameters: info.parameters?.length ?? 0 });
+      });
+    });
+  }
+
+  /**
    * Starts streaming `sql`: rows arrive as arrays of raw value bytes (`null` for NULL) through the
    * returned emitter, as fast as the socket delivers them until {@link pause}.
    */

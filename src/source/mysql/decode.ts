@@ -5,7 +5,8 @@
  * fixed: integers and decimals as plain digits, dates as `YYYY-MM-DD`, datetimes as
  * `YYYY-MM-DD hh:mm:ss[.ffffff]`, TIME as `[-]h:mm:ss[.ffffff]`, BIT as big-endian bytes, text as
  * UTF-8. Numbers are parsed from the bytes in place; text is copied byte for byte. A value with no
- * exact Arrow form fails the read with its column, its text and a conversion that works.
+ * exact Arrow form fails the read with its column, its text and a conversion that works. A FLOAT
+ * read widened (see `floats.ts`) arrives as DOUBLE text and must be exactly a float32.
  *
  * @module
  */
@@ -218,36 +219,63 @@ function decodeUInt64(b: UInt64Builder): Decode {
   };
 }
 
+/** The number a floating-point text denotes, correctly rounded to a double. */
+function parseFloating(v: Uint8Array): number {
+  // Clinger's fast path: an integer mantissa below 2^53 divided by an exact power of ten is
+  // correctly rounded, as parseFloat would be; anything else (exponents, long digits) falls back.
+  const n = v.length;
+  let i = v[0] === 45 ? 1 : 0;
+  let mantissa = 0;
+  let digits = 0;
+  let scale = -1;
+  for (; i < n; i++) {
+    const d = v[i] - 48;
+    if (d >= 0 && d <= 9) {
+      mantissa = mantissa * 10 + d;
+      digits++;
+    } else if (d === -2 && scale < 0) {
+      scale = 0;
+      continue;
+    } else {
+      break;
+    }
+    if (scale >= 0) scale++;
+  }
+  if (i === n && digits > 0 && digits <= 15) {
+    const x = scale > 0 ? mantissa / POW10[scale] : mantissa;
+    return v[0] === 45 ? -x : x;
+  }
+  const x = Number.parseFloat(ascii(v));
+  if (Number.isNaN(x)) throw malformed("floating-point");
+  return x;
+}
+
 function decodeFloat(b: NumberBuilder): Decode {
+  return (v) => b.appendValue(parseFloating(v));
+}
+
+/** 2^-30: far below half the relative spacing of float32 values (2^-25 at least). */
+const FLOAT32_MATCH = 2 ** -30;
+
+/**
+ * A FLOAT read as `col * 1e0`: the DOUBLE text is the single-precision value widened, in full
+ * (MySQL and MariaDB print the shortest text of the double), so it parses to a double Float32
+ * holds exactly. A text accurate to 10 significant digits would still name exactly one float32,
+ * the one appended; a value farther from every float32 than that fails instead of being rounded.
+ */
+function decodeWidenedFloat(b: NumberBuilder): Decode {
   return (v) => {
-    // Clinger's fast path: an integer mantissa below 2^53 divided by an exact power of ten is
-    // correctly rounded, as parseFloat would be; anything else (exponents, long digits) falls back.
-    const n = v.length;
-    let i = v[0] === 45 ? 1 : 0;
-    let mantissa = 0;
-    let digits = 0;
-    let scale = -1;
-    for (; i < n; i++) {
-      const d = v[i] - 48;
-      if (d >= 0 && d <= 9) {
-        mantissa = mantissa * 10 + d;
-        digits++;
-      } else if (d === -2 && scale < 0) {
-        scale = 0;
-        continue;
-      } else {
-        break;
-      }
-      if (scale >= 0) scale++;
+    const x = parseFloating(v);
+    const f = Math.fround(x);
+    const exact = Object.is(f, x) ||
+      (Number.isFinite(f) && Math.abs(f - x) <= Math.abs(f) * FLOAT32_MATCH);
+    if (!exact) {
+      throw new ValueProblem(
+        "a value that is not a single-precision float, though the column was described as FLOAT",
+        "CAST(% AS DOUBLE)",
+      );
     }
-    if (i === n && digits > 0 && digits <= 15) {
-      const x = scale > 0 ? mantissa / POW10[scale] : mantissa;
-      b.appendValue(v[0] === 45 ? -x : x);
-      return;
-    }
-    const x = Number.parseFloat(ascii(v));
-    if (Number.isNaN(x)) throw malformed("floating-point");
-    b.appendValue(x);
+    b.appendValue(f);
   };
 }
 
@@ -365,7 +393,7 @@ function decoderFor(column: MysqlColumn): ColumnDecoder {
     }
     case "float32": {
       const b = float32Builder();
-      return { builder: b, decode: decodeFloat(b) };
+      return { builder: b, decode: column.widened ? decodeWidenedFloat(b) : decodeFloat(b) };
     }
     case "float64": {
       const b = float64Builder();

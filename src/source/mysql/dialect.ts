@@ -186,3 +186,77 @@ export function bindParams(query: SqlQuery, mode: SqlMode): string {
   });
   return sql + query.text.slice(from);
 }
+
+/** One token of a statement; comments are dropped, executable comments read as code. */
+export interface Token {
+  /**
+   * `word`: a bare identifier, keyword or number; `ident`: a quoted identifier (`text` is the
+   * name, unquoted); `string`: a string literal; `punct`: any other single character.
+   */
+  kind: "word" | "ident" | "string" | "punct";
+  text: string;
+  /** Parentheses around the token; a parenthesis itself is at the level outside it. */
+  depth: number;
+}
+
+/** Characters of an unquoted identifier, keyword or number (`[0-9A-Za-z$_]`, U+0080 and up). */
+function isWordChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 36 ||
+    c === 95 || c >= 128;
+}
+
+/**
+ * Splits `sql` into tokens the way the server reads it under `mode`: strings, quoted identifiers
+ * and comments are recognised as in {@link findPlaceholders}; the markers of an executable comment
+ * (`/*!50100 ... *\/`, `/*M!...`) are dropped and its content kept.
+ */
+export function tokenize(sql: string, mode: SqlMode): Token[] {
+  const tokens: Token[] = [];
+  const escapes = !mode.noBackslashEscapes;
+  let depth = 0;
+  let inExecutable = false;
+  for (let i = 0; i < sql.length;) {
+    const c = sql.charCodeAt(i);
+    if (c <= 32) {
+      i++;
+    } else if (
+      c === HASH || (c === DASH && sql.charCodeAt(i + 1) === DASH && isDashComment(sql, i))
+    ) {
+      const end = sql.indexOf("\n", i);
+      i = end === -1 ? sql.length : end + 1;
+    } else if (c === SLASH && sql.charCodeAt(i + 1) === STAR) {
+      if (isExecutableComment(sql, i)) {
+        i += sql.charCodeAt(i + 2) === 33 ? 3 : 4;
+        while (i < sql.length && sql.charCodeAt(i) >= 48 && sql.charCodeAt(i) <= 57) i++;
+        inExecutable = true;
+      } else {
+        const end = sql.indexOf("*/", i + 2);
+        i = end === -1 ? sql.length : end + 2;
+      }
+    } else if (inExecutable && c === STAR && sql.charCodeAt(i + 1) === SLASH) {
+      inExecutable = false;
+      i += 2;
+    } else if (c === BACKTICK || (c === DOUBLE_QUOTE && mode.ansiQuotes)) {
+      const end = skipQuoted(sql, i, c, false);
+      const quote = String.fromCharCode(c);
+      const name = sql.slice(i + 1, end - 1).replaceAll(quote + quote, quote);
+      tokens.push({ kind: "ident", text: name, depth });
+      i = end;
+    } else if (c === QUOTE || c === DOUBLE_QUOTE) {
+      const end = skipQuoted(sql, i, c, escapes);
+      tokens.push({ kind: "string", text: sql.slice(i, end), depth });
+      i = end;
+    } else if (isWordChar(c)) {
+      let end = i + 1;
+      while (end < sql.length && isWordChar(sql.charCodeAt(end))) end++;
+      tokens.push({ kind: "word", text: sql.slice(i, end), depth });
+      i = end;
+    } else {
+      if (c === 41 /* ) */) depth = Math.max(0, depth - 1);
+      tokens.push({ kind: "punct", text: sql[i], depth });
+      if (c === 40 /* ( */) depth++;
+      i++;
+    }
+  }
+  return tokens;
+}

@@ -1,6 +1,7 @@
 /**
  * The MySQL/MariaDB source: one mysql2 connection per attempt, rows streamed over the text
- * protocol into Arrow record batches, with exact type mapping (see `types.ts`).
+ * protocol into Arrow record batches, with exact type mapping (see `types.ts`). Each query is
+ * first described without being executed, so FLOAT columns can be read exactly (see `floats.ts`).
  *
  * @example
  * ```ts
@@ -23,6 +24,7 @@ import { log } from "../../util/log.ts";
 import type { ResultStream, Source, SqlQuery, StreamOptions } from "../source.ts";
 import { MysqlSession } from "./connect.ts";
 import { bindParams } from "./dialect.ts";
+import { planRead, roundedFloatWarning } from "./floats.ts";
 import { MysqlStream } from "./stream.ts";
 
 class MysqlSource implements Source {
@@ -37,9 +39,18 @@ class MysqlSource implements Source {
     // One statement at a time on a connection: a stream left half-read is stopped first.
     await this.#stream?.stop();
     const sql = bindParams(query, this.#session.server.sqlMode);
-    log.debug(`MySQL (${this.#session.server.flavor} ${this.#session.server.version}): ${sql}`);
-    const { stream, result } = await MysqlStream.start(this.#session, sql, options);
+    const plan = await planRead(this.#session, sql, options.signal);
+    const { flavor, version } = this.#session.server;
+    log.debug(`MySQL (${flavor} ${version}): ${plan.sql}`);
+    const { stream, result } = await MysqlStream.start(
+      this.#session,
+      plan.sql,
+      options,
+      plan.widened,
+    );
     this.#stream = stream;
+    const warning = roundedFloatWarning(stream.columns, plan.fallback);
+    if (warning !== undefined) log.warn(warning);
     return result;
   }
 

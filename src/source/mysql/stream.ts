@@ -16,7 +16,7 @@ import type { ResultStream, StreamOptions } from "../source.ts";
 import type { MysqlSession } from "./connect.ts";
 import { createDecoders, type Decode, valueError } from "./decode.ts";
 import { toSourceError } from "./errors.ts";
-import { type MysqlColumn, resolveColumns } from "./types.ts";
+import { type MysqlColumn, type MysqlField, resolveColumns } from "./types.ts";
 
 /** A row as mysql2 delivers it with `typeCast: false`: the raw bytes of each value. */
 type RawRow = (Uint8Array | null)[];
@@ -41,6 +41,8 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 export class MysqlStream {
   readonly #session: MysqlSession;
   readonly #options: StreamOptions;
+  /** FLOAT columns (by position) the statement reads widened; see `floats.ts`. */
+  readonly #widened: ReadonlyMap<number, MysqlField>;
   #columns: MysqlColumn[] = [];
   #schema: Schema | undefined;
   #builders: ColumnBuilder[] = [];
@@ -59,27 +61,39 @@ export class MysqlStream {
   };
   readonly #onConnectionError = (error: Error) => this.#fail(toSourceError(error));
 
-  private constructor(session: MysqlSession, options: StreamOptions) {
+  private constructor(
+    session: MysqlSession,
+    options: StreamOptions,
+    widened: ReadonlyMap<number, MysqlField>,
+  ) {
     this.#session = session;
     this.#options = options;
+    this.#widened = widened;
   }
 
   /**
    * Sends `sql` and waits for its column definitions. Fails before any row is read when a column
-   * has no exact Arrow mapping (the query is stopped on the server).
+   * has no exact Arrow mapping (the query is stopped on the server). `widened` holds the FLOAT
+   * definitions of the columns `sql` reads as `col * 1e0`, by position.
    */
   static async start(
     session: MysqlSession,
     sql: string,
     options: StreamOptions,
+    widened: ReadonlyMap<number, MysqlField> = new Map(),
   ): Promise<{ stream: MysqlStream; result: ResultStream }> {
     if (!Number.isInteger(options.batchRows) || options.batchRows < 1) {
       throw new RangeError(`batchRows must be a positive integer, got ${options.batchRows}`);
     }
     options.signal?.throwIfAborted();
-    const stream = new MysqlStream(session, options);
+    const stream = new MysqlStream(session, options, widened);
     const schema = await stream.#begin(sql);
     return { stream, result: { schema, batches: stream.#batches() } };
+  }
+
+  /** The result columns, resolved (known once {@link start} has returned). */
+  get columns(): readonly MysqlColumn[] {
+    return this.#columns;
   }
 
   /** True once the server has sent the whole result (or an error ending it). */
@@ -117,7 +131,7 @@ export class MysqlStream {
         // Nothing is read until the consumer asks for the first batch.
         this.#session.pause();
         try {
-          this.#columns = resolveColumns(fields);
+          this.#columns = resolveColumns(fields, this.#widened);
           const { schema, decoders } = createDecoders(this.#columns);
           this.#builders = decoders.map((d) => d.builder);
           this.#decoders = decoders.map((d) => d.decode);

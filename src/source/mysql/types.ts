@@ -9,7 +9,7 @@
  * | SMALLINT UNSIGNED, MEDIUMINT [U], INT | Int32                                           |
  * | INT UNSIGNED, BIGINT               | Int64                                              |
  * | BIGINT UNSIGNED                    | UInt64                                             |
- * | FLOAT / DOUBLE                     | Float32 / Float64                                  |
+ * | FLOAT / DOUBLE                     | Float32 (read widened: floats.ts) / Float64        |
  * | DECIMAL(p,s), p <= 38              | Decimal128(p,s)                                    |
  * | DECIMAL(p,s), p > 38               | Utf8, exact digits, `rivet.logical_type=decimal`   |
  * | CHAR, VARCHAR, TEXT, ENUM, SET     | Utf8                                               |
@@ -62,6 +62,11 @@ export interface MysqlColumn {
   scale: number;
   /** Annotation recorded in the Arrow field metadata. */
   logical?: "json" | "decimal";
+  /**
+   * A FLOAT the query reads as `col * 1e0`: the server sends its exact value as DOUBLE text, which
+   * is decoded back to the single-precision value (kind `float32`).
+   */
+  widened?: boolean;
 }
 
 /** The part of a mysql2 column definition packet this module needs. */
@@ -214,14 +219,31 @@ function resolve(f: MysqlField): Resolved | { unsupported: string; cast: string 
   }
 }
 
+/** True for a single-precision FLOAT column (`FLOAT(p)` with p > 24 is reported as DOUBLE). */
+export function isSingleFloat(f: MysqlField): boolean {
+  return f.columnType === T.FLOAT;
+}
+
 /**
  * Resolves every field; throws one {@link TypeMappingError} listing every column that has no exact
  * Arrow representation, each with a conversion that fixes it.
+ *
+ * `widened` holds, by position, the FLOAT definitions of the columns the query reads as
+ * `col * 1e0`: such a column arrives as DOUBLE and is resolved as the FLOAT it is (Float32,
+ * `rivet.source_type` `float`). Should it arrive as anything else, it is resolved as what it is.
  */
-export function resolveColumns(fields: readonly MysqlField[]): MysqlColumn[] {
+export function resolveColumns(
+  fields: readonly MysqlField[],
+  widened: ReadonlyMap<number, MysqlField> = new Map(),
+): MysqlColumn[] {
   const columns: MysqlColumn[] = [];
   const problems: string[] = [];
-  for (const f of fields) {
+  for (const [i, f] of fields.entries()) {
+    const declared = widened.get(i);
+    if (declared !== undefined && isSingleFloat(declared) && f.columnType === T.DOUBLE) {
+      columns.push({ name: f.name, ...resolve(declared) as Resolved, widened: true });
+      continue;
+    }
     const resolved = resolve(f);
     if ("kind" in resolved) {
       columns.push({ name: f.name, ...resolved });
