@@ -115,6 +115,11 @@ export function toSourceError(
   } else if (driverCode !== undefined && !message.includes(driverCode)) {
     message += ` (${driverCode})`;
   }
+  if (errno === 1969 || errno === 3024) {
+    // Without a server-side cursor the timeout spans the whole streamed export, throttle included.
+    message +=
+      "; on MySQL/MariaDB source.tuning.statement_timeout_s bounds the whole export: raise it above the export's duration or set it to 0";
+  }
   let line = `MySQL: ${options.context ? `${options.context}: ` : ""}${message}`;
   if (options.password !== undefined && options.password.length > 0) {
     line = line.split(options.password).join("***");
