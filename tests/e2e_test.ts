@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { command, parseSummaries, rivet } from "./support/cli.ts";
+import { parseSummaries, rivet, spawnRivet } from "./support/cli.ts";
 import { ENGINES, SQL, type TestDb, withDb } from "./support/engines.ts";
 import { listDir, withTempDir, writeFile } from "./support/files.ts";
 import { readParquet } from "./support/read_parquet.ts";
@@ -219,20 +219,11 @@ for (const engine of ENGINES) {
             cursor: "id",
           }], "profile: safe, batch_size: 2, throttle_ms: 200"),
         );
-        const child = command(["run", "-c", config], { RIVET_LOG: "debug" }).spawn();
         // Wait until batches are flowing, then kill hard.
-        const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-        let seen = "";
-        while (!/batch 3:/.test(seen)) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          seen += value;
-        }
-        child.kill("SIGKILL");
-        await child.status;
-        await reader.cancel();
-        await child.stdout.cancel();
-        assert.match(seen, /batch 3:/);
+        const running = spawnRivet(["run", "-c", config], { RIVET_LOG: "debug" });
+        assert.match(await running.waitFor(/batch 3:/), /batch 3:/);
+        running.child.kill("SIGKILL");
+        await running.finish();
         assert.deepEqual(await outFiles(dir), []);
         const state = await rivet(["state", "show", "-c", config]);
         assert.equal(state.stdout, "No export state recorded yet.\n");
@@ -390,23 +381,11 @@ Deno.test("e2e postgres: SIGTERM stops the run cleanly: exit 2, no file, state u
           cursor: "id",
         }], "profile: safe, batch_size: 2, throttle_ms: 200"),
       );
-      const child = command(["run", "-c", config], { RIVET_LOG: "debug" }).spawn();
-      const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-      let seen = "";
-      while (!/batch 2:/.test(seen)) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        seen += value;
-      }
-      child.kill("SIGTERM");
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        seen += value;
-      }
-      const status = await child.status;
-      const stdout = await new Response(child.stdout).text();
-      assert.equal(status.code, 2);
+      const running = spawnRivet(["run", "-c", config], { RIVET_LOG: "debug" });
+      await running.waitFor(/batch 2:/);
+      running.child.kill("SIGTERM");
+      const { stderr: seen, stdout, code } = await running.finish();
+      assert.equal(code, 2);
       assert.match(seen, /received SIGTERM/);
       assert.equal(parseSummaries(stdout).slow.status, "failed");
       assert.deepEqual(await outFiles(dir), []);

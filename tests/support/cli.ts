@@ -62,3 +62,37 @@ export function parseSummaries(text: string): Record<string, Record<string, stri
   }
   return out;
 }
+
+/** A running `rivet` subprocess whose stderr can be awaited line by line. */
+export interface RunningRivet {
+  child: Deno.ChildProcess;
+  /** Reads stderr until `pattern` has appeared (or the stream ends); returns all read so far. */
+  waitFor(pattern: RegExp): Promise<string>;
+  /** Reads stderr to its end and waits for the exit; returns everything read and the status. */
+  finish(): Promise<{ stderr: string; stdout: string; code: number }>;
+}
+
+/** Starts `rivet <args>` in the background (for signal and kill tests). */
+export function spawnRivet(args: string[], env: Record<string, string> = {}): RunningRivet {
+  const child = command(args, env).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  const readUntil = async (done: (text: string) => boolean) => {
+    while (!done(seen)) {
+      const next = await reader.read();
+      if (next.done) break;
+      seen += next.value;
+    }
+    return seen;
+  };
+  return {
+    child,
+    waitFor: (pattern) => readUntil((text) => pattern.test(text)),
+    async finish() {
+      const stdout = new Response(child.stdout).text();
+      await readUntil(() => false);
+      const status = await child.status;
+      return { stderr: seen, stdout: await stdout, code: status.code };
+    },
+  };
+}

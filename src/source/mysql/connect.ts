@@ -16,6 +16,7 @@ import { log } from "../../util/log.ts";
 import { parseSqlMode, type SqlMode } from "./dialect.ts";
 import { toSourceError } from "./errors.ts";
 import type { MysqlField } from "./types.ts";
+import { readOptionFile } from "../option_file.ts";
 
 const CONNECT_TIMEOUT_MS = 15_000;
 const KILL_TIMEOUT_MS = 3_000;
@@ -82,16 +83,6 @@ const OPTION_KEYS: Record<string, "mode" | "ca" | "cert" | "key"> = {
   sslkey: "key",
 };
 
-async function readOption(key: string, path: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    throw new ConfigError(`cannot read ${key} file ${path}: ${(error as Error).message}`, {
-      key: `source.${key}`,
-    });
-  }
-}
-
 /**
  * TLS settings from the URL options (`ssl-mode`, `ssl-ca`, `ssl-cert`, `ssl-key`, or their libpq
  * names). Like the mysql client, the default is `PREFERRED`: TLS when the server offers it.
@@ -114,7 +105,7 @@ async function tlsOptions(
       }
       mode = parsed;
     } else if (key !== undefined) {
-      tls[key] = await readOption(rawKey, value);
+      tls[key] = await readOptionFile(rawKey, value);
     } else {
       log.warn(`MySQL connection option "${rawKey}" is ignored`);
     }

@@ -17,6 +17,7 @@ import type { ConnectionSettings, SourceConfig } from "../../config/types.ts";
 import { ConfigError, SourceError } from "../../pipeline/errors.ts";
 import { log } from "../../util/log.ts";
 import { toSourceError } from "./errors.ts";
+import { readOptionFile } from "../option_file.ts";
 
 const CONNECT_TIMEOUT_MS = 15_000;
 const CANCEL_TIMEOUT_MS = 3_000;
@@ -40,26 +41,19 @@ interface BackendKey {
   secretKey: number | null;
 }
 
-async function readFileOption(settings: ConnectionSettings, key: string): Promise<string> {
-  const path = settings.options[key];
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    throw new ConfigError(`cannot read ${key} file ${path}: ${(error as Error).message}`, {
-      key: `source.${key}`,
-    });
-  }
-}
-
 /** libpq's `sslmode` semantics mapped onto Node TLS options; `prefer` falls back to plain. */
 async function tlsOptions(
   settings: ConnectionSettings,
 ): Promise<{ ssl: ConnectionOptions | false; fallbackToPlain: boolean }> {
   const mode = settings.options.sslmode ?? "prefer";
   const tls: ConnectionOptions = {};
-  if (settings.options.sslrootcert) tls.ca = await readFileOption(settings, "sslrootcert");
-  if (settings.options.sslcert) tls.cert = await readFileOption(settings, "sslcert");
-  if (settings.options.sslkey) tls.key = await readFileOption(settings, "sslkey");
+  if (settings.options.sslrootcert) {
+    tls.ca = await readOptionFile("sslrootcert", settings.options.sslrootcert);
+  }
+  if (settings.options.sslcert) {
+    tls.cert = await readOptionFile("sslcert", settings.options.sslcert);
+  }
+  if (settings.options.sslkey) tls.key = await readOptionFile("sslkey", settings.options.sslkey);
   switch (mode) {
     case "disable":
       return { ssl: false, fallbackToPlain: false };
