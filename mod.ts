@@ -39,4 +39,10 @@ export {
   SourceError,
   TypeMappingError,
 } from "./src/pipeline/errors.ts";
-export { main } from "./src/cli/program.ts";
+import { main } from "./src/cli/program.ts";
+export { main };
+
+// `deno run jsr:@rivet/cli <command>` runs this module: behave as the CLI then.
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
