@@ -2,8 +2,8 @@
  * `deno task bench`: rivet's throughput and memory, printed beside a baseline measured in the same
  * run (the database's own export via `psql \copy` / `mariadb --quick`).
  *
- * It seeds a `rivet_bench` schema/database with a 10-column table (200k and 2M rows by default;
- * `BENCH_ROWS=200000,2000000`), exports each size with rivet to Parquet under the `fast` (COPY)
+ * It seeds a `rivet_bench` schema (PostgreSQL) and database (MariaDB/MySQL) with a 10-column table
+ * (200k and 2M rows by default; `BENCH_ROWS=200000,2000000`, `BENCH_ENGINES=postgres,mysql`), exports each size with rivet to Parquet under the `fast` (COPY)
  * and `balanced` (cursor FETCH) profiles, and prints rows/s and peak RSS. The memory check of the
  * foundation issue — 2M rows must not need more than ~1.5x the memory of 200k — is printed as a
  * ratio. Timings are whole-process wall clock; peak RSS comes from `/usr/bin/time -v`.
@@ -14,7 +14,7 @@ import { join } from "node:path";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SIZES = (Deno.env.get("BENCH_ROWS") ?? "200000,2000000").split(",").map(Number);
-const ENGINES = (Deno.env.get("BENCH_ENGINES") ?? "postgres").split(",");
+const ENGINES = (Deno.env.get("BENCH_ENGINES") ?? "postgres,mysql").split(",");
 const PG_URL = Deno.env.get("BENCH_PG_URL") ?? "postgresql://postgres@127.0.0.1:5432/test";
 const MYSQL_URL = Deno.env.get("BENCH_MYSQL_URL") ?? "mysql://root@127.0.0.1:3306/rivet_bench";
 
