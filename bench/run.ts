@@ -2,9 +2,11 @@
  * `deno task bench`: rivet's throughput and memory, printed beside a baseline measured in the same
  * run (the database's own export via `psql \copy` / `mariadb --quick`).
  *
- * It seeds a `rivet_bench` schema (PostgreSQL) and database (MariaDB/MySQL) with a 10-column table
- * (200k and 2M rows by default; `BENCH_ROWS=200000,2000000`, `BENCH_ENGINES=postgres,mysql`), exports each size with rivet to Parquet under the `fast` (COPY)
- * and `balanced` (cursor FETCH) profiles, and prints rows/s and peak RSS. The memory check of the
+ * It seeds a `rivet_bench` schema (PostgreSQL) and database (MariaDB/MySQL) with a 10-column
+ * table (200k and 2M rows by default; `BENCH_ROWS=200000,2000000`,
+ * `BENCH_ENGINES=postgres,mysql`), exports each size with rivet to Parquet and CSV under the `fast`
+ * (PostgreSQL: COPY) and `balanced` (PostgreSQL: cursor FETCH) profiles, and prints rows/s and
+ * peak RSS. The memory check of the
  * foundation issue — 2M rows must not need more than ~1.5x the memory of 200k — is printed as a
  * ratio. Timings are whole-process wall clock; peak RSS comes from `/usr/bin/time -v`.
  *
