@@ -63,6 +63,20 @@ async function createItems(db: TestDb): Promise<void> {
   );
 }
 
+/** An incremental export slow enough (2-row batches, 200 ms apart) to interrupt mid-way. */
+function slowIncrementalConfig(db: TestDb, dir: string): Promise<string> {
+  return writeFile(
+    dir,
+    "rivet.yaml",
+    configYaml(db, [{
+      name: "slow",
+      query: `SELECT * FROM ${db.ns}.items`,
+      mode: "incremental",
+      cursor: "id",
+    }], "profile: safe, batch_size: 2, throttle_ms: 200"),
+  );
+}
+
 for (const engine of ENGINES) {
   Deno.test(`e2e ${engine.name}: full export to Parquet and CSV, read back independently`, async () => {
     await withDb(engine, async (db) => {
@@ -209,16 +223,7 @@ for (const engine of ENGINES) {
       await createItems(db);
       await seedItems(db, 1, 50);
       await withTempDir(async (dir) => {
-        const config = await writeFile(
-          dir,
-          "rivet.yaml",
-          configYaml(db, [{
-            name: "slow",
-            query: `SELECT * FROM ${db.ns}.items`,
-            mode: "incremental",
-            cursor: "id",
-          }], "profile: safe, batch_size: 2, throttle_ms: 200"),
-        );
+        const config = await slowIncrementalConfig(db, dir);
         // Wait until batches are flowing, then kill hard.
         const running = spawnRivet(["run", "-c", config], { RIVET_LOG: "debug" });
         assert.match(await running.waitFor(/batch 3:/), /batch 3:/);
@@ -371,16 +376,7 @@ Deno.test("e2e postgres: SIGTERM stops the run cleanly: exit 2, no file, state u
     await createItems(db);
     await seedItems(db, 1, 50);
     await withTempDir(async (dir) => {
-      const config = await writeFile(
-        dir,
-        "rivet.yaml",
-        configYaml(db, [{
-          name: "slow",
-          query: `SELECT * FROM ${db.ns}.items`,
-          mode: "incremental",
-          cursor: "id",
-        }], "profile: safe, batch_size: 2, throttle_ms: 200"),
-      );
+      const config = await slowIncrementalConfig(db, dir);
       const running = spawnRivet(["run", "-c", config], { RIVET_LOG: "debug" });
       await running.waitFor(/batch 2:/);
       running.child.kill("SIGTERM");
