@@ -38,7 +38,7 @@ export {
   RivetError,
   SourceError,
   TypeMappingError,
-} from "./src/pipeline/errors.ts";
+} from "./src/errors.ts";
 import { main } from "./src/cli/program.ts";
 export { main };
 

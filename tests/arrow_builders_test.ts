@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { Field, Int32, makeVector, Schema, Utf8 } from "apache-arrow";
-import { TypeMappingError } from "../src/pipeline/errors.ts";
+import { TypeMappingError } from "../src/errors.ts";
 import {
   BoolBuilder,
   date32Builder,

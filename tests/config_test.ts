@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../src/config/load.ts";
-import { ConfigError } from "../src/pipeline/errors.ts";
+import { ConfigError } from "../src/errors.ts";
 import { withTempDir, writeFile } from "./support/files.ts";
 
 const SOURCE = `

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import mysql from "mysql2/promise";
 import { type Data, type DataType, type RecordBatch, type Schema, Type } from "apache-arrow";
-import { RivetError, SourceError, TypeMappingError } from "../src/pipeline/errors.ts";
+import { RivetError, SourceError, TypeMappingError } from "../src/errors.ts";
 import { openMysql } from "../src/source/mysql/mod.ts";
 import {
   bindParams,
@@ -13,7 +13,8 @@ import { classifyErrno, toSourceError } from "../src/source/mysql/errors.ts";
 import { wrapFloats } from "../src/source/mysql/floats.ts";
 import { type MysqlField, resolveColumns } from "../src/source/mysql/types.ts";
 import { createDecoders, valueError } from "../src/source/mysql/decode.ts";
-import type { Source, TypedValue } from "../src/source/source.ts";
+import type { Source } from "../src/source/source.ts";
+import type { TypedValue } from "../src/sql.ts";
 import type { ExportConfig } from "../src/config/types.ts";
 import { planQuery } from "../src/plan/plan.ts";
 import { type LogLevel, setLogLevel } from "../src/util/log.ts";

@@ -3,7 +3,7 @@ import { tableFromArrays } from "apache-arrow";
 import { join } from "node:path";
 import type { Config, ExportConfig } from "../src/config/types.ts";
 import { resolveTuning } from "../src/config/profiles.ts";
-import { SourceError } from "../src/pipeline/errors.ts";
+import { SourceError } from "../src/errors.ts";
 import { runExports } from "../src/pipeline/run.ts";
 import { StateStore } from "../src/state/store.ts";
 import { FakeSourceFactory } from "./support/fake_source.ts";

@@ -15,13 +15,14 @@ import {
   Type,
 } from "apache-arrow";
 import type pg from "pg";
-import { SourceError, TypeMappingError } from "../src/pipeline/errors.ts";
+import { SourceError, TypeMappingError } from "../src/errors.ts";
 import { classifySqlState, toSourceError } from "../src/source/postgres/errors.ts";
 import { openPostgres, usesCopy } from "../src/source/postgres/mod.ts";
 import { copySql } from "../src/source/postgres/copy.ts";
 import { quoteIdent } from "../src/source/postgres/dialect.ts";
 import { parseTypeRows, resolveColumns } from "../src/source/postgres/types.ts";
-import type { SqlQuery, StreamOptions } from "../src/source/source.ts";
+import type { StreamOptions } from "../src/source/source.ts";
+import type { SqlQuery } from "../src/sql.ts";
 import { pgSettings, sourceConfig, uniqueName, withSchema } from "./support/pg.ts";
 
 // ---------------------------------------------------------------------------------------------

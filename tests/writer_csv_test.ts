@@ -13,7 +13,7 @@ import {
   Utf8,
   vectorFromArray,
 } from "apache-arrow";
-import { DataIntegrityError, TypeMappingError } from "../src/pipeline/errors.ts";
+import { DataIntegrityError, TypeMappingError } from "../src/errors.ts";
 import { createWriter } from "../src/writer/create.ts";
 import { dateText, decimalText, float32Text, timeText } from "../src/writer/text.ts";
 import { csvRowCount } from "../src/writer/verify.ts";

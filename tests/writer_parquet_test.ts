@@ -12,7 +12,7 @@ import {
   Utf8,
 } from "apache-arrow";
 import type { CompressionName } from "../src/config/types.ts";
-import { DataIntegrityError, TypeMappingError } from "../src/pipeline/errors.ts";
+import { DataIntegrityError, TypeMappingError } from "../src/errors.ts";
 import { setLogLevel } from "../src/util/log.ts";
 import { createWriter } from "../src/writer/create.ts";
 import { createParquetWriter } from "../src/writer/parquet.ts";

@@ -7,7 +7,7 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { parse } from "yaml";
-import { ConfigError } from "../pipeline/errors.ts";
+import { ConfigError } from "../errors.ts";
 import { STATE_FILE } from "../state/store.ts";
 
 /** The state database path and export names of a config file. */

@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import meta from "../../deno.json" with { type: "json" };
-import { ExitCode, RivetError } from "../pipeline/errors.ts";
+import { errorMessage, ExitCode, RivetError } from "../errors.ts";
 import { log } from "../util/log.ts";
 import { redact } from "../util/secrets.ts";
 import { metricsCommand } from "./metrics.ts";
@@ -122,7 +122,7 @@ export async function main(args: string[]): Promise<number> {
       printErr(`error: ${redact(err.message)}\n`);
       return ExitCode.Usage;
     }
-    printErr(`error: ${redact(err instanceof Error ? err.message : String(err))}\n`);
+    printErr(`error: ${redact(errorMessage(err))}\n`);
     if (err instanceof Error && err.stack) log.debug(err.stack);
     return ExitCode.ExportFailed;
   }

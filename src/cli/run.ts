@@ -6,7 +6,7 @@
 import { loadConfig } from "../config/load.ts";
 import { runExports, selectExports } from "../pipeline/run.ts";
 import { formatSummary } from "../pipeline/summary.ts";
-import { ConfigError } from "../pipeline/errors.ts";
+import { ConfigError } from "../errors.ts";
 import { log } from "../util/log.ts";
 import { printErr, printOut } from "./output.ts";
 

@@ -8,7 +8,7 @@
 import { Ajv } from "ajv";
 import { dirname, resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
-import { ConfigError } from "../pipeline/errors.ts";
+import { ConfigError } from "../errors.ts";
 import { log } from "../util/log.ts";
 import { CredentialError, type RawSource, resolveConnection } from "./connection.ts";
 import { expandPlaceholders, MissingVariableError, readEnv, type Variables } from "./expand.ts";

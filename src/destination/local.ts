@@ -5,7 +5,7 @@
  * @module
  */
 import { basename, extname, join } from "node:path";
-import { DestinationError } from "../pipeline/errors.ts";
+import { DestinationError } from "../errors.ts";
 import type { Destination, Staged } from "./destination.ts";
 import { stagingPath, syncFile } from "./staging.ts";
 

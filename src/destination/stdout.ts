@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { DestinationError } from "../pipeline/errors.ts";
+import { DestinationError } from "../errors.ts";
 import type { Destination, Staged } from "./destination.ts";
 import { stagingPath } from "./staging.ts";
 

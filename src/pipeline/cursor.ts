@@ -5,9 +5,9 @@
  * @module
  */
 import { type DataType, type RecordBatch, Type } from "apache-arrow";
-import { TypeMappingError } from "./errors.ts";
+import { TypeMappingError } from "../errors.ts";
 import { METADATA } from "../source/arrow/metadata.ts";
-import type { TypedValue } from "../source/source.ts";
+import type { TypedValue } from "../sql.ts";
 import { isNullAt, nullBitmap, rendererFor } from "../writer/text.ts";
 
 /** Tracks the cursor column across batches. */

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Tuning } from "../config/types.ts";
-import { type RetryClass, SourceError } from "./errors.ts";
+import { type RetryClass, SourceError } from "../errors.ts";
 
 /** Extra delay per class, on top of the exponential backoff. */
 const EXTRA_DELAY_MS: Partial<Record<RetryClass, number>> = { capacity: 15_000, deadlock: 1_000 };
@@ -31,20 +31,4 @@ export function isRetryable(err: unknown): err is SourceError {
  */
 export function backoffMs(tuning: Tuning, attempt: number, retryClass: RetryClass): number {
   return tuning.retryBackoffMs * 2 ** (attempt - 1) + (EXTRA_DELAY_MS[retryClass] ?? 0);
-}
-
-/** Resolves after `ms`, or rejects early when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

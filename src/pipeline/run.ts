@@ -9,7 +9,7 @@ import { removeStagingDir } from "../destination/staging.ts";
 import { openSource as defaultOpenSource } from "../source/open.ts";
 import type { Source } from "../source/source.ts";
 import { STATE_FILE, StateStore } from "../state/store.ts";
-import { ConfigError, ExitCode } from "./errors.ts";
+import { ConfigError, ExitCode } from "../errors.ts";
 import { runExport } from "./run_export.ts";
 import type { ExportSummary } from "./summary.ts";
 

@@ -13,7 +13,8 @@ import type { Staged } from "../destination/destination.ts";
 import { fileNameFor, runIdFor } from "../destination/file_name.ts";
 import { planQuery } from "../plan/plan.ts";
 import { dialectFor } from "../source/dialect.ts";
-import type { Source, SqlQuery } from "../source/source.ts";
+import type { Source } from "../source/source.ts";
+import type { SqlQuery } from "../sql.ts";
 import type { StateStore } from "../state/store.ts";
 import { log } from "../util/log.ts";
 import { redact } from "../util/secrets.ts";
@@ -21,8 +22,9 @@ import { createWriter } from "../writer/create.ts";
 import { csvRowCount, parquetRowCount } from "../writer/verify.ts";
 import { extensionFor, type FormatWriter } from "../writer/writer.ts";
 import { CursorTracker } from "./cursor.ts";
-import { DataIntegrityError, RivetError } from "./errors.ts";
-import { backoffMs, isRetryable, sleep } from "./retry.ts";
+import { DataIntegrityError, errorMessage, RivetError } from "../errors.ts";
+import { backoffMs, isRetryable } from "./retry.ts";
+import { sleep } from "../util/sleep.ts";
 import { RssSampler } from "./rss.ts";
 import { columnsOf, diffSchemas } from "./schema_tracking.ts";
 import type { ExportSummary } from "./summary.ts";
@@ -50,8 +52,7 @@ interface Extracted {
 
 /** The first line of an error's message, without secrets. */
 export function describeError(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return redact(message.split("\n")[0]);
+  return redact(errorMessage(err).split("\n")[0]);
 }
 
 /** Runs one export to completion and returns its summary; never throws for export failures. */

@@ -5,12 +5,7 @@
  * @module
  */
 import type { ExportConfig } from "../config/types.ts";
-import type { Dialect, SqlQuery, TypedValue } from "../source/source.ts";
-
-/** Removes trailing semicolons and whitespace so the query can be wrapped in a subquery. */
-export function stripTerminator(query: string): string {
-  return query.replace(/[\s;]+$/, "");
-}
+import { type Dialect, type SqlQuery, stripTerminator, type TypedValue } from "../sql.ts";
 
 /**
  * The query for one run of `exp`.

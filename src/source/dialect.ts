@@ -7,7 +7,7 @@
 import type { SourceType } from "../config/types.ts";
 import { mysqlDialect } from "./mysql/dialect.ts";
 import { postgresDialect } from "./postgres/dialect.ts";
-import type { Dialect } from "./source.ts";
+import type { Dialect } from "../sql.ts";
 
 /** The dialect of `type`. */
 export function dialectFor(type: SourceType): Dialect {

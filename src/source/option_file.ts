@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ConfigError } from "../pipeline/errors.ts";
+import { ConfigError } from "../errors.ts";
 
 /** The text of the file at `path`, given by the URL option `key`. */
 export async function readOptionFile(key: string, path: string): Promise<string> {

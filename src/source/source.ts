@@ -4,24 +4,7 @@
  * @module
  */
 import type { RecordBatch, Schema } from "apache-arrow";
-
-/**
- * A typed scalar bound to a query placeholder (never spliced into SQL text).
- *
- * `text` is the exact canonical text of the value: integers and decimals as digits, timestamps as
- * ISO 8601 with microseconds (`2024-01-02T03:04:05.123456`, plus `Z` when `kind` is `timestamptz`),
- * dates as `YYYY-MM-DD`.
- */
-export interface TypedValue {
-  kind: "int" | "decimal" | "float" | "text" | "date" | "timestamp" | "timestamptz" | "bool";
-  text: string;
-}
-
-/** A query plus the values for its placeholders (`$1..` on PostgreSQL, `?` on MySQL). */
-export interface SqlQuery {
-  text: string;
-  params: TypedValue[];
-}
+import type { SqlQuery } from "../sql.ts";
 
 /** Options for one streamed query. */
 export interface StreamOptions {
@@ -39,14 +22,6 @@ export interface ResultStream {
   schema: Schema;
   /** Record batches of at most `batchRows` rows each; empty results yield no batch. */
   batches: AsyncIterable<RecordBatch>;
-}
-
-/** SQL dialect details the planner needs to wrap a user query. */
-export interface Dialect {
-  /** Quotes an identifier (`"x"` / `` `x` ``), escaping embedded quote characters. */
-  quoteIdent(name: string): string;
-  /** The placeholder for the 1-based parameter `index`. */
-  placeholder(index: number): string;
 }
 
 /**

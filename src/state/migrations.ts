@@ -5,6 +5,7 @@
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
+import { RivetError } from "../errors.ts";
 
 /** Ordered DDL steps; index + 1 is the schema version each one produces. */
 export const MIGRATIONS: readonly string[] = [
@@ -66,7 +67,7 @@ export function migrate(db: DatabaseSync): void {
       | undefined;
     const current = row?.v ?? 0;
     if (current > MIGRATIONS.length) {
-      throw new Error(
+      throw new RivetError(
         `state database schema version ${current} is newer than this rivet supports (${MIGRATIONS.length}); upgrade rivet`,
       );
     }

@@ -5,7 +5,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import type { TypedValue } from "../source/source.ts";
+import type { TypedValue } from "../sql.ts";
 import { migrate } from "./migrations.ts";
 
 /** The stored cursor of one incremental export. */

@@ -14,7 +14,7 @@
  * @module
  */
 import { type Data, type RecordBatch, type Schema, util } from "apache-arrow";
-import { TypeMappingError } from "../pipeline/errors.ts";
+import { errorMessage, TypeMappingError } from "../errors.ts";
 import {
   isNullAt,
   needsQuoting,
@@ -198,10 +198,6 @@ function inColumn<T>(column: Column, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    throw new TypeMappingError(`column "${column.name}": ${errorText(err)}`, { cause: err });
+    throw new TypeMappingError(`column "${column.name}": ${errorMessage(err)}`, { cause: err });
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -30,7 +30,7 @@ import {
 } from "apache-arrow";
 import * as pw from "parquet-wasm";
 import type { CompressionName } from "../config/types.ts";
-import { DataIntegrityError, TypeMappingError } from "../pipeline/errors.ts";
+import { DataIntegrityError, errorMessage, TypeMappingError } from "../errors.ts";
 import { log } from "../util/log.ts";
 import { assertSupportedFields } from "./types.ts";
 import { parquetTailRowCount } from "./verify.ts";
@@ -113,7 +113,7 @@ export async function createParquetWriter(
   } catch (err) {
     await writer.abort(err);
     throw err instanceof TypeMappingError ? err : new TypeMappingError(
-      `cannot write this schema to Parquet: ${errorText(err)}`,
+      `cannot write this schema to Parquet: ${errorMessage(err)}`,
       { cause: err },
     );
   }
@@ -150,7 +150,7 @@ function toWasm(batch: RecordBatch): pw.RecordBatch[] {
   try {
     table = pw.Table.fromIPCStream(tableToIPC(new ArrowTable([batch]), "stream"));
   } catch (err) {
-    throw new TypeMappingError(`Parquet writer rejected a batch: ${errorText(err)}`, {
+    throw new TypeMappingError(`Parquet writer rejected a batch: ${errorMessage(err)}`, {
       cause: err,
     });
   }
@@ -340,8 +340,4 @@ class ParquetWriter implements FormatWriter {
     if (this.#failure) throw this.#failure.error;
     if (this.#state !== expected) throw new Error(`Parquet writer already ${this.#state}`);
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

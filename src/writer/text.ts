@@ -18,7 +18,7 @@
  * @module
  */
 import { type Data, DataType, DateUnit, type Field, Precision, TimeUnit } from "apache-arrow";
-import { TypeMappingError } from "../pipeline/errors.ts";
+import { TypeMappingError } from "../errors.ts";
 
 /** Text of the non-null value at index `i` of the column it was prepared for. */
 export type ValueText = (i: number) => string;

@@ -8,7 +8,7 @@
  * @module
  */
 import { DataType, DateUnit, type Field, Precision, TimeUnit } from "apache-arrow";
-import { TypeMappingError } from "../pipeline/errors.ts";
+import { TypeMappingError } from "../errors.ts";
 
 /**
  * True for Bool, Int8..Int64, UInt8..UInt64, Float32/64, Decimal128/256, Utf8, Binary, Date32,

@@ -11,7 +11,7 @@ import {
   parquetMetadata,
   parquetMetadataAsync,
 } from "hyparquet";
-import { DataIntegrityError } from "../pipeline/errors.ts";
+import { DataIntegrityError, errorMessage } from "../errors.ts";
 
 const MAGIC = 0x31524150; // "PAR1" read as a little-endian u32
 
@@ -51,7 +51,7 @@ export async function parquetRowCount(path: string): Promise<number> {
   try {
     meta = await parquetMetadataAsync(buffer);
   } catch (err) {
-    throw new DataIntegrityError(`${path}: unreadable Parquet footer: ${message(err)}`, {
+    throw new DataIntegrityError(`${path}: unreadable Parquet footer: ${errorMessage(err)}`, {
       cause: err,
     });
   }
@@ -89,7 +89,7 @@ export function parquetTailRowCount(tail: readonly Uint8Array[]): number {
   try {
     meta = parquetMetadata(footer);
   } catch (err) {
-    throw new DataIntegrityError(`unreadable Parquet footer: ${message(err)}`, { cause: err });
+    throw new DataIntegrityError(`unreadable Parquet footer: ${errorMessage(err)}`, { cause: err });
   }
   return footerRows(meta, "Parquet output");
 }
@@ -152,8 +152,4 @@ export async function csvRowCount(path: string): Promise<number> {
   if (inQuotes) throw new DataIntegrityError(`${path}: CSV ends inside a quoted field`);
   if (open) records++;
   return records - 1;
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

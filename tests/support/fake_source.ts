@@ -6,7 +6,8 @@
  */
 import type { RecordBatch, Schema } from "apache-arrow";
 import type { Config } from "../../src/config/types.ts";
-import type { ResultStream, Source, SqlQuery, StreamOptions } from "../../src/source/source.ts";
+import type { ResultStream, Source, StreamOptions } from "../../src/source/source.ts";
+import type { SqlQuery } from "../../src/sql.ts";
 
 /** What the fake does on each attempt (1-based); missing entries succeed. */
 export interface FakePlan {

@@ -7,7 +7,7 @@
  * @module
  */
 import { type Data, Int64, TimeMicrosecond, TimestampMicrosecond } from "apache-arrow";
-import { TypeMappingError } from "../../pipeline/errors.ts";
+import { TypeMappingError } from "../../errors.ts";
 import { type ColumnBuilder, Validity, wrapData } from "./builder.ts";
 
 type Int64Type = Int64 | TimestampMicrosecond | TimeMicrosecond;

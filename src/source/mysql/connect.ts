@@ -11,7 +11,7 @@
 import mysql from "mysql2";
 import type { Connection, ConnectionOptions, SslOptions } from "mysql2";
 import type { ConnectionSettings, SourceConfig } from "../../config/types.ts";
-import { ConfigError, SourceError } from "../../pipeline/errors.ts";
+import { ConfigError, SourceError } from "../../errors.ts";
 import { log } from "../../util/log.ts";
 import { parseSqlMode, type SqlMode } from "./dialect.ts";
 import { toSourceError } from "./errors.ts";

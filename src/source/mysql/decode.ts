@@ -11,7 +11,7 @@
  * @module
  */
 import { Field, Schema } from "apache-arrow";
-import { TypeMappingError } from "../../pipeline/errors.ts";
+import { TypeMappingError } from "../../errors.ts";
 import {
   BinaryBuilder,
   BoolBuilder,

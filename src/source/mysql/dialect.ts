@@ -12,8 +12,8 @@
  *
  * @module
  */
-import { ConfigError } from "../../pipeline/errors.ts";
-import type { Dialect, SqlQuery, TypedValue } from "../source.ts";
+import { ConfigError } from "../../errors.ts";
+import type { Dialect, SqlQuery, TypedValue } from "../../sql.ts";
 
 /** The parts of the session's `sql_mode` that change how SQL text is tokenized. */
 export interface SqlMode {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type RetryClass, RivetError, SourceError } from "../../pipeline/errors.ts";
+import { type RetryClass, RivetError, SourceError } from "../../errors.ts";
 import { redact } from "../../util/secrets.ts";
 import { NETWORK_CODES, oneLine, textField } from "../error_text.ts";
 

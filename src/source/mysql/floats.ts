@@ -27,7 +27,8 @@
  *
  * @module
  */
-import { SourceError } from "../../pipeline/errors.ts";
+import { SourceError } from "../../errors.ts";
+import { stripTerminator } from "../../sql.ts";
 import type { MysqlSession } from "./connect.ts";
 import { displayIdent, quoteIdent, type SqlMode, type Token, tokenize } from "./dialect.ts";
 import { isSingleFloat, type MysqlColumn, type MysqlField } from "./types.ts";
@@ -45,15 +46,10 @@ export interface ReadPlan {
   fallback?: string;
 }
 
-/** `sql` without trailing semicolons, which would end the statement inside a derived table. */
-function body(sql: string): string {
-  return sql.replace(/[\s;]+$/, "");
-}
-
 /** The derived table that both describes the query and, when needed, carries it. */
 function derived(sql: string): string {
   // The newline keeps a trailing `-- comment` in the query from swallowing the parenthesis.
-  return `(${body(sql)}\n) AS ${WRAPPER_ALIAS}`;
+  return `(${stripTerminator(sql)}\n) AS ${WRAPPER_ALIAS}`;
 }
 
 /**
@@ -116,7 +112,7 @@ export function wrapFloats(sql: string, fields: readonly MysqlField[], mode: Sql
       } needs an alias of at most 64 characters`,
     };
   }
-  const order = outerOrderBy(body(sql), mode, names);
+  const order = outerOrderBy(stripTerminator(sql), mode, names);
   if ("unsupported" in order) return { sql, widened: new Map(), fallback: order.unsupported };
   const list = names.map((name, i) => {
     const q = quoteIdent(name);

@@ -21,7 +21,8 @@
  */
 import type { SourceConfig } from "../../config/types.ts";
 import { log } from "../../util/log.ts";
-import type { ResultStream, Source, SqlQuery, StreamOptions } from "../source.ts";
+import type { ResultStream, Source, StreamOptions } from "../source.ts";
+import type { SqlQuery } from "../../sql.ts";
 import { MysqlSession } from "./connect.ts";
 import { bindParams } from "./dialect.ts";
 import { planRead, roundedFloatWarning } from "./floats.ts";

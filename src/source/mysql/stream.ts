@@ -10,32 +10,17 @@
  * @module
  */
 import type { RecordBatch, Schema } from "apache-arrow";
-import { SourceError } from "../../pipeline/errors.ts";
+import { SourceError } from "../../errors.ts";
 import { type ColumnBuilder, finishBatch } from "../arrow/mod.ts";
 import type { ResultStream, StreamOptions } from "../source.ts";
 import type { MysqlSession } from "./connect.ts";
 import { createDecoders, type Decode, valueError } from "./decode.ts";
 import { toSourceError } from "./errors.ts";
+import { sleep } from "../../util/sleep.ts";
 import { type MysqlColumn, type MysqlField, resolveColumns } from "./types.ts";
 
 /** A row as mysql2 delivers it with `typeCast: false`: the raw bytes of each value. */
 type RawRow = (Uint8Array | null)[];
-
-/** Resolves after `ms`, or rejects with the abort reason when `signal` aborts first. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /** One running query: its schema, its batches, and how to stop it. */
 export class MysqlStream {

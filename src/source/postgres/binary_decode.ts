@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { SourceError, TypeMappingError } from "../../pipeline/errors.ts";
+import { SourceError, TypeMappingError } from "../../errors.ts";
 import type { Decimal128Builder } from "../arrow/decimal.ts";
 import type { NumberBuilder } from "../arrow/fixed.ts";
 import type { Int64Builder } from "../arrow/int64.ts";

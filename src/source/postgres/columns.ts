@@ -24,7 +24,7 @@ import {
 } from "../arrow/int64.ts";
 import { ListBuilder } from "../arrow/list.ts";
 import { BinaryBuilder, Utf8Builder } from "../arrow/utf8.ts";
-import { TypeMappingError } from "../../pipeline/errors.ts";
+import { TypeMappingError } from "../../errors.ts";
 import { displayIdent } from "./dialect.ts";
 import type { PgColumn, PgScalar } from "./types.ts";
 import { METADATA } from "../arrow/metadata.ts";

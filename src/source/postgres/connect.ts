@@ -14,7 +14,7 @@ import { to as copyTo } from "pg-copy-streams";
 import type { Readable } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
 import type { ConnectionSettings, SourceConfig } from "../../config/types.ts";
-import { ConfigError, SourceError } from "../../pipeline/errors.ts";
+import { ConfigError, errorMessage, SourceError } from "../../errors.ts";
 import { log } from "../../util/log.ts";
 import { toSourceError } from "./errors.ts";
 import { readOptionFile } from "../option_file.ts";
@@ -152,7 +152,7 @@ export class PgSession {
     try {
       client = await PgSession.#connect(settings, ssl);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       if (!fallbackToPlain || !/does not support SSL/i.test(message)) {
         throw toSourceError(error, { context, password: settings.password });
       }

@@ -12,12 +12,13 @@
 import type { RecordBatch, Schema } from "apache-arrow";
 import { finishBatch } from "../arrow/batch.ts";
 import type { ResultStream, StreamOptions } from "../source.ts";
+import { stripTerminator } from "../../sql.ts";
 import { onAbort } from "./abort.ts";
 import { CopyBinaryDecoder } from "./binary_decode.ts";
 import { buildersOf, type ColumnSink, createSinks } from "./columns.ts";
 import { BEGIN_SQL, type PgSession } from "./connect.ts";
 import { describeColumns } from "./describe.ts";
-import { quoteIdent, statementBody } from "./dialect.ts";
+import { quoteIdent } from "./dialect.ts";
 import { toSourceError } from "./errors.ts";
 import type { PgColumn } from "./types.ts";
 
@@ -48,7 +49,7 @@ export async function startCopy(
   options: StreamOptions,
   onDone: () => void,
 ): Promise<ResultStream> {
-  const body = statementBody(text);
+  const body = stripTerminator(text);
   try {
     await session.run(BEGIN_SQL);
     // COPY reports no column types: LIMIT 0 yields the RowDescription without reading data.

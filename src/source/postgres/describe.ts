@@ -5,7 +5,7 @@
  * @module
  */
 import type { FieldDef } from "pg";
-import { TypeMappingError } from "../../pipeline/errors.ts";
+import { TypeMappingError } from "../../errors.ts";
 import type { PgSession } from "./connect.ts";
 import {
   needsLookup,

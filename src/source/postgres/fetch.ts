@@ -10,12 +10,13 @@
  */
 import type { RecordBatch, Schema } from "apache-arrow";
 import { finishBatch } from "../arrow/batch.ts";
-import type { ResultStream, SqlQuery, StreamOptions } from "../source.ts";
-import { onAbort, sleep } from "./abort.ts";
+import type { ResultStream, StreamOptions } from "../source.ts";
+import { type SqlQuery, stripTerminator } from "../../sql.ts";
+import { sleep } from "../../util/sleep.ts";
+import { onAbort } from "./abort.ts";
 import { buildersOf, type ColumnSink, createSinks } from "./columns.ts";
 import { BEGIN_SQL, type PgSession } from "./connect.ts";
 import { describeColumns } from "./describe.ts";
-import { statementBody } from "./dialect.ts";
 import { appendTextRows } from "./text_decode.ts";
 import type { PgColumn } from "./types.ts";
 
@@ -33,7 +34,7 @@ export async function startFetch(
     await session.run(BEGIN_SQL);
     const declare = `DECLARE ${CURSOR} NO SCROLL CURSOR FOR\n`;
     await session.run(
-      `${declare}${statementBody(query.text)}\n`,
+      `${declare}${stripTerminator(query.text)}\n`,
       query.params.map((p) => p.text),
       declare.length,
     );

@@ -27,8 +27,9 @@
  * @module
  */
 import type { SourceConfig } from "../../config/types.ts";
-import { SourceError } from "../../pipeline/errors.ts";
-import type { ResultStream, Source, SqlQuery, StreamOptions } from "../source.ts";
+import { SourceError } from "../../errors.ts";
+import type { ResultStream, Source, StreamOptions } from "../source.ts";
+import type { SqlQuery } from "../../sql.ts";
 import { PgSession } from "./connect.ts";
 import { startCopy } from "./copy.ts";
 import { startFetch } from "./fetch.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 import { parse as parseArrayText } from "postgres-array";
-import { TypeMappingError } from "../../pipeline/errors.ts";
+import { TypeMappingError } from "../../errors.ts";
 import type { Decimal128Builder } from "../arrow/decimal.ts";
 import type { Int64Builder } from "../arrow/int64.ts";
 import type { BinaryBuilder } from "../arrow/utf8.ts";

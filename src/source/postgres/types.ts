@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { TypeMappingError } from "../../pipeline/errors.ts";
+import { TypeMappingError } from "../../errors.ts";
 import { DECIMAL128_MAX_PRECISION } from "../arrow/decimal.ts";
 import { displayIdent } from "./dialect.ts";
 

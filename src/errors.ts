@@ -71,3 +71,18 @@ export class DestinationError extends RivetError {}
 
 /** A written file does not match what was read (row count, footer). */
 export class DataIntegrityError extends RivetError {}
+
+/**
+ * The message of anything thrown (`Error` or not), for building a one-line report.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(errorMessage(new Error("disk full")), "disk full");
+ * assert.equal(errorMessage("plain string"), "plain string");
+ * ```
+ */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
