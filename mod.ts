@@ -3,11 +3,33 @@
  *
  * @example
  * ```ts
- * import { loadConfig, runExports } from "@rivet/cli";
+ * import assert from "node:assert/strict";
+ * import { formatSummary, loadConfig, runExports } from "@rivet/cli";
  *
- * const config = await loadConfig("rivet.yaml", { params: { env: "prod" } });
- * const { summaries, exitCode } = await runExports(config, { exports: ["orders"] });
- * for (const s of summaries) console.log(s.exportName, s.status, s.rows);
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(
+ *   `${dir}/rivet.yaml`,
+ *   [
+ *     "source:",
+ *     "  type: postgres",
+ *     "  url: postgresql://app@127.0.0.1:1/shop # nothing listens here: the export fails",
+ *     "  tuning: { profile: safe, max_retries: 0 }",
+ *     "exports:",
+ *     "  - name: orders",
+ *     "    query: SELECT * FROM orders WHERE region = '${region}'",
+ *     "    destination: { type: local, path: ./out }",
+ *   ].join("\n"),
+ * );
+ * const config = await loadConfig(`${dir}/rivet.yaml`, { params: { region: "eu" } });
+ * const { summaries, exitCode } = await runExports(config, {
+ *   exports: ["orders"],
+ *   onEvent: (event) => {
+ *     if (event.type === "batch") console.log(`${event.pieceRows} rows so far`);
+ *   },
+ * });
+ * assert.equal(exitCode, 2); // 0 all succeeded, 2 an export failed, 3 data integrity
+ * assert.match(formatSummary(summaries[0]), /status: +failed/);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module
@@ -20,6 +42,7 @@ export type {
   DestinationConfig,
   ExportConfig,
   ExportMode,
+  ExportModeConfig,
   FormatName,
   ProfileName,
   SourceConfig,
@@ -28,6 +51,15 @@ export type {
 } from "./src/config/types.ts";
 export { PROFILES } from "./src/config/profiles.ts";
 export { runExports, type RunOptions, type RunResult } from "./src/pipeline/run.ts";
+export type {
+  BatchEvent,
+  CommittedEvent,
+  EventListener,
+  FinishedEvent,
+  RetryEvent,
+  RunEvent,
+  StartedEvent,
+} from "./src/pipeline/events.ts";
 export type { ExportSummary } from "./src/pipeline/summary.ts";
 export { formatSummary } from "./src/pipeline/summary.ts";
 export {
@@ -35,6 +67,7 @@ export {
   DataIntegrityError,
   DestinationError,
   ExitCode,
+  type RetryClass,
   RivetError,
   SourceError,
   TypeMappingError,

@@ -12,12 +12,13 @@ export const ExitCode = {
   Usage: 1,
   /** At least one export failed (after its retries). */
   ExportFailed: 2,
-  /** A written file failed its integrity check (`--validate`). */
+  /** A written file failed a data integrity check (`--validate`, the Parquet footer check). */
   DataIntegrity: 3,
 } as const;
 
 /** Base class: every error rivet raises on purpose carries a one-line, user-facing message. */
 export class RivetError extends Error {
+  /** Creates the error; `message` is one line a user can act on. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -30,6 +31,7 @@ export class ConfigError extends RivetError {
   readonly key?: string;
   /** 1-based line in the YAML file. */
   readonly line?: number;
+  /** Prefixes the message with `file:line` when they are known. */
   constructor(message: string, where: { key?: string; line?: number; file?: string } = {}) {
     const loc = [where.file, where.line].filter((v) => v !== undefined).join(":");
     super(loc ? `${loc}: ${message}` : message);
@@ -53,9 +55,11 @@ export type RetryClass =
 
 /** A failure talking to the source database. */
 export class SourceError extends RivetError {
+  /** How the pipeline handles it: retried or not, with or without extra delay. */
   readonly retryClass: RetryClass;
   /** SQLSTATE (PostgreSQL) or error code/errno (MySQL) when the server sent one. */
   readonly code?: string;
+  /** Creates the error with its retry class and, when the server sent one, its code. */
   constructor(message: string, retryClass: RetryClass, options?: ErrorOptions & { code?: string }) {
     super(message, options);
     this.retryClass = retryClass;

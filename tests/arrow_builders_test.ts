@@ -16,7 +16,7 @@ import {
   ListBuilder,
   timestampBuilder,
   Utf8Builder,
-} from "../src/source/arrow/mod.ts";
+} from "../src/arrow/mod.ts";
 
 /** The unscaled value of Decimal128 slot `i` (words little-endian, two's complement). */
 function unscaled(words: Uint32Array, i: number): bigint {

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { rivet } from "./support/cli.ts";
 import { withTempDir, writeFile } from "./support/files.ts";
 
@@ -100,5 +102,28 @@ Deno.test("cli: unreachable database fails with exit 2 and never prints the pass
     assert.ok(!(r.stdout + r.stderr).includes("topsecretpw"));
     const metrics = await rivet(["metrics", "-c", config]);
     assert.match(metrics.stdout, /users\s+failed/);
+  });
+});
+
+Deno.test("cli: a state database from a newer rivet is refused with exit 1 by every command, and left untouched", async () => {
+  await withTempDir(async (dir) => {
+    const config = await writeFile(dir, "rivet.yaml", CONFIG);
+    const path = join(dir, ".rivet_state.db");
+    const db = new DatabaseSync(path);
+    db.exec("CREATE TABLE schema_version (version INTEGER NOT NULL)");
+    db.exec("INSERT INTO schema_version (version) VALUES (999)");
+    db.close();
+    for (const args of [["run"], ["state", "show"], ["state", "files"], ["metrics"]]) {
+      const r = await rivet([...args, "-c", config]);
+      assert.equal(r.code, 1, args.join(" "));
+      assert.match(
+        r.stderr,
+        /^error: state database schema version 999 is newer than this rivet supports \(\d+\); upgrade rivet\n$/,
+      );
+    }
+    const after = new DatabaseSync(path);
+    const tables = after.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+    after.close();
+    assert.deepEqual(tables.map((t) => t.name), ["schema_version"], "nothing was migrated");
   });
 });

@@ -56,7 +56,7 @@ Deno.test("config: url source, balanced defaults, local path relative to the con
       lockTimeoutS: 30,
     });
     const [e] = cfg.exports;
-    assert.deepEqual(e.mode, "full");
+    assert.deepEqual(e.mode, { kind: "full" });
     assert.deepEqual(e.compression, "zstd");
     assert.deepEqual(e.skipEmpty, false);
     assert.deepEqual(e.destination, { type: "local", path: `${await Deno.realPath(dir)}/out` });

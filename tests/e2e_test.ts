@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseSummaries, rivet, spawnRivet } from "./support/cli.ts";
-import { ENGINES, SQL, type TestDb, withDb } from "./support/engines.ts";
+import { ENGINES, SQL, type TestDb, withDb, withDedicatedLogin } from "./support/engines.ts";
 import { listDir, withTempDir, writeFile } from "./support/files.ts";
 import { readParquet } from "./support/read_parquet.ts";
 import { readCsv } from "./support/read_csv.ts";
@@ -236,6 +236,79 @@ for (const engine of ENGINES) {
         const r = await rivet(["run", "-c", config]);
         assert.equal(r.code, 0, r.stderr);
         assert.equal(parseSummaries(r.stdout).slow.rows, "50");
+      });
+    });
+  });
+
+  Deno.test(`e2e ${engine.name}: a server session killed mid-export is retried on a fresh connection; each row lands once`, async () => {
+    await withDb(engine, async (db) => {
+      await createItems(db);
+      await seedItems(db, 1, 50);
+      // 10 MB in all: far more than socket buffers hold, so MySQL's single streamed statement is
+      // still sending when its session dies (a small result would already be in the client).
+      const big = db.engine === "postgres" ? "text" : "longtext";
+      await db.exec(`ALTER TABLE ${db.ns}.items ADD COLUMN pad ${big}`);
+      await db.exec(`UPDATE ${db.ns}.items SET pad = REPEAT('x', 200000)`);
+      await withDedicatedLogin(db, async (login) => {
+        await withTempDir(async (dir) => {
+          const config = await writeFile(
+            dir,
+            "rivet.yaml",
+            configYaml({ ...db, url: login.url }, [{
+              name: "slow",
+              query: `SELECT * FROM ${db.ns}.items`,
+              mode: "incremental",
+              cursor: "id",
+            }], "profile: safe, batch_size: 2, throttle_ms: 200, retry_backoff_ms: 100"),
+          );
+          const running = spawnRivet(["run", "-c", config], { RIVET_LOG: "debug" });
+          await running.waitFor(/batch 3:/);
+          assert.equal(await login.killSessions(), 1, "one server session to kill");
+          const r = await running.finish();
+          assert.equal(r.code, 0, r.stderr);
+          assert.match(r.stderr, /retry 1\/5 in 100ms, reconnecting \((disconnect|network): /);
+          const summary = parseSummaries(r.stdout).slow;
+          assert.equal(summary.retries, "1");
+          assert.equal(summary.rows, "50");
+          const [file] = await outFiles(dir);
+          const ids = (await readParquet(join(dir, "out", file))).rows.map((row) => Number(row.id));
+          assert.deepEqual(ids, Array.from({ length: 50 }, (_, i) => i + 1), "each row once");
+          const state = await rivet(["state", "show", "-c", config]);
+          assert.match(state.stdout, /^slow\s+50\s/m);
+        });
+      });
+    });
+  });
+
+  Deno.test(`e2e ${engine.name}: state reset makes the next run export everything again`, async () => {
+    await withDb(engine, async (db) => {
+      await createItems(db);
+      await seedItems(db, 1, 7);
+      await withTempDir(async (dir) => {
+        const config = await writeFile(
+          dir,
+          "rivet.yaml",
+          configYaml(db, [{
+            name: "inc",
+            query: `SELECT * FROM ${db.ns}.items`,
+            mode: "incremental",
+            cursor: "id",
+          }]),
+        );
+        const first = await rivet(["run", "-c", config]);
+        assert.equal(parseSummaries(first.stdout).inc.rows, "7");
+        const idle = await rivet(["run", "-c", config]);
+        assert.equal(parseSummaries(idle.stdout).inc.rows, "0", "nothing new before the reset");
+        assert.equal(parseSummaries(idle.stdout).inc.files, "0");
+        const reset = await rivet(["state", "reset", "-c", config, "--export", "inc"]);
+        assert.equal(reset.code, 0, reset.stderr);
+        assert.equal(reset.stdout, "State reset for export 'inc'\n");
+        const shown = await rivet(["state", "show", "-c", config]);
+        assert.equal(shown.stdout, "No export state recorded yet.\n");
+        const again = await rivet(["run", "-c", config]);
+        assert.equal(again.code, 0, again.stderr);
+        assert.equal(parseSummaries(again.stdout).inc.rows, "7", "everything, again");
+        assert.equal((await outFiles(dir)).length, 2);
       });
     });
   });

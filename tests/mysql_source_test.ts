@@ -15,10 +15,11 @@ import { type MysqlField, resolveColumns } from "../src/source/mysql/types.ts";
 import { createDecoders, valueError } from "../src/source/mysql/decode.ts";
 import type { Source } from "../src/source/source.ts";
 import type { TypedValue } from "../src/sql.ts";
-import type { ExportConfig } from "../src/config/types.ts";
-import { planQuery } from "../src/plan/plan.ts";
+import { incrementalQuery } from "../src/plan/incremental.ts";
 import { type LogLevel, setLogLevel } from "../src/util/log.ts";
 import { MYSQL_SERVER, type MysqlTestDb, withMysqlDb } from "./support/mysql.ts";
+import { openSource } from "../src/source/open.ts";
+import { assertThrottled, timeBatches } from "./support/throttle.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -134,7 +135,9 @@ function cell(data: Data, i: number): string | number | null {
       return dateText(Number(values[i]));
     case Type.Timestamp:
       return timestampText(BigInt(values[i]));
+    // The TIME samples here are all times of day; tests/mysql_time_spatial_test.ts covers the rest.
     case Type.Time:
+    case Type.Duration:
       return timeText(BigInt(values[i]));
     case Type.Utf8:
     case Type.Binary: {
@@ -177,18 +180,21 @@ async function drain(source: Source, sql: string, batchRows = 1000): Promise<num
   return batches.reduce((n, b) => n + b.numRows, 0);
 }
 
-/** Waits until no server thread runs a statement containing `marker`; false after `ms`. */
+/**
+ * Waits until no server thread runs a statement containing `marker`; false once `ms` have passed.
+ * The server is always asked at least once, so `ms = 0` checks the present state.
+ */
 async function queryGone(db: MysqlTestDb, marker: string, ms = 5_000): Promise<boolean> {
   const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
+  for (;;) {
     const [[count]] = await db.textRows(
       `SELECT COUNT(*) FROM information_schema.PROCESSLIST ` +
         `WHERE INFO LIKE '%${marker}%' AND ID <> CONNECTION_ID()`,
     );
     if (count === "0") return true;
+    if (Date.now() >= deadline) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
-  return false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,8 +296,8 @@ const COLUMNS: [name: string, arrow: string, sourceType: string, reference?: str
     "timestamp(6)",
     "DATE_FORMAT(ts6, '%Y-%m-%dT%H:%i:%s.%f')",
   ],
-  ["tm", "Time64<MICROSECOND>", "time", "TIME_FORMAT(tm, '%H:%i:%s.%f')"],
-  ["tm6", "Time64<MICROSECOND>", "time(6)", "TIME_FORMAT(tm6, '%H:%i:%s.%f')"],
+  ["tm", "Duration<MICROSECOND>", "time", "TIME_FORMAT(tm, '%H:%i:%s.%f')"],
+  ["tm6", "Duration<MICROSECOND>", "time(6)", "TIME_FORMAT(tm6, '%H:%i:%s.%f')"],
   ["y", "Int16", "year"],
   ["bit1", "Bool", "bit(1)", "CAST(bit1 AS UNSIGNED)"],
   ["bit12", "Int64", "bit(12)", "CAST(bit12 AS UNSIGNED)"],
@@ -642,7 +648,7 @@ Deno.test("mysql source: the FLOAT wrapper keeps columns and repeats the top-lev
     ["SELECT * FROM t ORDER BY `f` asc LIMIT 10", " ORDER BY `f` ASC"],
     ["SELECT * FROM t order by TAG, F desc for update", " ORDER BY `Tag`, `f` DESC"],
     ["SELECT * FROM t ORDER BY id LIMIT 5 OFFSET 2", " ORDER BY `id`"],
-    // The incremental wrapper (planQuery), a bound cursor inside.
+    // The incremental wrapper (incrementalQuery), a bound cursor inside.
     [
       "SELECT * FROM (SELECT * FROM t ORDER BY f\n) AS _rivet WHERE `id` > 42 ORDER BY `id`",
       " ORDER BY `id`",
@@ -820,21 +826,20 @@ Deno.test("mysql source: FLOAT columns are exact, typed float, in the query's or
 Deno.test("mysql source: a FLOAT query with bound parameters (incremental) is wrapped and exact", async () => {
   await withMysqlDb(FLOATS, async (db) => {
     const exact = await exactFloats(db);
-    const exp = (cursorColumn: string) =>
-      ({ query: "SELECT id, f FROM fl;", mode: "incremental", cursorColumn }) as ExportConfig;
+    const base = "SELECT id, f FROM fl";
     const lines = await captureLog("debug", async () => {
       await withSource(db, async (source) => {
-        const first = planQuery(exp("id"), undefined, mysqlDialect);
+        const first = incrementalQuery(base, "id", undefined, mysqlDialect);
         const all = rowsOf((await readAll(source, first.text, first.params, 2)).batches);
         assert.deepEqual(all.map((r) => r[0]), ["1", "2", "3", "4", "5", "6"]);
-        const next = planQuery(exp("id"), { kind: "int", text: "3" }, mysqlDialect);
+        const next = incrementalQuery(base, "id", { kind: "int", text: "3" }, mysqlDialect);
         const rows = rowsOf((await readAll(source, next.text, next.params, 2)).batches);
         assert.deepEqual(rows.map((r) => r[0]), ["4", "5", "6"]);
         for (const [id, f] of [...all, ...rows]) {
           assert.ok(Object.is(f, exact.get(id as string)![0]), `id ${id}`);
         }
         // The FLOAT column itself as the cursor: ordered and compared as the stored value.
-        const byF = planQuery(exp("f"), { kind: "float", text: "1.2345678" }, mysqlDialect);
+        const byF = incrementalQuery(base, "f", { kind: "float", text: "1.2345678" }, mysqlDialect);
         assert.deepEqual(
           rowsOf((await readAll(source, byF.text, byF.params)).batches),
           [["5", 16777216], ["2", 3.4028234663852886e38]],
@@ -1054,29 +1059,28 @@ Deno.test("mysql source: an unreachable server is a network error", async () => 
   );
 });
 
-Deno.test("mysql source: unmappable columns fail before streaming, naming a fix", async () => {
+Deno.test("mysql source: geometry is WKB; unmappable columns fail before streaming, naming a fix", async () => {
   await withMysqlDb(
     `CREATE TABLE g (id INT, shape GEOMETRY);
      INSERT INTO g VALUES (1, ST_GeomFromText('POINT(1 2)'));`,
     async (db) => {
-      // Each failure ends its attempt's connection, as in the pipeline: one source per attempt.
-      await withSource(db, (source) =>
-        expectRejects(
-          source.query({ text: "SELECT id, shape FROM g", params: [] }, {
-            batchRows: 10,
-            throttleMs: 0,
-          }),
-          TypeMappingError,
-          (error) => {
-            assert.match(error.message, /column shape has MySQL type geometry/);
-            assert.match(error.message, /ST_AsText\(shape\)/);
-          },
-        ));
       await withSource(db, async (source) => {
+        const { schema, batches } = await readAll(source, "SELECT id, shape FROM g");
+        assert.equal(String(schema.fields[1].type), "Binary");
+        assert.equal(schema.fields[1].metadata.get("rivet.logical_type"), "wkb");
         assert.deepEqual(
-          rowsOf((await readAll(source, "SELECT ST_AsText(shape) AS shape FROM g")).batches),
-          [["POINT(1 2)"]],
+          rowsOf(batches),
+          await db.textRows("SELECT id, HEX(ST_AsBinary(shape)) FROM g"),
         );
+      });
+      // No server here sends VECTOR (MySQL 9, MariaDB 11.7): its column definition stands in.
+      assert.throws(
+        () => resolveColumns([{ name: "v", columnType: 242, flags: 0, decimals: 0 }]),
+        (error: Error) =>
+          error instanceof TypeMappingError &&
+          /column v has MySQL type vector, .*VECTOR_TO_STRING\(v\)/.test(error.message),
+      );
+      await withSource(db, async (source) => {
         await expectRejects(
           source.query({ text: "DO 1", params: [] }, { batchRows: 10, throttleMs: 0 }),
           SourceError,
@@ -1087,7 +1091,7 @@ Deno.test("mysql source: unmappable columns fail before streaming, naming a fix"
   );
 });
 
-Deno.test("mysql source: zero dates, long TIMEs and non-boolean TINYINT(1) fail loudly", async () => {
+Deno.test("mysql source: zero dates and non-boolean TINYINT(1) fail loudly; any TIME is read", async () => {
   await withMysqlDb(
     `SET SESSION sql_mode = '';
      CREATE TABLE z (id INT, d DATE, dt DATETIME, tm TIME, b TINYINT(1));
@@ -1104,11 +1108,6 @@ Deno.test("mysql source: zero dates, long TIMEs and non-boolean TINYINT(1) fail 
         ["SELECT d FROM z WHERE id = 3", /holds '2024-00-10': a zero or partial date/],
         ["SELECT dt FROM z WHERE id = 3", /holds '2024-02-00 10:00:00': a zero or partial date/],
         [
-          "SELECT tm FROM z ORDER BY id",
-          /column tm \(time\) holds '-838:59:59': .*CAST\(tm AS CHAR\)/,
-        ],
-        ["SELECT tm FROM z WHERE id = 3", /column tm \(time\) holds '25:00:00'/],
-        [
           "SELECT b FROM z ORDER BY id",
           /column b \(tinyint\(1\)\) holds '5': .*CAST\(b AS SIGNED\)/,
         ],
@@ -1122,6 +1121,15 @@ Deno.test("mysql source: zero dates, long TIMEs and non-boolean TINYINT(1) fail 
             }),
         );
       }
+      // TIME is a duration: beyond a day and negative values are read whole.
+      await withSource(db, async (source) => {
+        const { batches } = await readAll(source, "SELECT tm FROM z ORDER BY id");
+        assert.deepEqual(Array.from(batches[0].getChildAt(0)!.data[0].values as BigInt64Array), [
+          3_600_000_000n,
+          -3_020_399_000_000n,
+          90_000_000_000n,
+        ]);
+      });
       // The suggested conversions work.
       await withSource(db, async (source) => {
         const { batches } = await readAll(
@@ -1234,8 +1242,12 @@ Deno.test("mysql source: breaking early releases the server", async () => {
         let seen = 0;
         for await (const batch of batches) {
           seen += batch.numRows;
-          // The server is still sending (blocked on the paused socket).
-          assert.equal(await queryGone(db, marker, 0), false);
+          // The server is still sending (blocked on the paused socket): asked once, right now.
+          assert.equal(
+            await queryGone(db, marker, 0),
+            false,
+            "the query already ended before the break, so the break would release nothing",
+          );
           break;
         }
         assert.equal(seen, 500);
@@ -1326,4 +1338,30 @@ Deno.test("mysql source: closing without reading releases the server", async () 
     await source.close();
     assert.ok(await queryGone(db, marker), "SLEEP(60) still runs after close()");
   });
+});
+
+Deno.test("mysql source: throttle_ms spaces the batches", async () => {
+  const throttleMs = 250;
+  // 22 rows in batches of 5: the result is in the socket at once, so only the throttle spaces them.
+  await withMysqlDb(
+    `CREATE TABLE paced (id INT PRIMARY KEY);
+     INSERT INTO paced WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 22)
+     SELECT n FROM s;`,
+    async (db) => {
+      const config = db.config({ throttle_ms: throttleMs });
+      const source = await openSource(config);
+      try {
+        const started = performance.now();
+        const { batches } = await source.query(
+          { text: "SELECT id FROM paced ORDER BY id", params: [] },
+          { batchRows: 5, throttleMs: config.tuning.throttleMs },
+        );
+        const arrivals = await timeBatches(batches);
+        assert.deepEqual(arrivals.rows, [5, 5, 5, 5, 2]);
+        assertThrottled(arrivals, started, throttleMs);
+      } finally {
+        await source.close();
+      }
+    },
+  );
 });

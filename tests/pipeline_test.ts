@@ -4,7 +4,8 @@ import { join } from "node:path";
 import type { Config, ExportConfig } from "../src/config/types.ts";
 import { resolveTuning } from "../src/config/profiles.ts";
 import { SourceError } from "../src/errors.ts";
-import { runExports } from "../src/pipeline/run.ts";
+import type { RunEvent } from "../src/pipeline/events.ts";
+import { runExportsWith } from "../src/pipeline/run.ts";
 import { StateStore } from "../src/state/store.ts";
 import { FakeSourceFactory } from "./support/fake_source.ts";
 import { listDir, withTempDir } from "./support/files.ts";
@@ -28,8 +29,7 @@ function makeConfig(dir: string, exp: Partial<ExportConfig> = {}): Config {
     exports: [{
       name: "items",
       query: "SELECT * FROM items;",
-      mode: "incremental",
-      cursorColumn: "id",
+      mode: { kind: "incremental", cursorColumn: "id" },
       format: "parquet",
       compression: "zstd",
       skipEmpty: false,
@@ -59,7 +59,7 @@ function state(dir: string) {
 Deno.test("pipeline: incremental run commits the file, then the typed cursor, manifest and metrics", async () => {
   await withTempDir(async (dir) => {
     const fake = new FakeSourceFactory({ schema: table.schema, batches });
-    const { summaries, exitCode } = await runExports(makeConfig(dir), { openSource: fake.open });
+    const { summaries, exitCode } = await runExportsWith(makeConfig(dir), {}, fake.open);
     assert.equal(exitCode, 0);
     const [s] = summaries;
     assert.equal(s.status, "success");
@@ -83,7 +83,7 @@ Deno.test("pipeline: incremental run commits the file, then the typed cursor, ma
 
     // The second run binds the stored cursor as a parameter.
     const again = new FakeSourceFactory({ schema: table.schema, batches: [] });
-    const second = await runExports(makeConfig(dir), { openSource: again.open });
+    const second = await runExportsWith(makeConfig(dir), {}, again.open);
     assert.equal(
       again.queries[0].text,
       'SELECT * FROM (SELECT * FROM items\n) AS _rivet WHERE "id" > $1 ORDER BY "id"',
@@ -101,7 +101,7 @@ Deno.test("pipeline: a failure mid-stream leaves no file and the cursor unchange
       batches,
       failures: [{ attempt: 1, beforeBatch: 1, error: boom }],
     });
-    const { summaries, exitCode } = await runExports(makeConfig(dir), { openSource: fake.open });
+    const { summaries, exitCode } = await runExportsWith(makeConfig(dir), {}, fake.open);
     assert.equal(exitCode, 2);
     assert.equal(summaries[0].status, "failed");
     assert.match(summaries[0].error!, /relation "items" does not exist/);
@@ -123,7 +123,7 @@ Deno.test("pipeline: network errors are retried on a fresh connection", async ()
       batches,
       failures: [{ attempt: 1, beforeBatch: 1, error: reset }],
     });
-    const { summaries } = await runExports(makeConfig(dir), { openSource: fake.open });
+    const { summaries } = await runExportsWith(makeConfig(dir), {}, fake.open);
     assert.equal(summaries[0].status, "success");
     assert.equal(summaries[0].retries, 1);
     assert.equal(summaries[0].rows, 5, "the retried attempt starts over, no duplicated rows");
@@ -144,7 +144,7 @@ Deno.test("pipeline: auth errors fail at once; retries stop at max_retries", asy
         error: new SourceError("password authentication failed", "auth"),
       }],
     });
-    await runExports(makeConfig(dir), { openSource: auth.open });
+    await runExportsWith(makeConfig(dir), {}, auth.open);
     assert.equal(auth.attempts, 1);
     const flaky = new FakeSourceFactory({
       schema: table.schema,
@@ -155,40 +155,117 @@ Deno.test("pipeline: auth errors fail at once; retries stop at max_retries", asy
         error: new SourceError("timeout", "timeout"),
       })),
     });
-    const { summaries } = await runExports(makeConfig(dir), { openSource: flaky.open });
+    const { summaries } = await runExportsWith(makeConfig(dir), {}, flaky.open);
     assert.equal(flaky.attempts, 3, "1 attempt + max_retries (2)");
     assert.equal(summaries[0].retries, 2);
     assert.equal(summaries[0].status, "failed");
   });
 });
 
-Deno.test("pipeline: skip_empty writes nothing and reports skipped; without it an empty file is written", async () => {
+Deno.test("pipeline: a run with no rows writes no file: success with files 0, or skipped with skip_empty; the cursor stays", async () => {
   await withTempDir(async (dir) => {
+    const fake = new FakeSourceFactory({ schema: table.schema, batches });
+    await runExportsWith(makeConfig(dir), {}, fake.open);
+    const before = state(dir).cursor;
+    assert.deepEqual(before?.value, { kind: "int", text: "5" });
+    const filesBefore = await listOut(dir);
+
     const empty = new FakeSourceFactory({ schema: table.schema, batches: [] });
-    const skipped = await runExports(makeConfig(dir, { skipEmpty: true }), {
-      openSource: empty.open,
-    });
+    for (const format of ["parquet", "csv"] as const) {
+      const run = await runExportsWith(makeConfig(dir, { format }), {}, empty.open);
+      assert.equal(run.exitCode, 0);
+      assert.equal(run.summaries[0].status, "success");
+      assert.equal(run.summaries[0].files, 0);
+      assert.equal(run.summaries[0].rows, 0);
+      assert.deepEqual(run.summaries[0].locations, []);
+    }
+    const skipped = await runExportsWith(makeConfig(dir, { skipEmpty: true }), {}, empty.open);
+    assert.equal(skipped.exitCode, 0);
     assert.equal(skipped.summaries[0].status, "skipped");
     assert.equal(skipped.summaries[0].files, 0);
-    assert.equal(skipped.exitCode, 0);
-    assert.deepEqual(await listOut(dir), []);
-    assert.equal(state(dir).cursor, undefined);
 
-    const written = await runExports(makeConfig(dir), { openSource: empty.open });
-    assert.equal(written.summaries[0].status, "success");
-    assert.equal(written.summaries[0].files, 1);
-    const [file] = await listOut(dir);
-    assert.equal((await readParquet(join(dir, "out", file))).rows.length, 0);
+    assert.deepEqual(await listOut(dir), filesBefore, "no file was added");
+    const st = state(dir);
+    assert.deepEqual(st.cursor, before, "the cursor did not move");
+    assert.equal(st.files.length, 1, "only the first run's file is in the manifest");
+    assert.deepEqual(st.metrics.map((m) => [m.status, m.files]), [
+      ["skipped", 0],
+      ["success", 0],
+      ["success", 0],
+      ["success", 1],
+    ]);
+  });
+});
+
+Deno.test("pipeline: a publish that fails after a good extract fails the export (exit 2) and leaves cursor and manifest unchanged", async () => {
+  await withTempDir(async (dir) => {
+    const fake = new FakeSourceFactory({ schema: table.schema, batches });
+    // The destination directory cannot be created: a regular file stands where it should be.
+    const blocked = join(dir, "blocked");
+    await Deno.writeTextFile(blocked, "not a directory");
+    const config = makeConfig(dir, { destination: { type: "local", path: join(blocked, "out") } });
+    const { summaries, exitCode } = await runExportsWith(config, {}, fake.open);
+    assert.equal(exitCode, 2);
+    assert.equal(summaries[0].status, "failed");
+    assert.equal(summaries[0].rows, 5, "the extract itself succeeded");
+    assert.equal(summaries[0].files, 0);
+    assert.match(summaries[0].error!, /cannot write items_\d{8}_\d{6}_\d{3}\.parquet to /);
+    assert.equal(fake.attempts, 1, "a failed publish is not retried against the source");
+    const st = state(dir);
+    assert.equal(st.cursor, undefined, "the cursor is stored only after the file is published");
+    assert.equal(st.files.length, 0);
+    assert.equal(st.metrics[0].status, "failed");
+  });
+});
+
+Deno.test("pipeline: events announce the run: started, one batch event per batch, committed, finished", async () => {
+  await withTempDir(async (dir) => {
+    const reset = new SourceError("connection reset by peer", "network");
+    const fake = new FakeSourceFactory({
+      schema: table.schema,
+      batches,
+      failures: [{ attempt: 1, beforeBatch: 1, error: reset }],
+    });
+    const events: RunEvent[] = [];
+    const { summaries } = await runExportsWith(
+      makeConfig(dir),
+      {
+        onEvent: (e) => {
+          events.push(e);
+          throw new Error("a broken listener never fails the export");
+        },
+      },
+      fake.open,
+    );
+    assert.equal(summaries[0].status, "success");
+    assert.deepEqual(events.map((e) => e.type), [
+      "started",
+      "batch", // attempt 1: first batch, then the reset
+      "retry",
+      "batch",
+      "batch",
+      "committed",
+      "finished",
+    ]);
+    const [started, , retry, , last, committed, finished] = events;
+    assert.equal(started.type === "started" && started.runId, summaries[0].runId);
+    assert.ok(retry.type === "retry" && retry.retryClass === "network" && retry.attempt === 1);
+    assert.ok(last.type === "batch" && last.rows === 3 && last.pieceRows === 5);
+    assert.ok(committed.type === "committed" && committed.rows === 5);
+    assert.equal(committed.type === "committed" && committed.location, summaries[0].locations[0]);
+    assert.ok(finished.type === "finished" && finished.summary === summaries[0]);
   });
 });
 
 Deno.test("pipeline: a changed cursor_column does not inherit the old cursor", async () => {
   await withTempDir(async (dir) => {
     const fake = new FakeSourceFactory({ schema: table.schema, batches });
-    await runExports(makeConfig(dir), { openSource: fake.open });
-    const renamed = await runExports(makeConfig(dir, { cursorColumn: "name" }), {
-      openSource: fake.open,
-    });
+    await runExportsWith(makeConfig(dir), {}, fake.open);
+    const renamed = await runExportsWith(
+      makeConfig(dir, { mode: { kind: "incremental", cursorColumn: "name" } }),
+      {},
+      fake.open,
+    );
     assert.equal(renamed.summaries[0].status, "failed");
     assert.match(renamed.summaries[0].error!, /cursor_column changed from 'id' to 'name'/);
   });

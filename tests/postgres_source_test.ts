@@ -24,6 +24,8 @@ import { parseTypeRows, resolveColumns } from "../src/source/postgres/types.ts";
 import type { StreamOptions } from "../src/source/source.ts";
 import type { SqlQuery } from "../src/sql.ts";
 import { pgSettings, sourceConfig, uniqueName, withSchema } from "./support/pg.ts";
+import { openSource } from "../src/source/open.ts";
+import { assertThrottled, timeBatches } from "./support/throttle.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -410,54 +412,80 @@ Deno.test("postgres: NaN/Infinity in a Decimal128 column and infinite dates fail
   });
 });
 
-Deno.test("postgres: unsupported types fail before any row, with a cast that works", async () => {
+Deno.test("postgres: point and money are the server's text; a multi-dimensional array fails with a cast that works", async () => {
   await withSchema(
     "CREATE TABLE g (p point, m money, a int[]); INSERT INTO g VALUES ('(1,2)', 1, '{{1,2},{3,4}}')",
-    async (schema) => {
+    async (schema, admin) => {
+      const server = await admin.query({
+        text: "SELECT p::text, m::text FROM g",
+        rowMode: "array",
+      });
       for (const path of ["fetch", "copy"] as const) {
+        const { batches, fields } = await readAll(
+          schema,
+          path,
+          { text: "SELECT p, m FROM g", params: [] },
+          2,
+        );
+        assertEquals(
+          [...fields].map(([name, m]) => [name, m.get("rivet.source_type")]),
+          [["p", "point"], ["m", "money"]],
+        );
+        assertEquals(batches[0].schema.fields.map((f) => String(f.type)), ["Utf8", "Utf8"]);
+        assertEquals(batches[0].data.children.map((d) => render(d, 0)), server.rows[0]);
         await expectMappingError(
           schema,
           path,
-          "SELECT p, m FROM g",
-          "column p has PostgreSQL type point",
-          "SELECT p::text AS p",
-          "column m has PostgreSQL type money",
+          "SELECT a FROM g",
+          "column a",
+          "multi-dimensional",
+          "SELECT a::text AS a",
         );
-        await expectMappingError(schema, path, "SELECT a FROM g", "column a", "multi-dimensional");
         // The suggested cast is exact and works.
-        const { batches } = await readAll(
+        const cast = await readAll(
           schema,
           path,
-          { text: "SELECT p::text AS p, m::numeric AS m FROM g", params: [] },
+          { text: "SELECT a::text AS a FROM g", params: [] },
           2,
         );
-        assertEquals(batches[0].numRows, 1);
+        assertEquals(render(cast.batches[0].data.children[0], 0), "{{1,2},{3,4}}");
       }
     },
   );
 });
 
-Deno.test("postgres: domains, enums, extension text types and arrays resolve via pg_type", () => {
+Deno.test("postgres: domains, enums, extension types and arrays resolve via pg_type", () => {
   const catalog = parseTypeRows([
-    ["90001", "citext", "b", "S", "0", "0", "-1"],
-    ["90002", "_citext", "b", "A", "90001", "0", "-1"],
-    ["90003", "price", "d", "N", "0", "1700", String(((12 << 16) | 2) + 4)],
-    ["90004", "_price", "b", "A", "90003", "0", "-1"],
-    ["90005", "geometry", "b", "U", "0", "0", "-1"],
+    ["90001", "citext", "b", "0", "0", "-1", ","],
+    ["90002", "_citext", "b", "90001", "0", "-1", ","],
+    ["90003", "price", "d", "0", "1700", String(((12 << 16) | 2) + 4), ","],
+    ["90004", "_price", "b", "90003", "0", "-1", ","],
+    ["90005", "geometry", "b", "0", "0", "-1", ":"],
+    ["90006", "_geometry", "b", "90005", "0", "-1", ":"],
   ]);
   const columns = resolveColumns([
     { name: "c", dataTypeID: 90001, dataTypeModifier: -1 },
     { name: "ca", dataTypeID: 90002, dataTypeModifier: -1 },
     { name: "pa", dataTypeID: 90004, dataTypeModifier: -1 },
+    { name: "g", dataTypeID: 90005, dataTypeModifier: -1 },
+    { name: "ga", dataTypeID: 90006, dataTypeModifier: -1 },
   ], catalog);
-  assertEquals(columns.map((c) => [c.sourceType, c.scalar.kind, c.isArray, c.scalar.precision]), [
-    ["citext", "text", false, 0],
-    ["_citext", "text", true, 0],
-    ["_price", "decimal", true, 12],
+  const described = columns.map((c) => {
+    const { kind, precision, castText } = c.scalar;
+    return [c.sourceType, kind, c.isArray, precision, castText, c.delimiter];
+  });
+  assertEquals(described, [
+    ["citext", "text", false, 0, false, ","],
+    ["_citext", "text", true, 0, false, ","],
+    ["_price", "decimal", true, 12, false, ","],
+    // An extension type rivet does not know is the server's text (binary: cast on COPY).
+    ["geometry", "text", false, 0, true, ","],
+    ["_geometry", "text", true, 0, true, ":"],
   ]);
+  // A type missing from pg_type (dropped since the query was described) cannot be resolved.
   const error = (() => {
     try {
-      resolveColumns([{ name: "Geom", dataTypeID: 90005, dataTypeModifier: -1 }], catalog);
+      resolveColumns([{ name: "Geom", dataTypeID: 90099, dataTypeModifier: -1 }], catalog);
     } catch (e) {
       return e as Error;
     }
@@ -470,15 +498,17 @@ Deno.test("postgres: COPY casts only the columns whose binary format is not deco
   const text = { kind: "text", precision: 0, scale: 0, castText: false } as const;
   const cast = { ...text, castText: true };
   assertEquals(
-    copySql("SELECT 1", [{ name: "a", sourceType: "text", scalar: text, isArray: false }]),
+    copySql("SELECT 1", [
+      { name: "a", sourceType: "text", scalar: text, isArray: false, delimiter: "," },
+    ]),
     "COPY (\nSELECT 1\n) TO STDOUT (FORMAT binary)",
   );
   assertEquals(
     copySql("SELECT 1, 2", [
-      { name: "a", sourceType: "text", scalar: text, isArray: false },
-      { name: "a", sourceType: "_interval", scalar: cast, isArray: true },
+      { name: "a", sourceType: "text", scalar: text, isArray: false, delimiter: "," },
+      { name: "a", sourceType: "_interval", scalar: cast, isArray: true, delimiter: "," },
     ]),
-    `COPY (SELECT "c1", CASE WHEN "c2" IS NULL THEN NULL ELSE format('%s', "c2") END ` +
+    `COPY (SELECT "c1", CASE WHEN num_nulls("c2") = 1 THEN NULL ELSE format('%s', "c2") END ` +
       'FROM (\nSELECT 1, 2\n) AS _rivet_q("c1", "c2")) ' +
       "TO STDOUT (FORMAT binary)",
   );
@@ -817,6 +847,30 @@ Deno.test("postgres: a consumer that waits before and between batches still gets
         } finally {
           await source.close();
         }
+      }
+    },
+  );
+});
+
+Deno.test("postgres: the FETCH path waits throttle_ms between batches", async () => {
+  const throttleMs = 250;
+  // 22 rows in batches of 5: four full FETCHes, then a short one that ends the read.
+  await withSchema(
+    "CREATE TABLE paced AS SELECT g AS id FROM generate_series(1, 22) g",
+    async (schema) => {
+      const config = sourceConfig(schema, { throttleMs });
+      const query = { text: "SELECT id FROM paced ORDER BY id", params: [] };
+      const options = { batchRows: 5, throttleMs: config.tuning.throttleMs };
+      assertEquals(usesCopy(config, query, options), false);
+      const source = await openSource(config);
+      try {
+        const started = performance.now();
+        const { batches } = await source.query(query, options);
+        const arrivals = await timeBatches(batches);
+        assertEquals(arrivals.rows, [5, 5, 5, 5, 2]);
+        assertThrottled(arrivals, started, throttleMs);
+      } finally {
+        await source.close();
       }
     },
   );

@@ -3,17 +3,28 @@
  *
  * @module
  */
+import { Command } from "commander";
+import { readOutline } from "../config/outline.ts";
 import { StateStore } from "../state/store.ts";
 import { formatBytes, formatDuration } from "../util/format.ts";
-import { readOutline, requireExport } from "./config_names.ts";
+import { configOption, positiveInt, type SetExit } from "./options.ts";
 import { printOut } from "./output.ts";
 
+/** The `metrics` command. */
+export function metricsCommand(setExit: SetExit): Command {
+  return new Command("metrics")
+    .description("show export run history")
+    .addOption(configOption())
+    .option("-e, --export <name>", "only this export")
+    .option("-l, --last <n>", "newest N runs", positiveInt, 20)
+    .action(async (opts) => setExit(await showMetrics(opts)));
+}
+
 /** Prints the newest `last` runs, optionally of one export. */
-export async function metricsCommand(
+async function showMetrics(
   options: { config: string; export?: string; last: number },
 ): Promise<number> {
-  const outline = await readOutline(options.config);
-  if (options.export !== undefined) requireExport(outline, options.export, options.config);
+  const outline = await readOutline(options.config, options.export);
   const store = StateStore.open(outline.statePath);
   let rows;
   try {

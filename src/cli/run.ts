@@ -3,23 +3,32 @@
  *
  * @module
  */
+import { Command } from "commander";
 import { loadConfig } from "../config/load.ts";
+import { ConfigError } from "../errors.ts";
 import { runExports, selectExports } from "../pipeline/run.ts";
 import { formatSummary } from "../pipeline/summary.ts";
-import { ConfigError } from "../errors.ts";
 import { log } from "../util/log.ts";
+import { collect, configOption, type SetExit } from "./options.ts";
 import { printErr, printOut } from "./output.ts";
 
 /** Options of `rivet run`. */
 export interface RunCommandOptions {
+  /** Path of the config file. */
   config: string;
+  /** Only these exports. */
   export?: string[];
+  /** `--validate`: re-read each file before delivery. */
   validate?: boolean;
+  /** `--param key=value` pairs. */
   param?: Record<string, string>;
 }
 
 /** Parses repeated `--param key=value` flags. */
-export function collectParam(value: string, previous: Record<string, string> = {}) {
+export function collectParam(
+  value: string,
+  previous: Record<string, string> = {},
+): Record<string, string> {
   const eq = value.indexOf("=");
   if (eq <= 0) {
     throw new ConfigError(`--param expects key=value, got '${value}'`);
@@ -27,8 +36,23 @@ export function collectParam(value: string, previous: Record<string, string> = {
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
+/** The `run` command. */
+export function runCommand(setExit: SetExit): Command {
+  return new Command("run")
+    .description("run all exports (or the ones named with --export)")
+    .addOption(configOption())
+    .option("-e, --export <name>", "run only this export (repeatable)", collect)
+    .option("--validate", "re-read each file before upload and compare row counts")
+    .option(
+      "-p, --param <key=value>",
+      "value for ${key} placeholders (repeatable; wins over env)",
+      (v: string, prev: Record<string, string>) => collectParam(v, prev),
+    )
+    .action(async (opts: RunCommandOptions) => setExit(await run(opts)));
+}
+
 /** Runs the command; resolves to the process exit code. */
-export async function runCommand(options: RunCommandOptions): Promise<number> {
+async function run(options: RunCommandOptions): Promise<number> {
   const config = await loadConfig(options.config, { params: options.param });
   const selected = selectExports(config, options.export);
   // File bytes own stdout when an export writes there; summaries move to stderr.

@@ -3,10 +3,33 @@
  *
  * @module
  */
+import { Command } from "commander";
+import { readOutline } from "../config/outline.ts";
 import { StateStore } from "../state/store.ts";
 import { formatBytes } from "../util/format.ts";
-import { readOutline, requireExport } from "./config_names.ts";
+import { configOption, positiveInt, type SetExit } from "./options.ts";
 import { printOut } from "./output.ts";
+
+/** The `state` command group: `show`, `reset`, `files`. */
+export function stateCommand(setExit: SetExit): Command {
+  const state = new Command("state").description("inspect or reset incremental state");
+  state.command("show")
+    .description("show the cursor of each incremental export")
+    .addOption(configOption())
+    .action(async (opts) => setExit(await stateShow(opts)));
+  state.command("reset")
+    .description("forget an export's cursor so the next run exports from scratch")
+    .addOption(configOption())
+    .requiredOption("-e, --export <name>", "the export to reset")
+    .action(async (opts) => setExit(await stateReset(opts)));
+  state.command("files")
+    .description("show the file manifest (which run created which files)")
+    .addOption(configOption())
+    .option("-e, --export <name>", "only this export")
+    .option("-l, --last <n>", "newest N files", positiveInt, 50)
+    .action(async (opts) => setExit(await stateFiles(opts)));
+  return state;
+}
 
 function withStore<T>(path: string, body: (store: StateStore) => T): T {
   const store = StateStore.open(path);
@@ -18,7 +41,7 @@ function withStore<T>(path: string, body: (store: StateStore) => T): T {
 }
 
 /** `state show`: the cursor of every incremental export. */
-export async function stateShow(options: { config: string }): Promise<number> {
+async function stateShow(options: { config: string }): Promise<number> {
   const outline = await readOutline(options.config);
   const cursors = withStore(outline.statePath, (s) => s.cursors());
   if (cursors.length === 0) {
@@ -36,9 +59,8 @@ export async function stateShow(options: { config: string }): Promise<number> {
 }
 
 /** `state reset --export NAME`: forget a cursor so the next run starts from scratch. */
-export async function stateReset(options: { config: string; export: string }): Promise<number> {
-  const outline = await readOutline(options.config);
-  requireExport(outline, options.export, options.config);
+async function stateReset(options: { config: string; export: string }): Promise<number> {
+  const outline = await readOutline(options.config, options.export);
   const existed = withStore(outline.statePath, (s) => s.resetCursor(options.export));
   printOut(
     existed
@@ -49,11 +71,10 @@ export async function stateReset(options: { config: string; export: string }): P
 }
 
 /** `state files`: the file manifest, newest first. */
-export async function stateFiles(
+async function stateFiles(
   options: { config: string; export?: string; last: number },
 ): Promise<number> {
-  const outline = await readOutline(options.config);
-  if (options.export !== undefined) requireExport(outline, options.export, options.config);
+  const outline = await readOutline(options.config, options.export);
   const files = withStore(
     outline.statePath,
     (s) => s.files({ exportName: options.export, last: options.last }),

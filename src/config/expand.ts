@@ -38,7 +38,10 @@ export class MissingVariableError extends Error {
  *
  * @example
  * ```ts
- * expandPlaceholders("id <= ${MAX}", { params: { MAX: "10" }, env: () => undefined }); // "id <= 10"
+ * import assert from "node:assert/strict";
+ *
+ * const vars = { params: { MAX: "10" }, env: () => undefined };
+ * assert.equal(expandPlaceholders("id <= ${MAX}", vars), "id <= 10");
  * ```
  */
 export function expandPlaceholders(text: string, vars: Variables): string {

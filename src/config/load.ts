@@ -9,11 +9,12 @@ import { Ajv } from "ajv";
 import { dirname, resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import { ConfigError } from "../errors.ts";
-import { log } from "../util/log.ts";
 import { CredentialError, type RawSource, resolveConnection } from "./connection.ts";
 import { expandPlaceholders, MissingVariableError, readEnv, type Variables } from "./expand.ts";
 import { formatPath, type KeyPath, Locator } from "./location.ts";
 import { resolveTuning, type TuningOverrides } from "./profiles.ts";
+import { resolveExport } from "./export/resolve.ts";
+import type { Fail, RawExport } from "./export/rule.ts";
 import {
   CONFIG_SCHEMA,
   type JsonSchema,
@@ -21,14 +22,7 @@ import {
   NOT_YET_SUPPORTED_VALUES,
 } from "./schema.ts";
 import { explain } from "./schema_errors.ts";
-import type {
-  CompressionName,
-  Config,
-  DestinationConfig,
-  ExportConfig,
-  ExportMode,
-  FormatName,
-} from "./types.ts";
+import type { Config, ExportConfig } from "./types.ts";
 
 /** Options for {@link loadConfig}. */
 export interface LoadOptions {
@@ -36,19 +30,6 @@ export interface LoadOptions {
   params?: Record<string, string>;
   /** Environment lookup; defaults to `Deno.env`. */
   env?: (name: string) => string | undefined;
-}
-
-interface RawExport {
-  name: string;
-  query?: string;
-  query_file?: string;
-  mode?: ExportMode;
-  cursor_column?: string;
-  format?: FormatName;
-  compression?: CompressionName;
-  compression_level?: number;
-  skip_empty?: boolean;
-  destination: { type: "local" | "stdout"; path?: string };
 }
 
 interface RawConfig {
@@ -68,8 +49,39 @@ const EXPORT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
  *
  * @example
  * ```ts
- * const config = await loadConfig("rivet.yaml", { params: { env: "prod" } });
- * console.log(config.exports.map((e) => e.name));
+ * import assert from "node:assert/strict";
+ * import { loadConfig } from "@rivet/cli";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(
+ *   `${dir}/rivet.yaml`,
+ *   [
+ *     "source: { type: postgres, url: 'postgresql://app@db.example.com/shop' }",
+ *     "exports:",
+ *     "  - name: orders",
+ *     "    query: SELECT * FROM orders_${env}",
+ *     "    mode: incremental",
+ *     "    cursor_column: updated_at",
+ *     "    destination: { type: local, path: ./out }",
+ *     "  - name: users",
+ *     "    query: SELECT * FROM users",
+ *     "    formatt: csv",
+ *     "    destination: { type: stdout }",
+ *   ].join("\n"),
+ * );
+ * await assert.rejects(
+ *   loadConfig(`${dir}/rivet.yaml`, { params: { env: "prod" } }),
+ *   /rivet\.yaml:10: export 'users': exports\[1\]\.formatt: unknown key 'formatt' \(did you mean 'format'\?\)/,
+ * );
+ * await Deno.writeTextFile(
+ *   `${dir}/rivet.yaml`,
+ *   (await Deno.readTextFile(`${dir}/rivet.yaml`)).replace("formatt", "format"),
+ * );
+ * const config = await loadConfig(`${dir}/rivet.yaml`, { params: { env: "prod" } });
+ * assert.equal(config.exports[0].query, "SELECT * FROM orders_prod");
+ * assert.deepEqual(config.exports[0].mode, { kind: "incremental", cursorColumn: "updated_at" });
+ * assert.equal(config.source.tuning.profile, "balanced");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function loadConfig(path: string, options: LoadOptions = {}): Promise<Config> {
@@ -154,7 +166,7 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
 
   const exports: ExportConfig[] = [];
   for (const [i, e] of raw.exports.entries()) {
-    exports.push(await resolveExport(e, i, dir, vars, fail));
+    exports.push(await resolveExport({ raw: e, index: i, dir, vars, fail }));
   }
   return {
     path: file,
@@ -176,111 +188,6 @@ async function readConfigText(file: string, shown: string): Promise<string> {
     }
     throw new ConfigError(`cannot read config file ${shown}: ${(err as Error).message}`);
   }
-}
-
-type Fail = (message: string, keyPath?: KeyPath, keyLine?: boolean) => never;
-
-async function resolveExport(
-  e: RawExport,
-  i: number,
-  dir: string,
-  vars: Variables,
-  fail: Fail,
-): Promise<ExportConfig> {
-  const at = (key: string): KeyPath => ["exports", i, key];
-  const label = (key: string) => `exports[${i}].${key}`;
-  if ((e.query === undefined) === (e.query_file === undefined)) {
-    fail(
-      e.query === undefined
-        ? `exports[${i}]: must specify 'query' or 'query_file'`
-        : `exports[${i}]: specify either 'query' or 'query_file', not both`,
-      e.query === undefined ? ["exports", i] : at("query_file"),
-    );
-  }
-  let query = e.query ?? "";
-  if (e.query_file !== undefined) {
-    const file = resolve(dir, e.query_file);
-    try {
-      query = expandPlaceholders(await Deno.readTextFile(file), vars);
-    } catch (err) {
-      if (err instanceof MissingVariableError) {
-        fail(`${label("query_file")}: ${err.message}`, at("query_file"));
-      }
-      const why = err instanceof Deno.errors.NotFound ? "does not exist" : (err as Error).message;
-      fail(`${label("query_file")}: '${file}' ${why}`, at("query_file"));
-    }
-  }
-  if (query.trim() === "") {
-    fail(`${label("query")}: the query is empty`, at(e.query_file ? "query_file" : "query"));
-  }
-
-  const mode = e.mode ?? "full";
-  if (mode === "incremental" && e.cursor_column === undefined) {
-    fail(`${label("mode")}: incremental mode requires 'cursor_column'`, at("mode"));
-  }
-  if (mode !== "incremental" && e.cursor_column !== undefined) {
-    fail(
-      `${label("cursor_column")}: only used with mode: incremental (mode is ${mode})`,
-      at("cursor_column"),
-    );
-  }
-
-  const format = e.format ?? "parquet";
-  const compression = e.compression ?? "zstd";
-  if (format === "csv" && e.compression !== undefined) {
-    log.warn(`export '${e.name}': compression '${compression}' is ignored for CSV output`);
-  }
-  const level = e.compression_level;
-  if (level !== undefined) {
-    if (compression === "zstd" && (level < 1 || level > 22)) {
-      fail(
-        `${label("compression_level")}: zstd compression_level must be 1..22, got ${level}`,
-        at("compression_level"),
-      );
-    } else if (compression === "gzip" && (level < 0 || level > 10)) {
-      fail(
-        `${label("compression_level")}: gzip compression_level must be 0..10, got ${level}`,
-        at("compression_level"),
-      );
-    } else if (compression !== "zstd" && compression !== "gzip") {
-      fail(
-        `${
-          label("compression_level")
-        }: compression_level is only supported for zstd and gzip (compression is ${compression})`,
-        at("compression_level"),
-      );
-    }
-  }
-
-  let destination: DestinationConfig;
-  if (e.destination.type === "local") {
-    if (e.destination.path === undefined) {
-      fail(`${label("destination")}: a local destination requires 'path'`, at("destination"));
-    }
-    destination = { type: "local", path: resolve(dir, e.destination.path!) };
-  } else {
-    if (e.destination.path !== undefined) {
-      fail(`${label("destination.path")}: not used by a stdout destination`, [
-        "exports",
-        i,
-        "destination",
-        "path",
-      ]);
-    }
-    destination = { type: "stdout" };
-  }
-
-  return {
-    name: e.name,
-    query,
-    mode,
-    cursorColumn: e.cursor_column,
-    format,
-    compression,
-    compressionLevel: level,
-    skipEmpty: e.skip_empty ?? false,
-    destination,
-  };
 }
 
 /** Prefixes the export name when the path is inside `exports[i]`, so users see which one. */

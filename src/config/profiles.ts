@@ -52,7 +52,11 @@ export interface TuningOverrides {
  *
  * @example
  * ```ts
- * resolveTuning({ profile: "safe", batch_size: 5000 }).batchSize; // 5000
+ * import assert from "node:assert/strict";
+ *
+ * const tuning = resolveTuning({ profile: "safe", batch_size: 5000 });
+ * assert.equal(tuning.batchSize, 5000); // overridden
+ * assert.equal(tuning.throttleMs, 500); // from the profile
  * ```
  */
 export function resolveTuning(overrides: TuningOverrides = {}): Tuning {

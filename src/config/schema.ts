@@ -1,6 +1,6 @@
 /**
  * The JSON Schema of `rivet.yaml`: the single source of truth for which keys exist, their types,
- * allowed values and nesting. Cross-field rules live in `validate.ts`.
+ * allowed values and nesting. Rules across keys of one export live in `export/`, one file each.
  *
  * @module
  */

@@ -33,10 +33,15 @@ export interface Tuning {
 
 /** Everything needed to open a connection; the password is already resolved. */
 export interface ConnectionSettings {
+  /** Server host name or address. */
   host: string;
+  /** Server port (default 5432 for PostgreSQL, 3306 for MySQL). */
   port: number;
+  /** Login user. */
   user: string;
+  /** Password, when one is configured (never printed). */
   password?: string;
+  /** Database to connect to. */
   database: string;
   /** Extra URL query parameters (e.g. `sslmode`), passed through to the driver. */
   options: Record<string, string>;
@@ -44,13 +49,29 @@ export interface ConnectionSettings {
 
 /** The `source` section, resolved. */
 export interface SourceConfig {
+  /** The engine. */
   type: SourceType;
+  /** How to connect. */
   connection: ConnectionSettings;
+  /** How gently to read (spec "Source Tuning"). */
   tuning: Tuning;
 }
 
-/** Export modes. Only `full` and `incremental` run today. */
-export type ExportMode = "full" | "incremental";
+/** An export's mode with the settings that belong to it (spec "Choosing a Mode"). */
+export type ExportModeConfig =
+  | {
+    /** The whole query result every run. */
+    kind: "full";
+  }
+  | {
+    /** The rows after the stored cursor. */
+    kind: "incremental";
+    /** The column whose last exported value the next run resumes after. */
+    cursorColumn: string;
+  };
+
+/** Export mode names, as written in `mode:` and stored in metrics. */
+export type ExportMode = ExportModeConfig["kind"];
 
 /** Output file formats. */
 export type FormatName = "parquet" | "csv";
@@ -60,21 +81,34 @@ export type CompressionName = "zstd" | "snappy" | "gzip" | "lz4" | "none";
 
 /** Where finished files go. */
 export type DestinationConfig =
-  | { type: "local"; path: string }
-  | { type: "stdout" };
+  | {
+    /** A directory on this machine. */
+    type: "local";
+    /** Absolute directory path (created if missing). */
+    path: string;
+  }
+  | {
+    /** The process's standard output. */
+    type: "stdout";
+  };
 
 /** One entry of `exports[]`, resolved. */
 export interface ExportConfig {
+  /** Unique name: the state key and the prefix of file names. */
   name: string;
   /** The SQL text after `${...}` expansion (from `query` or `query_file`). */
   query: string;
-  mode: ExportMode;
-  cursorColumn?: string;
+  /** The mode and its settings. */
+  mode: ExportModeConfig;
+  /** Output file format. */
   format: FormatName;
+  /** Parquet codec (CSV ignores it). */
   compression: CompressionName;
   /** Only set when the user gave one; writers apply their codec default otherwise. */
   compressionLevel?: number;
+  /** With no rows: status `skipped` instead of `success` (no file either way). */
   skipEmpty: boolean;
+  /** Where the files go. */
   destination: DestinationConfig;
 }
 
@@ -84,6 +118,8 @@ export interface Config {
   path: string;
   /** Directory of the YAML file: relative paths and the state database live here. */
   dir: string;
+  /** The database to read from. */
   source: SourceConfig;
+  /** The exports, in config order. */
   exports: ExportConfig[];
 }

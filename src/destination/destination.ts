@@ -23,14 +23,19 @@ export interface Staged {
  *
  * @example
  * ```ts
- * const staged = await destination.stage("orders_20260101_000000_000.parquet");
- * await Deno.writeFile(staged.path, bytes);
+ * import assert from "node:assert/strict";
+ * import { LocalDestination } from "./local.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const destination: Destination = new LocalDestination(dir);
+ * const staged = await destination.stage("orders.csv");
+ * await Deno.writeTextFile(staged.path, "id\n1\n"); // invisible at the destination until commit
  * const { location } = await staged.commit();
+ * assert.equal(await Deno.readTextFile(location), "id\n1\n");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export interface Destination {
-  /** Short human description, e.g. `local(/data/out)` or `stdout`. */
-  readonly label: string;
   /** Starts a file that will be named `fileName` when committed. */
   stage(fileName: string): Promise<Staged>;
 }

@@ -19,8 +19,10 @@ function parts(at: Date) {
  *
  * @example
  * ```ts
- * fileNameFor("orders", new Date("2026-03-29T12:52:00.123Z"), "parquet");
- * // "orders_20260329_125200_123.parquet"
+ * import assert from "node:assert/strict";
+ *
+ * const at = new Date("2026-03-29T12:52:00.123Z");
+ * assert.equal(fileNameFor("orders", at, "parquet"), "orders_20260329_125200_123.parquet");
  * ```
  */
 export function fileNameFor(exportName: string, at: Date, ext: string): string {
@@ -33,7 +35,10 @@ export function fileNameFor(exportName: string, at: Date, ext: string): string {
  *
  * @example
  * ```ts
- * runIdFor("orders", new Date("2026-03-29T12:51:09.336Z")); // "orders_20260329T125109.336"
+ * import assert from "node:assert/strict";
+ *
+ * const at = new Date("2026-03-29T12:51:09.336Z");
+ * assert.equal(runIdFor("orders", at), "orders_20260329T125109.336");
  * ```
  */
 export function runIdFor(exportName: string, at: Date): string {

@@ -14,10 +14,8 @@ const MAX_NAME_ATTEMPTS = 1000;
 
 /** Stores files in the directory `root`. */
 export class LocalDestination implements Destination {
-  readonly label: string;
-  constructor(private readonly root: string) {
-    this.label = `local(${root})`;
-  }
+  /** Files go to the directory `root` (created on the first commit). */
+  constructor(private readonly root: string) {}
 
   async stage(fileName: string): Promise<Staged> {
     const path = await stagingPath(fileName);

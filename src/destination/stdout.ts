@@ -10,8 +10,6 @@ import { stagingPath } from "./staging.ts";
 
 /** Writes finished files to the process's standard output. */
 export class StdoutDestination implements Destination {
-  readonly label = "stdout";
-
   async stage(fileName: string): Promise<Staged> {
     const path = await stagingPath(fileName);
     return {

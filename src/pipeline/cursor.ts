@@ -1,14 +1,37 @@
 /**
- * Reads the incremental cursor's new value from the exported rows: the last non-null value of the
- * cursor column (rows arrive ordered by it), typed so the next run resumes exactly.
+ * The incremental cursor: where a run resumes (the stored value, refused when it belongs to another
+ * column) and where the next one will (the last non-null value of the cursor column, read from the
+ * exported rows, which arrive ordered by it), typed so the next run resumes exactly.
  *
  * @module
  */
 import { type DataType, type RecordBatch, Type } from "apache-arrow";
-import { TypeMappingError } from "../errors.ts";
-import { METADATA } from "../source/arrow/metadata.ts";
+import type { ExportConfig } from "../config/types.ts";
+import { RivetError, TypeMappingError } from "../errors.ts";
+import { METADATA } from "../arrow/metadata.ts";
 import type { TypedValue } from "../sql.ts";
+import type { StateStore } from "../state/store.ts";
+import { log } from "../util/log.ts";
 import { isNullAt, nullBitmap, rendererFor } from "../writer/text.ts";
+
+/**
+ * The stored cursor an incremental export resumes after; `undefined` for other modes and on the
+ * first run. A cursor stored for another `cursor_column` is refused: inheriting it would silently
+ * skip or repeat rows.
+ */
+export function resumeCursor(store: StateStore, exp: ExportConfig): TypedValue | undefined {
+  if (exp.mode.kind !== "incremental") return undefined;
+  const column = exp.mode.cursorColumn;
+  const state = store.cursor(exp.name);
+  if (!state?.value) return undefined;
+  if (state.column !== null && state.column !== column) {
+    throw new RivetError(
+      `cursor_column changed from '${state.column}' to '${column}' since the stored cursor (${state.value.text}); run 'rivet state reset --export ${exp.name}' to export from the beginning`,
+    );
+  }
+  log.info(`export '${exp.name}': resuming after ${column} = ${state.value.text}`);
+  return state.value;
+}
 
 /** Tracks the cursor column across batches. */
 export class CursorTracker {

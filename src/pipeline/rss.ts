@@ -6,7 +6,7 @@
 
 const SAMPLE_EVERY_MS = 100;
 
-/** Samples RSS until stopped; `peakMb()` is the largest sample seen. */
+/** Samples RSS until stopped; `stop()` returns the largest sample seen. */
 export class RssSampler {
   private peak = Deno.memoryUsage().rss;
   private readonly timer: ReturnType<typeof setInterval>;
@@ -15,8 +15,8 @@ export class RssSampler {
     this.timer = setInterval(() => this.sample(), SAMPLE_EVERY_MS);
   }
 
-  /** Takes one sample now (also called per batch, so short exports are measured too). */
-  sample(): void {
+  /** Takes one sample now (also on `stop`, so an export shorter than one interval is measured). */
+  private sample(): void {
     const rss = Deno.memoryUsage().rss;
     if (rss > this.peak) this.peak = rss;
   }

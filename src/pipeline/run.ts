@@ -3,13 +3,14 @@
  *
  * @module
  */
-import { join } from "node:path";
 import type { Config, ExportConfig } from "../config/types.ts";
+import { requireExportNames } from "../config/select.ts";
 import { removeStagingDir } from "../destination/staging.ts";
+import { ConfigError, ExitCode } from "../errors.ts";
 import { openSource as defaultOpenSource } from "../source/open.ts";
 import type { Source } from "../source/source.ts";
-import { STATE_FILE, StateStore } from "../state/store.ts";
-import { ConfigError, ExitCode } from "../errors.ts";
+import { statePathFor, StateStore } from "../state/store.ts";
+import type { EventListener } from "./events.ts";
 import { runExport } from "./run_export.ts";
 import type { ExportSummary } from "./summary.ts";
 
@@ -21,38 +22,32 @@ export interface RunOptions {
   validate?: boolean;
   /** Called with each summary as soon as its export ends (the CLI prints it). */
   onSummary?: (summary: ExportSummary) => void;
+  /**
+   * Receives every event of the run as it happens (started, batch, retry, committed, finished).
+   * A listener that throws is logged and ignored; it never fails an export.
+   */
+  onEvent?: EventListener;
   /** Stops the run: the current export fails cleanly, later ones do not start. */
   signal?: AbortSignal;
-  /** Source factory override (tests). */
-  openSource?: (config: Config["source"]) => Promise<Source>;
 }
+
+/** Opens a connection to the configured source for one attempt. */
+export type SourceOpener = (config: Config["source"]) => Promise<Source>;
 
 /** The outcome of a run. */
 export interface RunResult {
+  /** One summary per export that ran, in config order. */
   summaries: ExportSummary[];
-  /** 0 all succeeded or skipped; 2 some export failed; 3 a file failed validation. */
+  /** 0 all succeeded or skipped; 2 some export failed; 3 a file failed an integrity check. */
   exitCode: number;
 }
 
 /** Resolves `--export` names against the config; unknown names are a {@link ConfigError}. */
 export function selectExports(config: Config, names: string[] = []): ExportConfig[] {
   if (names.length === 0) return config.exports;
-  const known = new Set(config.exports.map((e) => e.name));
-  const unknown = names.filter((n) => !known.has(n));
-  if (unknown.length > 0) {
-    throw new ConfigError(
-      `unknown export ${unknown.map((n) => `'${n}'`).join(", ")} (exports in ${config.path}: ${
-        [...known].join(", ")
-      })`,
-    );
-  }
+  requireExportNames(config.exports.map((e) => e.name), names, config.path);
   const wanted = new Set(names);
   return config.exports.filter((e) => wanted.has(e.name));
-}
-
-/** The state database path for a config. */
-export function statePath(config: Config): string {
-  return join(config.dir, STATE_FILE);
 }
 
 /**
@@ -61,11 +56,43 @@ export function statePath(config: Config): string {
  *
  * @example
  * ```ts
- * const config = await loadConfig("rivet.yaml");
- * const { summaries, exitCode } = await runExports(config, { exports: ["orders"] });
+ * import assert from "node:assert/strict";
+ * import { loadConfig, runExports } from "@rivet/cli";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(
+ *   `${dir}/rivet.yaml`,
+ *   [
+ *     "source:",
+ *     "  type: postgres",
+ *     "  url: postgresql://app:secret@127.0.0.1:1/shop # nothing listens on port 1",
+ *     "  tuning: { max_retries: 0 }",
+ *     "exports:",
+ *     "  - { name: orders, query: SELECT * FROM orders, destination: { type: local, path: out } }",
+ *   ].join("\n"),
+ * );
+ * const config = await loadConfig(`${dir}/rivet.yaml`);
+ * const events: string[] = [];
+ * const { summaries, exitCode } = await runExports(config, {
+ *   onEvent: (event) => events.push(event.type),
+ * });
+ * assert.equal(exitCode, 2); // an export failed: reported, not thrown
+ * assert.equal(summaries[0].status, "failed");
+ * assert.doesNotMatch(summaries[0].error!, /secret/); // credentials are never reported
+ * assert.deepEqual(events, ["started", "finished"]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function runExports(config: Config, options: RunOptions = {}): Promise<RunResult> {
+export function runExports(config: Config, options: RunOptions = {}): Promise<RunResult> {
+  return runExportsWith(config, options, defaultOpenSource);
+}
+
+/** {@link runExports} reading through `openSource` (the source seam; tests inject fakes here). */
+export async function runExportsWith(
+  config: Config,
+  options: RunOptions,
+  openSource: SourceOpener,
+): Promise<RunResult> {
   const selected = selectExports(config, options.exports);
   const toStdout = selected.filter((e) => e.destination.type === "stdout");
   if (toStdout.length > 1) {
@@ -75,7 +102,7 @@ export async function runExports(config: Config, options: RunOptions = {}): Prom
       } all write to stdout and would interleave; run them one at a time with --export`,
     );
   }
-  const store = StateStore.open(statePath(config));
+  const store = StateStore.open(statePathFor(config.path));
   const summaries: ExportSummary[] = [];
   try {
     for (const exp of selected) {
@@ -85,7 +112,8 @@ export async function runExports(config: Config, options: RunOptions = {}): Prom
         exp,
         store,
         validate: options.validate ?? false,
-        openSource: options.openSource ?? defaultOpenSource,
+        openSource,
+        onEvent: options.onEvent,
         signal: options.signal,
       });
       summaries.push(summary);
@@ -95,11 +123,7 @@ export async function runExports(config: Config, options: RunOptions = {}): Prom
     store.close();
     await removeStagingDir();
   }
-  const failed = summaries.filter((s) => s.status === "failed");
-  const exitCode = failed.some((s) => s.validated === false)
-    ? ExitCode.DataIntegrity
-    : failed.length > 0 || options.signal?.aborted
-    ? ExitCode.ExportFailed
-    : ExitCode.Ok;
+  const worst = Math.max(ExitCode.Ok, ...summaries.map((s) => s.exitCode));
+  const exitCode = worst === ExitCode.Ok && options.signal?.aborted ? ExitCode.ExportFailed : worst;
   return { summaries, exitCode };
 }

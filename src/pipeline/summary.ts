@@ -7,14 +7,28 @@ import { formatBytes, formatDuration } from "../util/format.ts";
 
 /** The outcome of one export run. */
 export interface ExportSummary {
+  /** The export's name. */
   exportName: string;
+  /** Links the summary to its metrics row and manifest rows, e.g. `orders_20260329T125109.336`. */
   runId: string;
+  /** `skipped` only with `skip_empty` and no rows. */
   status: "success" | "failed" | "skipped";
+  /**
+   * The exit code this export alone calls for: 0 success or skipped, 2 failed, 3 failed a data
+   * integrity check (see `ExitCode`).
+   */
+  exitCode: number;
+  /** Rows extracted. */
   rows: number;
+  /** Files delivered (0 when the query returned no rows). */
   files: number;
+  /** Total size of the delivered files. */
   bytes: number;
+  /** Wall-clock time of the export. */
   durationMs: number;
+  /** Peak resident memory of the process during the export, in MiB. */
   peakRssMb: number;
+  /** Retry attempts (0 when none were needed). */
   retries: number;
   /** Set when `--validate` ran: did the file hold every row read? */
   validated?: boolean;
@@ -27,14 +41,27 @@ export interface ExportSummary {
 }
 
 /**
- * Renders a summary block.
+ * Renders a summary block (spec "Run Summary").
  *
  * @example
- * ```text
- * ── orders ──
- *   run_id:   orders_20260329T125109.336
- *   status:   success
- *   rows:     150000
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const text = formatSummary({
+ *   exportName: "orders",
+ *   runId: "orders_20260329T125109.336",
+ *   status: "success",
+ *   exitCode: 0,
+ *   rows: 150000,
+ *   files: 1,
+ *   bytes: 13_002_342,
+ *   durationMs: 3200,
+ *   peakRssMb: 142,
+ *   retries: 0,
+ *   locations: ["/data/out/orders_20260329_125109_336.parquet"],
+ * });
+ * assert.match(text, /^── orders ──\n {2}run_id: {5}orders_20260329T125109\.336\n/);
+ * assert.match(text, /\n {2}rows: {7}150000\n/);
  * ```
  */
 export function formatSummary(s: ExportSummary): string {

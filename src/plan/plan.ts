@@ -1,34 +1,51 @@
 /**
- * Turns an export's mode into the SQL to run. User queries are wrapped, never edited; cursor
- * values are bound as parameters, never spliced into SQL text.
+ * Turns an export's mode into its pieces: the units of work the pipeline runs, retries and
+ * commits one by one. User queries are wrapped, never edited.
  *
  * @module
  */
 import type { ExportConfig } from "../config/types.ts";
 import { type Dialect, type SqlQuery, stripTerminator, type TypedValue } from "../sql.ts";
+import { incrementalQuery } from "./incremental.ts";
 
 /**
- * The query for one run of `exp`.
+ * One unit of work of an export: a query whose rows become the piece's files. A piece is retried
+ * alone, on a fresh connection, and its files are committed together.
+ */
+export interface Piece {
+  /** 0-based position of the piece in its export. */
+  index: number;
+  /** The statement that reads the piece's rows. */
+  query: SqlQuery;
+}
+
+/**
+ * The pieces of one run of `exp`; `cursor` is the stored incremental cursor, if any.
  *
  * @example
  * ```ts
- * planQuery(exp, { kind: "timestamp", text: "2024-01-01T00:00:00.000000" }, postgresDialect);
- * // SELECT * FROM (<query>) AS _rivet WHERE "updated_at" > $1 ORDER BY "updated_at"
+ * import assert from "node:assert/strict";
+ *
+ * const dialect = { quoteIdent: (n: string) => `"${n}"`, placeholder: (i: number) => `$${i}` };
+ * const exp = { query: "SELECT * FROM users;", mode: { kind: "full" as const } };
+ * assert.deepEqual(planPieces(exp, undefined, dialect), [
+ *   { index: 0, query: { text: "SELECT * FROM users", params: [] } },
+ * ]);
  * ```
  */
-export function planQuery(
-  exp: ExportConfig,
+export function planPieces(
+  exp: Pick<ExportConfig, "query" | "mode">,
   cursor: TypedValue | undefined,
   dialect: Dialect,
-): SqlQuery {
+): Piece[] {
   const base = stripTerminator(exp.query);
-  if (exp.mode === "full") return { text: base, params: [] };
-  const column = dialect.quoteIdent(exp.cursorColumn!);
-  // The newline keeps a trailing `-- comment` in the user's query from swallowing the wrapper.
-  const inner = `SELECT * FROM (${base}\n) AS _rivet`;
-  if (!cursor) return { text: `${inner} ORDER BY ${column}`, params: [] };
-  return {
-    text: `${inner} WHERE ${column} > ${dialect.placeholder(1)} ORDER BY ${column}`,
-    params: [cursor],
-  };
+  switch (exp.mode.kind) {
+    case "full":
+      return [{ index: 0, query: { text: base, params: [] } }];
+    case "incremental":
+      return [{
+        index: 0,
+        query: incrementalQuery(base, exp.mode.cursorColumn, cursor, dialect),
+      }];
+  }
 }

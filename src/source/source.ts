@@ -28,8 +28,8 @@ export interface ResultStream {
  * One connection for one attempt. Created fresh for every attempt and closed after it, whatever
  * happened (spec "Retry semantics": never reuse a failed connection).
  *
- * @example
- * ```ts
+ * @example Needs a running server, so it is not run as a doctest.
+ * ```ts ignore
  * const source = await openSource(config.source);
  * try {
  *   const { schema, batches } = await source.query(sql, { batchRows: 10_000, throttleMs: 50 });

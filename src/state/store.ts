@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { dirname, join, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { TypedValue } from "../sql.ts";
 import { migrate } from "./migrations.ts";
@@ -57,27 +58,48 @@ export interface MetricsRecord {
   schemaChanged: boolean | null;
 }
 
-/** What the pipeline commits after a file is durably at its destination. */
-export interface CommitRecord {
-  files: FileRecord[];
+/** What a successful export leaves for the next run. */
+export interface ExportStateRecord {
+  /** The incremental cursor to resume after, when it advanced. */
   cursor?: { column: string; value: TypedValue };
-  schema?: ColumnInfo[];
+  /** The columns of this run, for the next run's schema comparison. */
+  schema: ColumnInfo[];
+  /** When the export finished (ISO 8601). */
   at: string;
 }
 
 /** The state file name, created in the config's directory. */
-export const STATE_FILE = ".rivet_state.db";
+const STATE_FILE = ".rivet_state.db";
+
+/**
+ * Where the state database of the config at `configPath` lives: beside the config (spec
+ * "Incremental Mode"), so every command run on one config shares one state.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(statePathFor("/etc/rivet/rivet.yaml"), "/etc/rivet/.rivet_state.db");
+ * ```
+ */
+export function statePathFor(configPath: string): string {
+  return join(dirname(resolve(configPath)), STATE_FILE);
+}
 
 /**
  * Access to one state database. Open per command, close when done.
  *
  * @example
  * ```ts
- * const store = StateStore.open("/etc/rivet/.rivet_state.db");
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const store = StateStore.open(`${dir}/.rivet_state.db`);
  * try {
- *   console.log(store.cursor("orders")?.value?.text);
+ *   assert.equal(store.cursor("orders"), undefined); // a new database has no state
  * } finally {
  *   store.close();
+ *   await Deno.remove(dir, { recursive: true });
  * }
  * ```
  */
@@ -132,17 +154,17 @@ export class StateStore {
   }
 
   /**
-   * Records files, the advanced cursor and the schema of one successful export, atomically: a
-   * crash leaves either all of it or none of it.
+   * Records files that are durably at their destination, atomically: a crash leaves all of them
+   * recorded or none.
    */
-  commit(exportName: string, record: CommitRecord): void {
+  recordFiles(files: readonly FileRecord[]): void {
     this.transaction(() => {
-      const insertFile = this.db.prepare(
+      const insert = this.db.prepare(
         `INSERT INTO file_manifest (run_id, export_name, file_name, location, row_count, bytes, format, compression, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
-      for (const f of record.files) {
-        insertFile.run(
+      for (const f of files) {
+        insert.run(
           f.runId,
           f.exportName,
           f.fileName,
@@ -154,6 +176,15 @@ export class StateStore {
           f.createdAt,
         );
       }
+    });
+  }
+
+  /**
+   * Stores what a successful export leaves for the next run, atomically: the advanced cursor (if
+   * any) and the tracked schema. Called only after every file of the export is delivered.
+   */
+  saveExportState(exportName: string, record: ExportStateRecord): void {
+    this.transaction(() => {
       if (record.cursor) {
         this.db.prepare(
           `INSERT INTO export_state (export_name, last_cursor_value, last_run_at, cursor_column, cursor_kind)
@@ -169,13 +200,11 @@ export class StateStore {
           record.cursor.value.kind,
         );
       }
-      if (record.schema) {
-        this.db.prepare(
-          `INSERT INTO export_schema (export_name, columns_json, updated_at) VALUES (?, ?, ?)
-           ON CONFLICT(export_name) DO UPDATE SET columns_json = excluded.columns_json,
-             updated_at = excluded.updated_at`,
-        ).run(exportName, JSON.stringify(record.schema), record.at);
-      }
+      this.db.prepare(
+        `INSERT INTO export_schema (export_name, columns_json, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT(export_name) DO UPDATE SET columns_json = excluded.columns_json,
+           updated_at = excluded.updated_at`,
+      ).run(exportName, JSON.stringify(record.schema), record.at);
     });
   }
 

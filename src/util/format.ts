@@ -9,7 +9,10 @@
  *
  * @example
  * ```ts
- * formatBytes(13002342); // "12.4 MB"
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatBytes(13002342), "12.4 MB");
+ * assert.equal(formatBytes(512), "512 B");
  * ```
  */
 export function formatBytes(bytes: number): string {
@@ -29,7 +32,10 @@ export function formatBytes(bytes: number): string {
  *
  * @example
  * ```ts
- * formatDuration(3210); // "3.2s"
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatDuration(3210), "3.2s");
+ * assert.equal(formatDuration(850), "850ms");
  * ```
  */
 export function formatDuration(ms: number): string {

@@ -15,7 +15,17 @@ import type { FormatWriter, WriterFactory } from "./writer.ts";
  *
  * @example
  * ```ts
- * const writer = await createWriter(schema, file.writable, { format: "csv", compression: "none" });
+ * import assert from "node:assert/strict";
+ * import { tableFromArrays } from "apache-arrow";
+ *
+ * const table = tableFromArrays({ id: Int32Array.from([1, 2]), name: ["a", ""] });
+ * let text = "";
+ * const decoder = new TextDecoder();
+ * const sink = new WritableStream<Uint8Array>({ write: (chunk) => void (text += decoder.decode(chunk)) });
+ * const writer = await createWriter(table.schema, sink, { format: "csv", compression: "none" });
+ * await writer.write(table.batches[0]);
+ * await writer.finish();
+ * assert.equal(text, 'id,name\n1,a\n2,""\n');
  * ```
  */
 export const createWriter: WriterFactory = (schema, sink, options): Promise<FormatWriter> =>

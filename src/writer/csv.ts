@@ -3,9 +3,18 @@
  *
  * Output: UTF-8 without BOM, a header row of field names, LF line endings (RFC 4180 says CRLF;
  * every mainstream reader accepts LF, and LF keeps files diff- and `wc -l`-friendly). A field is
- * quoted only when it contains `,` `"` CR or LF, or is an empty string; `"` is doubled inside quotes.
- * NULL is an empty unquoted field and an empty string is `""`, so the two stay distinguishable. The
- * text of each type is described in `text.ts`.
+ * quoted only when it contains `,` `"` CR or LF, or is empty; `"` is doubled inside quotes. The text
+ * of each type is described in `text.ts`.
+ *
+ * NULL versus empty, one rule for every type and both engines: NULL, and only NULL, is an empty
+ * unquoted field (so a record whose only field is NULL is an empty line). A non-NULL value whose
+ * text is empty is the quoted empty field `""`: an empty string of any text type, and an empty
+ * binary value (zero bytes of hex). No other value has empty text: a list is a JSON array (`[]`,
+ * `[""]`, `[null]`), a JSON value is its JSON text (the JSON string `""` is the field `""""`), and
+ * numbers, booleans, dates and times always have digits. `needsQuoting` (`text.ts`) is what sends
+ * every type whose text can be empty through `csvField`. PostgreSQL's `COPY ... FROM` with
+ * `FORMAT csv` reads files this way by default; DuckDB's `read_csv` needs
+ * `allow_quoted_nulls = false`.
  *
  * Each batch is rendered column by column, then assembled row by row into strings of about
  * a million characters that are encoded and written one at a time, so memory stays bounded

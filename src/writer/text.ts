@@ -10,6 +10,9 @@
  *   before year 0 and as many digits as needed after 9999;
  * - timestamps `YYYY-MM-DDTHH:MM:SS.ffffff`, plus `Z` when the column has a time zone;
  * - times `HH:MM:SS.ffffff`; decimals with exactly `scale` fraction digits;
+ * - durations as MySQL prints a TIME, `[-]HH:MM:SS` (more hour digits when needed) plus as many
+ *   fraction digits as a `rivet.source_type` of `time(n)` declares (`time`: none; otherwise 6), or
+ *   all 6 when the value has more precision than declared;
  * - floats as the shortest text that reads back to the same value, `NaN`, `Infinity`, `-Infinity`,
  *   and `-0`;
  * - binary as lowercase hex; lists as JSON arrays, where non-finite floats, dates, times,
@@ -19,6 +22,7 @@
  */
 import { type Data, DataType, DateUnit, type Field, Precision, TimeUnit } from "apache-arrow";
 import { TypeMappingError } from "../errors.ts";
+import { METADATA } from "../arrow/metadata.ts";
 
 /** Text of the non-null value at index `i` of the column it was prepared for. */
 export type ValueText = (i: number) => string;
@@ -36,6 +40,7 @@ type Mode = "csv" | "json";
  * @throws {TypeMappingError} for a type outside `isSupportedType` (see `types.ts`).
  */
 export function rendererFor(field: Field): Renderer {
+  if (isMicrosDuration(field.type)) return durationRenderer(durationDigits(field));
   return renderer(field.type, "csv", field.name);
 }
 
@@ -69,6 +74,7 @@ function renderer(type: DataType, mode: Mode, column: string): Renderer {
   if (DataType.isTime(type) && type.unit === TimeUnit.MICROSECOND) {
     return quoted(timeRenderer, mode);
   }
+  if (isMicrosDuration(type)) return quoted(durationRenderer(6), mode);
   if (DataType.isList(type)) return listRenderer(renderer(type.children[0].type, "json", column));
   if (DataType.isDictionary(type)) {
     return dictionaryRenderer(renderer(type.dictionary, mode, column));
@@ -344,6 +350,55 @@ export function timeText(micros: number): string {
   // 1_000_000 + fraction has exactly 7 digits: dropping the 1 zero-pads the fraction to 6.
   return (h < 100 ? PAD2[h] : String(h)) + ":" + PAD2[m] + ":" + PAD2[seconds % 60] + "." +
     String(1_000_000 + fraction).slice(1);
+}
+
+function isMicrosDuration(type: DataType): boolean {
+  return DataType.isDuration(type) && type.unit === TimeUnit.MICROSECOND;
+}
+
+/** Fraction digits a duration column shows: the `n` of a MySQL `time(n)`, else all six. */
+function durationDigits(field: Field): number {
+  const declared = /^time(?:\(([0-6])\))?$/.exec(field.metadata.get(METADATA.sourceType) ?? "");
+  return declared ? Number(declared[1] ?? 0) : 6;
+}
+
+function durationRenderer(digits: number): Renderer {
+  return (data) => {
+    const values = data.values as BigInt64Array;
+    const halves = int32View(values);
+    return (i) => {
+      const hi = halves[2 * i + 1];
+      return hi >= -0x200000 && hi < 0x200000
+        ? durationText(hi * 0x100000000 + (halves[2 * i] >>> 0), digits)
+        : bigDurationText(values[i], digits);
+    };
+  };
+}
+
+/**
+ * `[-]HH:MM:SS` plus `digits` fraction digits for signed microseconds (|micros| < 2^53), as MySQL
+ * prints a TIME(digits); all six fraction digits when fewer would drop a non-zero one.
+ */
+export function durationText(micros: number, digits: number): string {
+  const abs = micros < 0 ? -micros : micros;
+  const seconds = Math.floor(abs / 1_000_000);
+  const fraction = abs - seconds * 1_000_000;
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor(seconds / 60) % 60;
+  const shown = fraction % POW10[6 - digits] === 0 ? digits : 6;
+  // 1_000_000 + fraction has exactly 7 digits: dropping the 1 zero-pads the fraction to 6.
+  const tail = shown > 0 ? "." + String(1_000_000 + fraction).slice(1, 1 + shown) : "";
+  return (micros < 0 ? "-" : "") + (h < 100 ? PAD2[h] : String(h)) + ":" + PAD2[m] + ":" +
+    PAD2[seconds % 60] + tail;
+}
+
+/** {@link durationText} beyond 2^53 µs: whole hours in bigint, the rest below one hour. */
+function bigDurationText(micros: bigint, digits: number): string {
+  const abs = micros < 0n ? -micros : micros;
+  const microsPerHour = 3_600_000_000n;
+  const belowHour = durationText(Number(abs % microsPerHour), digits);
+  // Beyond 2^53 µs the hours need far more than two digits, so "00" is swapped for them.
+  return (micros < 0n ? "-" : "") + String(abs / microsPerHour) + belowHour.slice(2);
 }
 
 const PAD2 = Array.from({ length: 100 }, (_, n) => (n < 10 ? "0" : "") + n);

@@ -12,8 +12,8 @@ import { TypeMappingError } from "../errors.ts";
 
 /**
  * True for Bool, Int8..Int64, UInt8..UInt64, Float32/64, Decimal128/256, Utf8, Binary, Date32,
- * Timestamp(us) with or without a time zone, Time64(us), and List or Dictionary of any of these
- * (Arrow JS's own helpers such as `tableFromArrays` make dictionary-encoded strings).
+ * Timestamp(us) with or without a time zone, Time64(us), Duration(us), and List or Dictionary of any
+ * of these (Arrow JS's own helpers such as `tableFromArrays` make dictionary-encoded strings).
  */
 function isSupportedType(type: DataType): boolean {
   if (DataType.isList(type)) return isSupportedType(type.children[0].type);
@@ -23,7 +23,8 @@ function isSupportedType(type: DataType): boolean {
     DataType.isDecimal(type) || DataType.isUtf8(type) || DataType.isBinary(type) ||
     (DataType.isDate(type) && type.unit === DateUnit.DAY) ||
     (DataType.isTimestamp(type) && type.unit === TimeUnit.MICROSECOND) ||
-    (DataType.isTime(type) && type.unit === TimeUnit.MICROSECOND);
+    (DataType.isTime(type) && type.unit === TimeUnit.MICROSECOND) ||
+    (DataType.isDuration(type) && type.unit === TimeUnit.MICROSECOND);
 }
 
 /**

@@ -35,7 +35,12 @@ function footerRows(meta: FileMetaData, what: string): number {
  *
  * @example
  * ```ts
- * const rows = await parquetRowCount("out/orders.parquet");
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "not parquet at all");
+ * await assert.rejects(parquetRowCount(path), /does not start with the Parquet magic bytes/);
+ * await Deno.remove(path);
  * ```
  */
 export async function parquetRowCount(path: string): Promise<number> {
@@ -119,7 +124,12 @@ const LF = 0x0a;
  *
  * @example
  * ```ts
- * const rows = await csvRowCount("out/orders.csv");
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, 'id,note\n1,"two\nlines"\n2,plain\n');
+ * assert.equal(await csvRowCount(path), 2); // the quoted line feed is not a record
+ * await Deno.remove(path);
  * ```
  */
 export async function csvRowCount(path: string): Promise<number> {

@@ -22,10 +22,21 @@ export interface WriterOptions {
  *
  * @example
  * ```ts
- * const file = await Deno.open(path, { write: true, create: true, truncate: true });
- * const writer = await createWriter(schema, file.writable, { format: "parquet", compression: "zstd" });
- * for await (const batch of batches) await writer.write(batch);
- * const { rows, bytes } = await writer.finish(); // closes the stream
+ * import assert from "node:assert/strict";
+ * import { tableFromArrays } from "apache-arrow";
+ * import { createWriter } from "./create.ts";
+ *
+ * const table = tableFromArrays({ id: Int32Array.from([1, 2, 3]) });
+ * const path = await Deno.makeTempFile({ suffix: ".parquet" });
+ * const file = await Deno.open(path, { write: true, truncate: true });
+ * const writer = await createWriter(table.schema, file.writable, {
+ *   format: "parquet",
+ *   compression: "zstd",
+ * });
+ * for (const batch of table.batches) await writer.write(batch);
+ * const { rows } = await writer.finish(); // writes the footer and closes the file
+ * assert.equal(rows, 3);
+ * await Deno.remove(path);
  * ```
  */
 export interface FormatWriter {

@@ -132,3 +132,52 @@ export async function withDb<T>(
     await db.drop();
   }
 }
+
+/** A login of its own for one test, so the test can find and kill exactly its sessions. */
+export interface DedicatedLogin {
+  /** Connection URL for rivet configs, logging in as the dedicated user. */
+  url: string;
+  /** Terminates every server session of the user; resolves to how many it ended. */
+  killSessions(): Promise<number>;
+}
+
+/**
+ * Runs `body` with a login that may read `db`'s namespace and nothing else, dropping the login
+ * afterwards. Killing its sessions touches no other test's connections.
+ */
+export async function withDedicatedLogin<T>(
+  db: TestDb,
+  body: (login: DedicatedLogin) => Promise<T>,
+): Promise<T> {
+  const user = db.ns;
+  if (db.engine === "postgres") {
+    await db.exec(
+      `CREATE ROLE ${user} LOGIN; GRANT USAGE ON SCHEMA ${db.ns} TO ${user};
+       GRANT SELECT ON ALL TABLES IN SCHEMA ${db.ns} TO ${user}`,
+    );
+    const killSessions = async () =>
+      (await db.textRows(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${user}'`,
+      )).length;
+    try {
+      return await body({ url: `postgresql://${user}@127.0.0.1:5432/test`, killSessions });
+    } finally {
+      await killSessions();
+      await db.exec(`DROP OWNED BY ${user}; DROP ROLE ${user}`);
+    }
+  }
+  await db.exec(`CREATE USER '${user}'@'%'; GRANT SELECT ON ${db.ns}.* TO '${user}'@'%'`);
+  const killSessions = async () => {
+    const ids = await db.textRows(
+      `SELECT id FROM information_schema.processlist WHERE user = '${user}'`,
+    );
+    for (const [id] of ids) await db.exec(`KILL CONNECTION ${id}`).catch(() => {});
+    return ids.length;
+  };
+  try {
+    return await body({ url: `mysql://${user}@127.0.0.1:3306/${db.ns}`, killSessions });
+  } finally {
+    await killSessions();
+    await db.exec(`DROP USER '${user}'@'%'`);
+  }
+}

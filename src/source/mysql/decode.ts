@@ -4,9 +4,10 @@
  * The session pins `time_zone = '+00:00'` and `NAMES utf8mb4`, so every format parsed here is
  * fixed: integers and decimals as plain digits, dates as `YYYY-MM-DD`, datetimes as
  * `YYYY-MM-DD hh:mm:ss[.ffffff]`, TIME as `[-]h:mm:ss[.ffffff]`, BIT as big-endian bytes, text as
- * UTF-8. Numbers are parsed from the bytes in place; text is copied byte for byte. A value with no
- * exact Arrow form fails the read with its column, its text and a conversion that works. A FLOAT
- * read widened (see `floats.ts`) arrives as DOUBLE text and must be exactly a float32.
+ * UTF-8, geometries as SRID + WKB (`geometry.ts`). Numbers are parsed from the bytes in place; text
+ * is copied byte for byte. A value with no exact Arrow form fails the read with its column, its
+ * text and a conversion that works. A FLOAT read widened (see `floats.ts`) arrives as DOUBLE text
+ * and must be exactly a float32.
  *
  * @module
  */
@@ -19,6 +20,7 @@ import {
   date32Builder,
   daysFromCivil,
   Decimal128Builder,
+  durationBuilder,
   float32Builder,
   float64Builder,
   int16Builder,
@@ -27,15 +29,15 @@ import {
   int64Builder,
   type NumberBuilder,
   SECONDS_PER_DAY,
-  time64Builder,
   timestampBuilder,
   UInt64Builder,
   Utf8Builder,
-} from "../arrow/mod.ts";
+} from "../../arrow/mod.ts";
 import { displayIdent } from "./dialect.ts";
+import { appendGeometry } from "./geometry.ts";
 import type { MysqlColumn } from "./types.ts";
 
-import { METADATA } from "../arrow/metadata.ts";
+import { METADATA } from "../../arrow/metadata.ts";
 
 /** Appends one non-NULL value, given as the bytes the server sent. */
 export type Decode = (value: Uint8Array) => void;
@@ -332,6 +334,10 @@ function decodeDateTime(b: Int64Builder): Decode {
   };
 }
 
+/**
+ * A TIME is a signed duration (MySQL's range is +-838:59:59.999999), stored whole as signed
+ * microseconds. Hours are not bounded here, so nothing the server sends is clamped.
+ */
 function decodeTime(b: Int64Builder): Decode {
   return (v) => {
     const negative = v[0] === 45;
@@ -344,13 +350,17 @@ function decodeTime(b: Int64Builder): Decode {
     }
     const micros = fraction(v, colon + 6, "time");
     const total = ((hours * 60 + minute) * 60 + second) * 1_000_000 + micros;
-    if (hours >= 24 || (negative && total !== 0)) {
-      throw new ValueProblem(
-        "a duration outside 00:00:00..23:59:59.999999, which Time64 (a time of day) cannot hold",
-        "CAST(% AS CHAR) to keep the text, or TIME_TO_SEC(%) for seconds",
-      );
+    // Past 2^53 µs (about 285 years) the sum above would no longer be exact.
+    if (!Number.isSafeInteger(total)) throw malformed("time");
+    b.appendNumber(negative ? -total : total);
+  };
+}
+
+function decodeGeometry(b: BinaryBuilder): Decode {
+  return (v) => {
+    if (!appendGeometry(b, v)) {
+      throw new ValueProblem("unexpected geometry bytes from the server", "ST_AsBinary(%)");
     }
-    b.appendNumber(total);
   };
 }
 
@@ -422,8 +432,12 @@ function decoderFor(column: MysqlColumn): ColumnDecoder {
       return { builder: b, decode: decodeDateTime(b) };
     }
     case "time": {
-      const b = time64Builder();
+      const b = durationBuilder();
       return { builder: b, decode: decodeTime(b) };
+    }
+    case "geometry": {
+      const b = new BinaryBuilder();
+      return { builder: b, decode: decodeGeometry(b) };
     }
     case "bit": {
       const b = column.precision === 64 ? new UInt64Builder() : int64Builder();
@@ -434,8 +448,9 @@ function decoderFor(column: MysqlColumn): ColumnDecoder {
 
 /** The value as the user would write it in SQL, for messages. */
 function shown(column: MysqlColumn, value: Uint8Array): string {
-  if (column.kind === "bit") {
-    return `0x${Array.from(value, (x) => x.toString(16).padStart(2, "0")).join("")}`;
+  if (column.kind === "bit" || column.kind === "geometry") {
+    const head = Array.from(value.subarray(0, 32), (x) => x.toString(16).padStart(2, "0"));
+    return `0x${head.join("")}${value.length > 32 ? "..." : ""}`;
   }
   const text = ascii(value);
   return `'${text.length > 64 ? `${text.slice(0, 64)}...` : text}'`;
@@ -470,7 +485,9 @@ export function createDecoders(
   const decoders: ColumnDecoder[] = [];
   for (const column of columns) {
     const metadata = new Map<string, string>([[METADATA.sourceType, column.sourceType]]);
-    if (column.logical === "decimal") metadata.set(METADATA.logicalType, "decimal");
+    if (column.logical === "decimal" || column.logical === "wkb") {
+      metadata.set(METADATA.logicalType, column.logical);
+    }
     if (column.logical === "json") metadata.set(METADATA.extensionName, "arrow.json");
     const { builder, decode } = decoderFor(column);
     fields.push(new Field(column.name, builder.type, true, metadata));

@@ -3,8 +3,8 @@
  * protocol into Arrow record batches, with exact type mapping (see `types.ts`). Each query is
  * first described without being executed, so FLOAT columns can be read exactly (see `floats.ts`).
  *
- * @example
- * ```ts
+ * @example Needs a running server, so it is not run as a doctest.
+ * ```ts ignore
  * const source = await openMysql(config.source);
  * try {
  *   const { schema, batches } = await source.query(

@@ -11,7 +11,7 @@
  */
 import type { RecordBatch, Schema } from "apache-arrow";
 import { SourceError } from "../../errors.ts";
-import { type ColumnBuilder, finishBatch } from "../arrow/mod.ts";
+import { type ColumnBuilder, finishBatch } from "../../arrow/mod.ts";
 import type { ResultStream, StreamOptions } from "../source.ts";
 import type { MysqlSession } from "./connect.ts";
 import { createDecoders, type Decode, valueError } from "./decode.ts";

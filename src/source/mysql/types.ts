@@ -18,18 +18,19 @@
  * | DATE                               | Date32                                             |
  * | DATETIME(0..6)                     | Timestamp(us)                                      |
  * | TIMESTAMP(0..6)                    | Timestamp(us, "UTC") (the session time zone is UTC) |
- * | TIME(0..6)                         | Time64(us); a value outside 00:00:00..23:59:59.999999 fails the read |
+ * | TIME(0..6)                         | Duration(us): the whole -838:59:59.999999..838:59:59.999999 |
  * | BIT(1) / BIT(2..63) / BIT(64)      | Bool / Int64 / UInt64                              |
  * | NULL (an untyped `SELECT NULL`)    | Utf8, every value NULL                             |
- * | GEOMETRY, VECTOR, anything else    | TypeMappingError before any row is read            |
+ * | GEOMETRY, POINT, ..., GEOMETRYCOLLECTION | Binary, WKB or EWKB (geometry.ts), `rivet.logical_type=wkb` |
+ * | VECTOR, anything else              | TypeMappingError before any row is read            |
  *
- * Values with no exact Arrow form (zero dates, `2024-00-10`, TIME beyond a day, TINYINT(1) = 5)
- * fail the read with the column, the value and a cast that works; nothing is clamped or nulled.
+ * Values with no exact Arrow form (zero dates, `2024-00-10`, TINYINT(1) = 5) fail the read with the
+ * column, the value and a cast that works; nothing is clamped or nulled.
  *
  * @module
  */
 import { TypeMappingError } from "../../errors.ts";
-import { DECIMAL128_MAX_PRECISION } from "../arrow/mod.ts";
+import { DECIMAL128_MAX_PRECISION } from "../../arrow/mod.ts";
 import { displayIdent } from "./dialect.ts";
 
 /** How a column is decoded, and into which builder. */
@@ -49,6 +50,7 @@ export type MysqlKind =
   | "timestamp"
   | "time"
   | "bit"
+  | "geometry"
   | "null";
 
 /** One result column, resolved. */
@@ -61,7 +63,7 @@ export interface MysqlColumn {
   precision: number;
   scale: number;
   /** Annotation recorded in the Arrow field metadata. */
-  logical?: "json" | "decimal";
+  logical?: "json" | "decimal" | "wkb";
   /**
    * A FLOAT the query reads as `col * 1e0`: the server sends its exact value as DOUBLE text, which
    * is decoded back to the single-precision value (kind `float32`).
@@ -77,6 +79,11 @@ export interface MysqlField {
   characterSet?: number;
   columnLength?: number;
   decimals: number;
+  /**
+   * MariaDB's name for the column's type (e.g. `point`), sent as extended metadata when the client
+   * negotiates it (mysql2 does); MySQL sends nothing.
+   */
+  extendedTypeName?: string;
 }
 
 /** Protocol type codes (MySQL `enum_field_types`). */
@@ -120,6 +127,17 @@ const ENUM_FLAG = 256;
 const SET_FLAG = 2048;
 /** The `binary` character set: the bytes are not text. */
 const BINARY_CHARSET = 63;
+/** Spatial type names a GEOMETRY column may be declared with. */
+const SPATIAL_TYPES = new Set([
+  "geometry",
+  "point",
+  "linestring",
+  "polygon",
+  "multipoint",
+  "multilinestring",
+  "multipolygon",
+  "geometrycollection",
+]);
 
 type Resolved = Omit<MysqlColumn, "name">;
 
@@ -210,8 +228,11 @@ function resolve(f: MysqlField): Resolved | { unsupported: string; cast: string 
     case T.LONG_BLOB:
     case T.BLOB:
       return binary ? scalar("blob", "binary") : scalar("text", "text");
-    case T.GEOMETRY:
-      return { unsupported: "geometry", cast: "ST_AsText(%) or ST_AsBinary(%)" };
+    case T.GEOMETRY: {
+      // The protocol has one type code for every spatial type; only MariaDB names the declared one.
+      const name = f.extendedTypeName?.toLowerCase() ?? "";
+      return { ...scalar(SPATIAL_TYPES.has(name) ? name : "geometry", "geometry"), logical: "wkb" };
+    }
     case T.VECTOR:
       return { unsupported: "vector", cast: "VECTOR_TO_STRING(%)" };
     default:

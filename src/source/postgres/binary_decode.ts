@@ -9,11 +9,11 @@
  * @module
  */
 import { SourceError, TypeMappingError } from "../../errors.ts";
-import type { Decimal128Builder } from "../arrow/decimal.ts";
-import type { NumberBuilder } from "../arrow/fixed.ts";
-import type { Int64Builder } from "../arrow/int64.ts";
-import type { Utf8Builder } from "../arrow/utf8.ts";
-import { DAYS_1970_TO_2000, SECONDS_PER_DAY } from "../arrow/temporal.ts";
+import type { Decimal128Builder } from "../../arrow/decimal.ts";
+import type { NumberBuilder } from "../../arrow/fixed.ts";
+import type { Int64Builder } from "../../arrow/int64.ts";
+import type { Utf8Builder } from "../../arrow/utf8.ts";
+import { DAYS_1970_TO_2000, SECONDS_PER_DAY } from "../../arrow/temporal.ts";
 import { type ColumnSink, inColumn, type ScalarSink, unrepresentable } from "./columns.ts";
 import { appendArrayText } from "./text_decode.ts";
 import type { PgColumn } from "./types.ts";

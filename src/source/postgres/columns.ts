@@ -5,8 +5,8 @@
  * @module
  */
 import { Field, Schema } from "apache-arrow";
-import type { ColumnBuilder } from "../arrow/builder.ts";
-import { Decimal128Builder } from "../arrow/decimal.ts";
+import type { ColumnBuilder } from "../../arrow/builder.ts";
+import { Decimal128Builder } from "../../arrow/decimal.ts";
 import {
   BoolBuilder,
   date32Builder,
@@ -15,19 +15,19 @@ import {
   int16Builder,
   int32Builder,
   type NumberBuilder,
-} from "../arrow/fixed.ts";
+} from "../../arrow/fixed.ts";
 import {
   type Int64Builder,
   int64Builder,
   time64Builder,
   timestampBuilder,
-} from "../arrow/int64.ts";
-import { ListBuilder } from "../arrow/list.ts";
-import { BinaryBuilder, Utf8Builder } from "../arrow/utf8.ts";
+} from "../../arrow/int64.ts";
+import { ListBuilder } from "../../arrow/list.ts";
+import { BinaryBuilder, Utf8Builder } from "../../arrow/utf8.ts";
 import { TypeMappingError } from "../../errors.ts";
 import { displayIdent } from "./dialect.ts";
 import type { PgColumn, PgScalar } from "./types.ts";
-import { METADATA } from "../arrow/metadata.ts";
+import { METADATA } from "../../arrow/metadata.ts";
 
 /** A scalar kind paired with the builder it fills. */
 export type ScalarSink =
@@ -38,11 +38,15 @@ export type ScalarSink =
   | { kind: "text" | "uuid"; b: Utf8Builder }
   | { kind: "bytea"; b: BinaryBuilder };
 
-/** A column's sink: a scalar, or a list whose elements go to `element`. */
+/**
+ * A column's sink: a scalar, or a list whose elements go to `element` (`delimiter` separates them
+ * in the array's text).
+ */
 export type ColumnSink = ScalarSink | {
   kind: "list";
   b: ListBuilder;
   element: ScalarSink;
+  delimiter: string;
 };
 
 function scalarSink(scalar: PgScalar): ScalarSink {
@@ -91,7 +95,8 @@ export function createSinks(columns: readonly PgColumn[]): { schema: Schema; sin
     let sink: ColumnSink;
     if (column.isArray) {
       const element = scalarSink(column.scalar);
-      sink = { kind: "list", b: new ListBuilder(element.b, jsonMetadata(column.scalar)), element };
+      const b = new ListBuilder(element.b, jsonMetadata(column.scalar));
+      sink = { kind: "list", b, element, delimiter: column.delimiter };
     } else {
       sink = scalarSink(column.scalar);
       if (column.scalar.logical === "json") metadata.set(METADATA.extensionName, "arrow.json");

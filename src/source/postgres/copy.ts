@@ -10,7 +10,7 @@
  * @module
  */
 import type { RecordBatch, Schema } from "apache-arrow";
-import { finishBatch } from "../arrow/batch.ts";
+import { finishBatch } from "../../arrow/batch.ts";
 import type { ResultStream, StreamOptions } from "../source.ts";
 import { stripTerminator } from "../../sql.ts";
 import { onAbort } from "./abort.ts";
@@ -26,6 +26,8 @@ import type { PgColumn } from "./types.ts";
  * The COPY statement. Columns whose binary format rivet does not decode travel as their text
  * output: `format('%s', x)` calls the type's output function, exactly what FETCH returns (a
  * `::text` cast would not: inet's cast drops nothing but adds `/32`, "char"'s skips escaping).
+ * NULL is told apart with `num_nulls`, not `IS NULL`, which is also true of a composite whose
+ * fields are all NULL (printed `(,)`, not NULL).
  * The wrapper renames columns by position so duplicate or unnamed columns cannot get in the way.
  */
 export function copySql(body: string, columns: readonly PgColumn[]): string {
@@ -35,7 +37,9 @@ export function copySql(body: string, columns: readonly PgColumn[]): string {
   const names = columns.map((_, i) => quoteIdent(`c${i + 1}`));
   const select = columns.map((c, i) => {
     const n = names[i];
-    return c.scalar.castText ? `CASE WHEN ${n} IS NULL THEN NULL ELSE format('%s', ${n}) END` : n;
+    return c.scalar.castText
+      ? `CASE WHEN num_nulls(${n}) = 1 THEN NULL ELSE format('%s', ${n}) END`
+      : n;
   });
   return `COPY (SELECT ${select.join(", ")} FROM (\n${body}\n) AS _rivet_q(${
     names.join(", ")

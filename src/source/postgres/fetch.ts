@@ -9,7 +9,7 @@
  * @module
  */
 import type { RecordBatch, Schema } from "apache-arrow";
-import { finishBatch } from "../arrow/batch.ts";
+import { finishBatch } from "../../arrow/batch.ts";
 import type { ResultStream, StreamOptions } from "../source.ts";
 import { type SqlQuery, stripTerminator } from "../../sql.ts";
 import { sleep } from "../../util/sleep.ts";

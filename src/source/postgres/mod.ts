@@ -10,8 +10,8 @@
  * Both run in a READ ONLY transaction. Columns map to Arrow exactly (see `types.ts`); a type or
  * value without an exact representation fails with a TypeMappingError naming the column.
  *
- * @example
- * ```ts
+ * @example Needs a running server, so it is not run as a doctest.
+ * ```ts ignore
  * const source = await openPostgres(config.source);
  * try {
  *   const { schema, batches } = await source.query(

@@ -7,12 +7,12 @@
  *
  * @module
  */
-import { parse as parseArrayText } from "postgres-array";
 import { TypeMappingError } from "../../errors.ts";
-import type { Decimal128Builder } from "../arrow/decimal.ts";
-import type { Int64Builder } from "../arrow/int64.ts";
-import type { BinaryBuilder } from "../arrow/utf8.ts";
-import { daysFromCivil, SECONDS_PER_DAY } from "../arrow/temporal.ts";
+import type { Decimal128Builder } from "../../arrow/decimal.ts";
+import type { Int64Builder } from "../../arrow/int64.ts";
+import type { BinaryBuilder } from "../../arrow/utf8.ts";
+import { daysFromCivil, SECONDS_PER_DAY } from "../../arrow/temporal.ts";
+import { splitArrayText } from "./array_text.ts";
 import { type ColumnSink, inColumn, type ScalarSink, unrepresentable } from "./columns.ts";
 import type { TextRow } from "./connect.ts";
 import type { PgColumn } from "./types.ts";
@@ -210,14 +210,9 @@ function appendValue(sink: ScalarSink, text: string): void {
 /** Appends one array given in PostgreSQL's array text form (`{1,NULL,"a b"}`). */
 export function appendArrayText(sink: Extract<ColumnSink, { kind: "list" }>, text: string): void {
   const element = sink.element;
-  for (const item of parseArrayText(text) as unknown[]) {
+  for (const item of splitArrayText(text, sink.delimiter)) {
     if (item === null) element.b.appendNull();
-    else if (typeof item === "string") appendValue(element, item);
-    else {
-      throw new TypeMappingError(
-        "holds a multi-dimensional array, which has no exact List mapping",
-      );
-    }
+    else appendValue(element, item);
   }
   sink.b.endList();
 }

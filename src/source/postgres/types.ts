@@ -1,14 +1,17 @@
 /**
  * PostgreSQL result columns (type OID + typmod) resolved to the exact Arrow representation.
  *
- * Built-in types are known by OID; anything else (enums, domains, arrays of those, extension types
- * such as citext) is looked up in `pg_type` once per query. A type that has no exact Arrow
- * representation fails the query before any row is read, naming the column and a cast that works.
+ * Built-in types are known by OID; anything else (enums, domains, ranges, multiranges, composites,
+ * geometric types, money, extension types such as citext or hstore, arrays of those) is looked up
+ * in `pg_type` once per query. A type without a dedicated Arrow mapping is exported as the server's
+ * own text output, which its type's input function reads back exactly (the contract `pg_dump`
+ * relies on). What no Arrow type holds (an array of arrays) fails the query before any row is
+ * read, naming the column and a cast that works.
  *
  * @module
  */
 import { TypeMappingError } from "../../errors.ts";
-import { DECIMAL128_MAX_PRECISION } from "../arrow/decimal.ts";
+import { DECIMAL128_MAX_PRECISION } from "../../arrow/decimal.ts";
 import { displayIdent } from "./dialect.ts";
 
 /** How a value is decoded, and into which builder. */
@@ -52,6 +55,8 @@ export interface PgColumn {
   scalar: PgScalar;
   /** A one-dimensional array of `scalar` (List in Arrow). */
   isArray: boolean;
+  /** The array text's element separator (`typdelim`): `;` for box, `,` for other built-ins. */
+  delimiter: string;
 }
 
 /** The part of a RowDescription field this module needs. */
@@ -65,16 +70,19 @@ export interface PgField {
 export interface PgTypeRow {
   oid: number;
   name: string;
-  /** `typtype`: b base, d domain, e enum, ... */
+  /** `typtype`: b base, c composite, d domain, e enum, m multirange, p pseudo, r range. */
   type: string;
-  /** `typcategory`: A for arrays. */
-  category: string;
-  /** `typelem` (array element) or 0. */
+  /**
+   * The element type of an array printed as array text, else 0. Not plain `typelem`: point's is
+   * float8 (point subscripts) and int2vector's is int2, yet they print as `(1,2)` and `1 2`.
+   */
   elem: number;
   /** `typbasetype` (domain base) or 0. */
   base: number;
   /** `typtypmod` (a domain's modifier) or -1. */
   typmod: number;
+  /** `typdelim`: what separates this type's values in array text. */
+  delimiter: string;
 }
 
 type Builtin = [name: string, kind: ScalarKind, castText?: boolean, logical?: "json"];
@@ -196,7 +204,9 @@ export const PG_TYPE_LOOKUP_SQL = `WITH RECURSIVE t(oid) AS (
   SELECT x FROM pg_type p JOIN t ON p.oid = t.oid, LATERAL (VALUES (p.typelem), (p.typbasetype)) v(x)
   WHERE x <> 0
 )
-SELECT p.oid, p.typname, p.typtype, p.typcategory, p.typelem, p.typbasetype, p.typtypmod
+SELECT p.oid, p.typname, p.typtype,
+  CASE WHEN p.typoutput = 'array_out'::regproc THEN p.typelem ELSE 0 END,
+  p.typbasetype, p.typtypmod, p.typdelim
 FROM pg_type p JOIN t ON p.oid = t.oid`;
 
 /** Parses the text rows of {@link PG_TYPE_LOOKUP_SQL}. */
@@ -207,10 +217,10 @@ export function parseTypeRows(rows: (string | null)[][]): Map<number, PgTypeRow>
       oid: Number(r[0]),
       name: r[1] ?? "",
       type: r[2] ?? "",
-      category: r[3] ?? "",
-      elem: Number(r[4]),
-      base: Number(r[5]),
-      typmod: Number(r[6]),
+      elem: Number(r[3]),
+      base: Number(r[4]),
+      typmod: Number(r[5]),
+      delimiter: r[6] ?? ",",
     };
     catalog.set(row.oid, row);
   }
@@ -263,6 +273,17 @@ function numericScalar(typmod: number): PgScalar {
 interface Resolved {
   scalar: PgScalar;
   isArray: boolean;
+  /** The array text's element separator (`,` when not an array: never used). */
+  delimiter: string;
+}
+
+function single(scalar: PgScalar): Resolved {
+  return { scalar, isArray: false, delimiter: "," };
+}
+
+/** The server's text; `castText` when the binary form is something else. */
+function serverText(castText: boolean): Resolved {
+  return single({ kind: "text", precision: 0, scale: 0, castText });
 }
 
 /** Resolves `oid` to a scalar or an array of one; follows domains. */
@@ -272,37 +293,34 @@ function resolve(
   catalog: ReadonlyMap<number, PgTypeRow>,
   depth = 0,
 ): Resolved | { unsupported: string } {
-  if (oid === NUMERIC) return { scalar: numericScalar(typmod), isArray: false };
+  if (oid === NUMERIC) return single(numericScalar(typmod));
   const builtin = BUILTIN[oid];
   if (builtin !== undefined) {
     const [, kind, castText = false, logical] = builtin;
-    return { scalar: { kind, precision: 0, scale: 0, castText, logical }, isArray: false };
+    return single({ kind, precision: 0, scale: 0, castText, logical });
   }
   const elemOid = BUILTIN_ARRAYS[oid];
   const row = catalog.get(oid);
-  const arrayElem = elemOid ?? (row?.category === "A" && row.elem !== 0 ? row.elem : undefined);
+  const arrayElem = elemOid ?? (row !== undefined && row.elem !== 0 ? row.elem : undefined);
   if (arrayElem !== undefined) {
     const elem = resolve(arrayElem, typmod, catalog, depth + 1);
     if (!("scalar" in elem) || elem.isArray) {
       return { unsupported: "unsupported" in elem ? `${elem.unsupported}[]` : "nested array" };
     }
-    return { scalar: elem.scalar, isArray: true };
+    const delimiter = catalog.get(arrayElem)?.delimiter ?? ",";
+    return { scalar: elem.scalar, isArray: true, delimiter };
   }
   if (row === undefined || depth > 16) return { unsupported: `type OID ${oid}` };
   switch (row.type) {
-    case "e":
-      return { scalar: { kind: "text", precision: 0, scale: 0, castText: false }, isArray: false };
     case "d":
       return resolve(row.base, typmod >= 0 ? typmod : row.typmod, catalog, depth + 1);
+    case "e":
+      return serverText(false);
     case "b":
-      if (TEXT_EXTENSION_TYPES.has(row.name)) {
-        return {
-          scalar: { kind: "text", precision: 0, scale: 0, castText: false },
-          isArray: false,
-        };
-      }
+      if (TEXT_EXTENSION_TYPES.has(row.name)) return serverText(false);
   }
-  return { unsupported: row.name };
+  // Geometric types, money, ranges, multiranges, composites, extension and pseudo types.
+  return serverText(true);
 }
 
 /** The display name of `oid` (domain and enum names as declared; arrays as `_elem`). */
@@ -317,7 +335,8 @@ function typeName(oid: number, typmod: number, catalog: ReadonlyMap<number, PgTy
 
 /**
  * Resolves every field; throws one {@link TypeMappingError} listing every column that has no exact
- * Arrow representation (with a cast that fixes it).
+ * Arrow representation (an array of a domain over an array, a type missing from `pg_type`), with a
+ * cast that fixes it.
  */
 export function resolveColumns(
   fields: readonly PgField[],
@@ -334,6 +353,7 @@ export function resolveColumns(
         sourceType,
         scalar: resolved.scalar,
         isArray: resolved.isArray,
+        delimiter: resolved.delimiter,
       });
     } else {
       const n = displayIdent(f.name);

@@ -9,7 +9,7 @@
  * @module
  */
 import { type Data, type DataType, makeData } from "apache-arrow";
-import { RivetError } from "../../errors.ts";
+import { RivetError } from "../errors.ts";
 
 /** A column being filled row by row; every concrete builder also has a typed `append`. */
 export interface ColumnBuilder<T extends DataType = DataType> {

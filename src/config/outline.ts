@@ -5,19 +5,26 @@
  *
  * @module
  */
-import { dirname, join, resolve } from "node:path";
 import { parse } from "yaml";
-import { ConfigError } from "../errors.ts";
-import { STATE_FILE } from "../state/store.ts";
+import { ConfigError, errorMessage } from "../errors.ts";
+import { statePathFor } from "../state/store.ts";
+import { requireExportNames } from "./select.ts";
 
 /** The state database path and export names of a config file. */
 export interface ConfigOutline {
+  /** The config path as given. */
+  path: string;
+  /** The state database beside the config. */
   statePath: string;
+  /** The names of the config's exports, in order. */
   exportNames: string[];
 }
 
-/** Reads the outline of the config at `path`. */
-export async function readOutline(path: string): Promise<ConfigOutline> {
+/**
+ * Reads the outline of the config at `path`; when `exportName` is given, it must be one of the
+ * config's exports.
+ */
+export async function readOutline(path: string, exportName?: string): Promise<ConfigOutline> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -25,13 +32,13 @@ export async function readOutline(path: string): Promise<ConfigOutline> {
     if (err instanceof Deno.errors.NotFound) {
       throw new ConfigError(`config file not found: ${path}`);
     }
-    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+    throw new ConfigError(`cannot read config file ${path}: ${errorMessage(err)}`);
   }
   let data: unknown;
   try {
     data = parse(text);
   } catch (err) {
-    throw new ConfigError(`${path}: YAML syntax error: ${(err as Error).message.split("\n")[0]}`);
+    throw new ConfigError(`${path}: YAML syntax error: ${errorMessage(err).split("\n")[0]}`);
   }
   const exports = (data as { exports?: unknown } | null)?.exports;
   const exportNames = Array.isArray(exports)
@@ -39,14 +46,6 @@ export async function readOutline(path: string): Promise<ConfigOutline> {
       typeof n === "string"
     )
     : [];
-  return { statePath: join(dirname(resolve(path)), STATE_FILE), exportNames };
-}
-
-/** Throws a {@link ConfigError} unless `name` is an export of the config. */
-export function requireExport(outline: ConfigOutline, name: string, path: string): void {
-  if (!outline.exportNames.includes(name)) {
-    throw new ConfigError(
-      `unknown export '${name}' (exports in ${path}: ${outline.exportNames.join(", ") || "none"})`,
-    );
-  }
+  if (exportName !== undefined) requireExportNames(exportNames, [exportName], path);
+  return { path, statePath: statePathFor(path), exportNames };
 }

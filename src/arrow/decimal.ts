@@ -10,7 +10,7 @@
  * @module
  */
 import { type Data, Decimal, makeData } from "apache-arrow";
-import { TypeMappingError } from "../../errors.ts";
+import { TypeMappingError } from "../errors.ts";
 import { type ColumnBuilder, Validity } from "./builder.ts";
 
 /** The largest precision Decimal128 holds. */

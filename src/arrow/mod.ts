@@ -5,12 +5,17 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Field, Int32, Schema, Utf8 } from "apache-arrow";
+ *
  * const schema = new Schema([new Field("id", new Int32(), true), new Field("name", new Utf8(), true)]);
  * const id = int32Builder();
  * const name = new Utf8Builder();
  * id.append(1);
  * name.append(null);
  * const batch = finishBatch(schema, [id, name]);
+ * assert.equal(batch.numRows, 1);
+ * assert.equal(batch.getChild("name")?.get(0), null);
  * ```
  *
  * @module
@@ -33,7 +38,13 @@ export {
   int32Builder,
   NumberBuilder,
 } from "./fixed.ts";
-export { Int64Builder, int64Builder, time64Builder, timestampBuilder } from "./int64.ts";
+export {
+  durationBuilder,
+  Int64Builder,
+  int64Builder,
+  time64Builder,
+  timestampBuilder,
+} from "./int64.ts";
 export { UInt64Builder } from "./uint64.ts";
 export { DECIMAL128_MAX_PRECISION, Decimal128Builder } from "./decimal.ts";
 export { BinaryBuilder, Utf8Builder } from "./utf8.ts";

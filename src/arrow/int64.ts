@@ -1,21 +1,28 @@
 /**
- * Builder for 64-bit integer columns: Int64, Timestamp(MICROSECOND[, tz]) and Time64(MICROSECOND).
+ * Builder for 64-bit integer columns: Int64, Timestamp(MICROSECOND[, tz]), Time64(MICROSECOND) and
+ * Duration(MICROSECOND).
  *
  * Values are written as two 32-bit words so the hot paths never allocate a BigInt: wire formats
  * hand over big-endian words, text formats small numbers or (seconds, microseconds) pairs.
  *
  * @module
  */
-import { type Data, Int64, TimeMicrosecond, TimestampMicrosecond } from "apache-arrow";
-import { TypeMappingError } from "../../errors.ts";
+import {
+  type Data,
+  DurationMicrosecond,
+  Int64,
+  TimeMicrosecond,
+  TimestampMicrosecond,
+} from "apache-arrow";
+import { TypeMappingError } from "../errors.ts";
 import { type ColumnBuilder, Validity, wrapData } from "./builder.ts";
 
-type Int64Type = Int64 | TimestampMicrosecond | TimeMicrosecond;
+type Int64Type = Int64 | TimestampMicrosecond | TimeMicrosecond | DurationMicrosecond;
 
 const TWO_32 = 4294967296;
 const TWO_16 = 65536;
 
-/** Builds an Int64, Timestamp(us) or Time64(us) column. */
+/** Builds an Int64, Timestamp(us), Time64(us) or Duration(us) column. */
 export class Int64Builder<T extends Int64Type = Int64Type> implements ColumnBuilder<T> {
   /** The Arrow type. */
   readonly type: T;
@@ -117,6 +124,11 @@ export function timestampBuilder(utc: boolean): Int64Builder<TimestampMicrosecon
 /** Builds a Time64(MICROSECOND) column (microseconds since midnight). */
 export function time64Builder(): Int64Builder<TimeMicrosecond> {
   return new Int64Builder(new TimeMicrosecond());
+}
+
+/** Builds a Duration(MICROSECOND) column (signed elapsed microseconds, e.g. a MySQL TIME). */
+export function durationBuilder(): Int64Builder<DurationMicrosecond> {
+  return new Int64Builder(new DurationMicrosecond());
 }
 
 const INT32_MAX = 0x7fffffff;

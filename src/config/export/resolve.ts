@@ -1,0 +1,25 @@
+/**
+ * Resolves one `exports[]` entry by applying each export rule in turn. A new export setting is a
+ * new rule file beside these, composed here.
+ *
+ * @module
+ */
+import type { ExportConfig } from "../types.ts";
+import { resolveDestination } from "./destination.ts";
+import { resolveFormat } from "./format.ts";
+import { resolveMode } from "./mode.ts";
+import { resolveQuery } from "./query.ts";
+import type { RuleContext } from "./rule.ts";
+
+/** The resolved export, or a `ConfigError` from the first rule it breaks. */
+export async function resolveExport(ctx: RuleContext): Promise<ExportConfig> {
+  const query = await resolveQuery(ctx);
+  return {
+    name: ctx.raw.name,
+    query,
+    mode: resolveMode(ctx),
+    ...resolveFormat(ctx),
+    skipEmpty: ctx.raw.skip_empty ?? false,
+    destination: resolveDestination(ctx),
+  };
+}
