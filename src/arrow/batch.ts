@@ -1,10 +1,18 @@
 /**
- * Assembles finished column builders into one Arrow RecordBatch.
+ * Assembles finished column builders into one Arrow RecordBatch, and measures the batch being
+ * filled.
  *
  * @module
  */
 import { makeData, RecordBatch, type Schema, Struct } from "apache-arrow";
 import type { ColumnBuilder } from "./builder.ts";
+
+/** Bytes of column data the builders hold for the batch being filled. */
+export function pendingBytes(builders: readonly ColumnBuilder[]): number {
+  let bytes = 0;
+  for (const b of builders) bytes += b.byteLength;
+  return bytes;
+}
 
 /**
  * Finishes every builder (which resets it for the next batch) and wraps the columns, zero-copy,

@@ -17,6 +17,12 @@ export interface ColumnBuilder<T extends DataType = DataType> {
   readonly type: T;
   /** Values appended since the last {@link finish}. */
   readonly length: number;
+  /**
+   * Bytes of column data appended since the last {@link finish} (values, offsets, validity and
+   * children): what `finish()` will return, not the capacity kept for reuse. Constant time, so a
+   * source can check a batch's memory budget after every row.
+   */
+  readonly byteLength: number;
   /** Appends a NULL. */
   appendNull(): void;
   /** Returns the appended values as Arrow data (exactly sized copies) and starts a new batch. */
@@ -59,6 +65,11 @@ export class Validity {
   /** NULLs appended since the last {@link finish}. */
   get nullCount(): number {
     return this.#nullCount;
+  }
+
+  /** Bytes of the bitmap {@link finish} will return (none while the batch holds no NULL). */
+  get byteLength(): number {
+    return this.#nullCount > 0 ? (this.#length + 7) >> 3 : 0;
   }
 
   /** Marks the next slot valid. */

@@ -65,6 +65,11 @@ export class Decimal128Builder implements ColumnBuilder<Decimal> {
     return this.#length;
   }
 
+  /** Bytes of the current batch's data. */
+  get byteLength(): number {
+    return this.#length * 16 + this.#validity.byteLength;
+  }
+
   /** Appends exact decimal text (`-123.4500`) or NULL; see {@link appendText}. */
   append(text: string | null): void {
     if (text === null) this.appendNull();

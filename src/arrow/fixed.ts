@@ -20,6 +20,11 @@ export class BoolBuilder implements ColumnBuilder<Bool> {
     return this.#length;
   }
 
+  /** Bytes of the current batch's data. */
+  get byteLength(): number {
+    return ((this.#length + 7) >> 3) + this.#validity.byteLength;
+  }
+
   /** Appends a value or NULL. */
   append(value: boolean | null): void {
     if (value === null) this.appendNull();
@@ -74,6 +79,11 @@ export class NumberBuilder<T extends FixedType = FixedType> implements ColumnBui
   /** Values appended to the current batch. */
   get length(): number {
     return this.#length;
+  }
+
+  /** Bytes of the current batch's data. */
+  get byteLength(): number {
+    return this.#length * this.#values.BYTES_PER_ELEMENT + this.#validity.byteLength;
   }
 
   /** Appends a value or NULL. Integers are stored modulo the type's width, as typed arrays do. */

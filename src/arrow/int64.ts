@@ -41,6 +41,11 @@ export class Int64Builder<T extends Int64Type = Int64Type> implements ColumnBuil
     return this.#length;
   }
 
+  /** Bytes of the current batch's data. */
+  get byteLength(): number {
+    return this.#length * 8 + this.#validity.byteLength;
+  }
+
   /** Appends a value or NULL (values outside the signed 64-bit range wrap, as BigInt64Array does). */
   append(value: bigint | null): void {
     if (value === null) {

@@ -29,6 +29,11 @@ export class ListBuilder<C extends ColumnBuilder = ColumnBuilder>
     return this.#length;
   }
 
+  /** Bytes of the current batch's data: offsets, validity and the elements. */
+  get byteLength(): number {
+    return (this.#length + 1) * 4 + this.#validity.byteLength + this.child.byteLength;
+  }
+
   /** Ends one list value: it holds the child elements appended since the previous value. */
   endList(): void {
     this.#push();

@@ -49,6 +49,6 @@ export { UInt64Builder } from "./uint64.ts";
 export { DECIMAL128_MAX_PRECISION, Decimal128Builder } from "./decimal.ts";
 export { BinaryBuilder, Utf8Builder } from "./utf8.ts";
 export { ListBuilder } from "./list.ts";
-export { finishBatch } from "./batch.ts";
+export { finishBatch, pendingBytes } from "./batch.ts";
 export { DAYS_1970_TO_2000, daysFromCivil, SECONDS_PER_DAY } from "./temporal.ts";
 export { METADATA } from "./metadata.ts";

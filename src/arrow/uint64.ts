@@ -24,6 +24,11 @@ export class UInt64Builder implements ColumnBuilder<Uint64> {
     return this.#length;
   }
 
+  /** Bytes of the current batch's data. */
+  get byteLength(): number {
+    return this.#length * 8 + this.#validity.byteLength;
+  }
+
   /** Appends `high * 2^32 + low`; both words are taken modulo 2^32. */
   appendWords(low: number, high: number): void {
     if (this.#length === this.#values.length) this.#grow();

@@ -35,6 +35,11 @@ abstract class VariableWidthBuilder<T extends Utf8 | Binary> implements ColumnBu
     return this.#length;
   }
 
+  /** Bytes of the current batch's data: value bytes, offsets and validity. */
+  get byteLength(): number {
+    return this.#end + (this.#length + 1) * 4 + this.#validity.byteLength;
+  }
+
   /**
    * The byte buffer; valid until the next append or {@link reserve}. Write a value at the position
    * {@link reserve} returned, then {@link commit} it.

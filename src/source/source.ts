@@ -8,8 +8,14 @@ import type { SqlQuery } from "../sql.ts";
 
 /** Options for one streamed query. */
 export interface StreamOptions {
-  /** Rows per record batch. */
+  /** Rows per record batch (the most a batch holds). */
   batchRows: number;
+  /**
+   * Memory budget of one batch in bytes (`batch_size_memory_mb`): when set, a batch also ends
+   * once its column buffers reach this size, and read sizes are chosen from the measured width of
+   * the rows, so a batch of wide rows stays near the budget.
+   */
+  batchBytes?: number;
   /** Sleep between batches, in milliseconds. */
   throttleMs: number;
   /** Aborts the stream (the source must stop reading and release the server promptly). */
@@ -25,8 +31,9 @@ export interface ResultStream {
 }
 
 /**
- * One connection for one attempt. Created fresh for every attempt and closed after it, whatever
- * happened (spec "Retry semantics": never reuse a failed connection).
+ * One connection. Opened fresh for an attempt and closed after a failure, whatever happened (spec
+ * "Retry semantics": never reuse a failed connection); a connection whose queries succeed may run
+ * several queries, one after another.
  *
  * @example Needs a running server, so it is not run as a doctest.
  * ```ts ignore
@@ -42,6 +49,26 @@ export interface ResultStream {
 export interface Source {
   /** Runs `query` and streams its rows. Errors are {@link SourceError} / {@link TypeMappingError}. */
   query(query: SqlQuery, options: StreamOptions): Promise<ResultStream>;
+  /**
+   * Pins the connection to one consistent snapshot: from now on every query runs inside one
+   * read-only, repeatable-read transaction that stays open until {@link Source.close}.
+   *
+   * - Without `snapshot`: starts a new snapshot and returns an id other connections can import
+   *   (PostgreSQL: `pg_export_snapshot()`), or `undefined` where snapshots cannot be shared
+   *   (MySQL: `START TRANSACTION WITH CONSISTENT SNAPSHOT`, one per connection).
+   * - With `snapshot` (PostgreSQL only): imports it (`SET TRANSACTION SNAPSHOT`), so this
+   *   connection sees exactly what the exporting one sees; it fails with a {@link SourceError}
+   *   when the exporting transaction is gone.
+   *
+   * Call it before the first query. A failed query leaves the connection unusable: close it.
+   */
+  pinSnapshot(snapshot?: string): Promise<string | undefined>;
+  /**
+   * The planner's row estimate for `query` (PostgreSQL `EXPLAIN`, MySQL `EXPLAIN`), without
+   * running it; `undefined` when the plan gives none. Estimates can be far off: use them for
+   * warnings, never for correctness.
+   */
+  estimateRows(query: SqlQuery): Promise<number | undefined>;
   /** Releases the connection; safe to call twice and after a failure. */
   close(): Promise<void>;
 }

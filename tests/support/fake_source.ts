@@ -45,6 +45,12 @@ export class FakeSourceFactory {
         }
         return Promise.resolve({ schema: plan.schema, batches: batches() });
       },
+      pinSnapshot() {
+        return Promise.resolve(undefined);
+      },
+      estimateRows() {
+        return Promise.resolve(undefined);
+      },
       close() {
         onClose();
         return Promise.resolve();

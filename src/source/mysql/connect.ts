@@ -311,6 +311,17 @@ export class MysqlSession {
     return query(this.connection, sql, this.#settings.password);
   }
 
+  /** Runs one statement and returns its rows keyed by column name (mysql2's default JS values). */
+  runRecords(sql: string): Promise<Record<string, unknown>[]> {
+    this.#assertUsable();
+    return new Promise((resolve, reject) => {
+      this.connection.query({ sql }, (error, rows) => {
+        if (error) reject(toSourceError(error, { password: this.#settings.password }));
+        else resolve(Array.isArray(rows) ? (rows as Record<string, unknown>[]) : []);
+      });
+    });
+  }
+
   /**
    * The result columns of `sql` and its number of `?` parameters, without executing it: the server
    * prepares the statement (`COM_STMT_PREPARE`, one round trip) and it is closed at once

@@ -2,6 +2,8 @@
  * The MySQL/MariaDB source: one mysql2 connection per attempt, rows streamed over the text
  * protocol into Arrow record batches, with exact type mapping (see `types.ts`). Each query is
  * first described without being executed, so FLOAT columns can be read exactly (see `floats.ts`).
+ * `pinSnapshot` runs every later query in one consistent-snapshot transaction of this connection
+ * (see `snapshot.ts`); `estimateRows` asks the optimizer (see `explain.ts`).
  *
  * @example Needs a running server, so it is not run as a doctest.
  * ```ts ignore
@@ -19,40 +21,105 @@
  *
  * @module
  */
+import type { RecordBatch } from "apache-arrow";
 import type { SourceConfig } from "../../config/types.ts";
+import { errorMessage, SourceError } from "../../errors.ts";
 import { log } from "../../util/log.ts";
 import type { ResultStream, Source, StreamOptions } from "../source.ts";
 import type { SqlQuery } from "../../sql.ts";
 import { MysqlSession } from "./connect.ts";
 import { bindParams } from "./dialect.ts";
+import { estimateRows } from "./explain.ts";
 import { planRead, roundedFloatWarning } from "./floats.ts";
+import { startSnapshot } from "./snapshot.ts";
 import { MysqlStream } from "./stream.ts";
 
 class MysqlSource implements Source {
   readonly #session: MysqlSession;
   #stream: MysqlStream | undefined;
+  #pinned = false;
+  /** Set once a failure may have ended the pinned transaction, with the reason. */
+  #lost: SourceError | undefined;
 
   constructor(session: MysqlSession) {
     this.#session = session;
   }
 
   async query(query: SqlQuery, options: StreamOptions): Promise<ResultStream> {
-    // One statement at a time on a connection: a stream left half-read is stopped first.
+    await this.#idle();
+    try {
+      const sql = bindParams(query, this.#session.server.sqlMode);
+      const plan = await planRead(this.#session, sql, options.signal);
+      const { flavor, version } = this.#session.server;
+      log.debug(`MySQL (${flavor} ${version}): ${plan.sql}`);
+      const { stream, result } = await MysqlStream.start(
+        this.#session,
+        plan.sql,
+        options,
+        plan.widened,
+      );
+      this.#stream = stream;
+      const warning = roundedFloatWarning(stream.columns, plan.fallback);
+      if (warning !== undefined) log.warn(warning);
+      return this.#pinned
+        ? { schema: result.schema, batches: this.#watch(result.batches) }
+        : result;
+    } catch (error) {
+      this.#failed(error);
+      throw error;
+    }
+  }
+
+  async pinSnapshot(snapshot?: string): Promise<undefined> {
+    if (snapshot !== undefined) {
+      throw new Error(
+        "MySQL: snapshots cannot be shared between connections; call pinSnapshot() without an " +
+          "id on each connection",
+      );
+    }
+    if (this.#pinned) throw new Error("MySQL: the connection is already pinned to a snapshot");
+    await this.#idle();
+    this.#pinned = true;
+    try {
+      await startSnapshot(this.#session);
+    } catch (error) {
+      this.#failed(error);
+      throw error;
+    }
+    return undefined;
+  }
+
+  async estimateRows(query: SqlQuery): Promise<number | undefined> {
+    await this.#idle();
+    return await estimateRows(this.#session, bindParams(query, this.#session.server.sqlMode));
+  }
+
+  /**
+   * Readies the connection for a statement: one at a time, so a stream left half-read is stopped
+   * first; refused once the pinned transaction may be gone.
+   */
+  async #idle(): Promise<void> {
     await this.#stream?.stop();
-    const sql = bindParams(query, this.#session.server.sqlMode);
-    const plan = await planRead(this.#session, sql, options.signal);
-    const { flavor, version } = this.#session.server;
-    log.debug(`MySQL (${flavor} ${version}): ${plan.sql}`);
-    const { stream, result } = await MysqlStream.start(
-      this.#session,
-      plan.sql,
-      options,
-      plan.widened,
+    if (this.#lost !== undefined) throw this.#lost;
+  }
+
+  /** The batches of a pinned read, ending the pin if they fail. */
+  async *#watch(batches: AsyncIterable<RecordBatch>): AsyncGenerator<RecordBatch> {
+    try {
+      yield* batches;
+    } catch (error) {
+      this.#failed(error);
+      throw error;
+    }
+  }
+
+  #failed(error: unknown): void {
+    if (!this.#pinned) return;
+    this.#lost ??= new SourceError(
+      "MySQL: this connection's snapshot transaction may have ended with an earlier failure " +
+        `(${errorMessage(error).replace(/^MySQL: /, "")}); close the connection and open a new one`,
+      "permanent",
     );
-    this.#stream = stream;
-    const warning = roundedFloatWarning(stream.columns, plan.fallback);
-    if (warning !== undefined) log.warn(warning);
-    return result;
   }
 
   async close(): Promise<void> {

@@ -6,12 +6,15 @@
  * straight into the column builders as they arrive, and the moment a batch is full the connection
  * stops reading the socket until the consumer asks for the next batch (and the throttle has
  * passed). Memory stays at about one batch plus one socket read, however large the result.
+ * A batch is full at `batchRows` rows or, with a memory budget, once one more row of the mean
+ * width would take its column data past the budget (see `batch_budget.ts`).
  *
  * @module
  */
 import type { RecordBatch, Schema } from "apache-arrow";
 import { SourceError } from "../../errors.ts";
-import { type ColumnBuilder, finishBatch } from "../../arrow/mod.ts";
+import { type ColumnBuilder, finishBatch, pendingBytes } from "../../arrow/mod.ts";
+import { BatchBudget } from "../batch_budget.ts";
 import type { ResultStream, StreamOptions } from "../source.ts";
 import type { MysqlSession } from "./connect.ts";
 import { createDecoders, type Decode, valueError } from "./decode.ts";
@@ -28,12 +31,15 @@ export class MysqlStream {
   readonly #options: StreamOptions;
   /** FLOAT columns (by position) the statement reads widened; see `floats.ts`. */
   readonly #widened: ReadonlyMap<number, MysqlField>;
+  readonly #budget: BatchBudget | undefined;
   #columns: MysqlColumn[] = [];
   #schema: Schema | undefined;
   #builders: ColumnBuilder[] = [];
   #decoders: Decode[] = [];
   /** Rows decoded into the builders since the last batch was cut. */
   #pending = 0;
+  /** The pending rows make a full batch. */
+  #full = false;
   #ended = false;
   #failure: unknown;
   #hasFailed = false;
@@ -54,6 +60,7 @@ export class MysqlStream {
     this.#session = session;
     this.#options = options;
     this.#widened = widened;
+    this.#budget = BatchBudget.of(options);
   }
 
   /**
@@ -165,7 +172,12 @@ export class MysqlStream {
       this.#fail(valueError(this.#columns[i], row[i]!, error));
       return;
     }
-    if (++this.#pending === this.#options.batchRows) {
+    this.#pending++;
+    const budget = this.#budget;
+    this.#full = budget === undefined
+      ? this.#pending === this.#options.batchRows
+      : budget.full(this.#pending, pendingBytes(this.#builders));
+    if (this.#full) {
       this.#session.pause();
       this.#wake();
     }
@@ -191,10 +203,10 @@ export class MysqlStream {
   }
 
   async *#batches(): AsyncGenerator<RecordBatch> {
-    const { batchRows, throttleMs, signal } = this.#options;
+    const { throttleMs, signal } = this.#options;
     try {
       for (;;) {
-        if (!this.#hasFailed && !this.#ended && this.#pending < batchRows) {
+        if (!this.#hasFailed && !this.#ended && !this.#full) {
           await new Promise<void>((resolve) => {
             this.#notify = resolve;
             // Resuming may replay queued rows synchronously, so the waiter is registered first.
@@ -203,9 +215,12 @@ export class MysqlStream {
         }
         if (this.#hasFailed) throw this.#failure;
         if (this.#pending === 0 && this.#ended) return;
-        if (this.#pending === batchRows || this.#ended) {
+        if (this.#full || this.#ended) {
+          this.#budget?.measure(this.#pending, pendingBytes(this.#builders));
           const batch = finishBatch(this.#schema!, this.#builders);
           this.#pending = 0;
+          this.#full = false;
+          this.#budget?.report();
           yield batch;
           // The socket stays paused while the throttle runs: the server waits, not our memory.
           if (throttleMs > 0 && !this.#ended) await sleep(throttleMs, signal);

@@ -9,12 +9,21 @@
  * @module
  */
 import { SourceError, TypeMappingError } from "../../errors.ts";
+import { pendingBytes } from "../../arrow/batch.ts";
+import type { ColumnBuilder } from "../../arrow/builder.ts";
+import type { BatchBudget } from "../batch_budget.ts";
 import type { Decimal128Builder } from "../../arrow/decimal.ts";
 import type { NumberBuilder } from "../../arrow/fixed.ts";
 import type { Int64Builder } from "../../arrow/int64.ts";
 import type { Utf8Builder } from "../../arrow/utf8.ts";
 import { DAYS_1970_TO_2000, SECONDS_PER_DAY } from "../../arrow/temporal.ts";
-import { type ColumnSink, inColumn, type ScalarSink, unrepresentable } from "./columns.ts";
+import {
+  buildersOf,
+  type ColumnSink,
+  inColumn,
+  type ScalarSink,
+  unrepresentable,
+} from "./columns.ts";
 import { appendArrayText } from "./text_decode.ts";
 import type { PgColumn } from "./types.ts";
 
@@ -214,11 +223,16 @@ function appendArray(
   sink.b.endList();
 }
 
-/** Incremental decoder of one COPY binary stream into batches of `batchRows` rows. */
+/**
+ * Incremental decoder of one COPY binary stream into batches of `batchRows` rows, or fewer when a
+ * memory budget fills first.
+ */
 export class CopyBinaryDecoder {
   readonly #columns: readonly PgColumn[];
   readonly #sinks: readonly ColumnSink[];
   readonly #batchRows: number;
+  readonly #budget: BatchBudget | undefined;
+  readonly #builders: readonly ColumnBuilder[];
   #buf: Uint8Array = new Uint8Array(0);
   #view = new DataView(this.#buf.buffer);
   #pos = 0;
@@ -229,13 +243,22 @@ export class CopyBinaryDecoder {
   #headerDone = false;
   #trailerSeen = false;
   #rows = 0;
+  /** The next tuple does not fit the memory budget: the batch is complete. */
+  #full = false;
   readonly #starts: Int32Array;
   readonly #lengths: Int32Array;
 
-  constructor(columns: readonly PgColumn[], sinks: readonly ColumnSink[], batchRows: number) {
+  constructor(
+    columns: readonly PgColumn[],
+    sinks: readonly ColumnSink[],
+    batchRows: number,
+    budget?: BatchBudget,
+  ) {
     this.#columns = columns;
     this.#sinks = sinks;
     this.#batchRows = batchRows;
+    this.#budget = budget;
+    this.#builders = buildersOf(sinks);
     this.#starts = new Int32Array(SCAN_ROWS * sinks.length);
     this.#lengths = new Int32Array(SCAN_ROWS * sinks.length);
   }
@@ -248,6 +271,7 @@ export class CopyBinaryDecoder {
   /** Resets the row count after the caller finished the sinks into a batch. */
   batchTaken(): void {
     this.#rows = 0;
+    this.#full = false;
   }
 
   /** Queues the next chunk of COPY data (any split). */
@@ -263,18 +287,21 @@ export class CopyBinaryDecoder {
    * {@link batchTaken}, then call again); false when more input is needed or the data ended.
    */
   decode(): boolean {
-    while (!this.#trailerSeen && this.#rows < this.#batchRows && this.#fill()) {
+    while (!this.#trailerSeen && !this.#full && this.#rows < this.#batchRows && this.#fill()) {
       if (!this.#headerDone) {
         this.#readHeader();
         continue;
       }
-      const scanned = this.#scan(Math.min(SCAN_ROWS, this.#batchRows - this.#rows));
+      const start = this.#pos;
+      const before = this.#budget === undefined ? 0 : pendingBytes(this.#builders);
+      const scanned = this.#scan(Math.min(SCAN_ROWS, this.#batchRows - this.#rows), before);
       if (scanned > 0) {
         this.#decodeRows(scanned);
         this.#rows += scanned;
+        this.#budget?.measure(scanned, pendingBytes(this.#builders) - before, this.#pos - start);
       }
     }
-    return this.#rows === this.#batchRows;
+    return this.#full || this.#rows === this.#batchRows;
   }
 
   /** Checks that the stream ended exactly at the end-of-data marker. */
@@ -325,8 +352,13 @@ export class CopyBinaryDecoder {
     this.#need = 2;
   }
 
-  /** Records field offsets of up to `room` complete tuples; returns how many. */
-  #scan(room: number): number {
+  /**
+   * Records field offsets of up to `room` complete tuples; returns how many. With a memory budget
+   * it also stops before a tuple whose predicted size (from its bytes on the wire) does not fit
+   * next to the `bytes` the batch holds, and after the first tuple of all (to calibrate).
+   */
+  #scan(room: number, bytes: number): number {
+    const budget = this.#budget;
     const view = this.#view;
     const end = this.#buf.length;
     const ncols = this.#sinks.length;
@@ -364,6 +396,18 @@ export class CopyBinaryDecoder {
       if (!complete || q > end) {
         this.#need = q - p;
         break;
+      }
+      if (budget !== undefined) {
+        const rowBytes = budget.predict(q - p);
+        if (rowBytes === undefined) {
+          room = k + 1;
+        } else if (budget.fits(this.#rows + k, bytes, rowBytes)) {
+          bytes += rowBytes;
+        } else {
+          this.#full = true;
+          this.#need = 2;
+          break;
+        }
       }
       p = q;
       k++;

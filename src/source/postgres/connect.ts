@@ -90,12 +90,11 @@ const FORMAT_SETTINGS: readonly string[] = [
 ];
 
 /**
- * Opens the read-only transaction every read runs in. The format settings are repeated as
- * `SET LOCAL` because a transaction-pooling proxy (pgBouncer) may have run the session-level SETs
- * on another backend; inside the transaction they are guaranteed to apply.
+ * The format settings as `SET LOCAL`s, run at the start of every read transaction: a
+ * transaction-pooling proxy (pgBouncer) may have run the session-level SETs on another backend;
+ * inside the transaction they are guaranteed to apply.
  */
-export const BEGIN_SQL = ["BEGIN READ ONLY", ...FORMAT_SETTINGS.map((s) => `SET LOCAL ${s}`)]
-  .join("; ");
+export const LOCAL_FORMAT_SQL: string = FORMAT_SETTINGS.map((s) => `SET LOCAL ${s}`).join("; ");
 
 /** The session settings: exact value formats, plus the bounds from tuning. */
 function sessionSql(config: SourceConfig): string {

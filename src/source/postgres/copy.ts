@@ -6,20 +6,24 @@
  * statement_timeout, no throttle) and the query has no bind parameters: COPY cannot take
  * parameters, and splicing values into SQL text is exactly what the Source contract rules out.
  * Backpressure is TCP: while the consumer works the socket is not read and the server waits.
+ * With a memory budget the decoder cuts a batch before the first row whose predicted size (from
+ * its bytes on the wire) does not fit (see `batch_budget.ts`). The COPY runs in the read's
+ * transaction: its own, or the pinned snapshot's.
  *
  * @module
  */
 import type { RecordBatch, Schema } from "apache-arrow";
 import { finishBatch } from "../../arrow/batch.ts";
+import { BatchBudget } from "../batch_budget.ts";
 import type { ResultStream, StreamOptions } from "../source.ts";
 import { stripTerminator } from "../../sql.ts";
 import { onAbort } from "./abort.ts";
 import { CopyBinaryDecoder } from "./binary_decode.ts";
 import { buildersOf, type ColumnSink, createSinks } from "./columns.ts";
-import { BEGIN_SQL, type PgSession } from "./connect.ts";
 import { describeColumns } from "./describe.ts";
 import { quoteIdent } from "./dialect.ts";
 import { toSourceError } from "./errors.ts";
+import type { PgTransactions } from "./transaction.ts";
 import type { PgColumn } from "./types.ts";
 
 /**
@@ -48,30 +52,31 @@ export function copySql(body: string, columns: readonly PgColumn[]): string {
 
 /** Describes the query and resolves the schema; the COPY starts when the batches are iterated. */
 export async function startCopy(
-  session: PgSession,
+  tx: PgTransactions,
   text: string,
   options: StreamOptions,
   onDone: () => void,
 ): Promise<ResultStream> {
+  const session = tx.session;
   const body = stripTerminator(text);
   try {
-    await session.run(BEGIN_SQL);
+    await tx.begin();
     // COPY reports no column types: LIMIT 0 yields the RowDescription without reading data.
     const prefix = "SELECT * FROM (\n";
     const head = await session.run(`${prefix}${body}\n) AS _rivet_d LIMIT 0`, [], prefix.length);
     const columns = await describeColumns(session, head.fields);
     const { schema, sinks } = createSinks(columns);
     const sql = copySql(body, columns);
-    return { schema, batches: copyBatches(session, sql, columns, schema, sinks, options, onDone) };
+    return { schema, batches: copyBatches(tx, sql, columns, schema, sinks, options, onDone) };
   } catch (error) {
-    await session.rollback();
+    await tx.abandon(error);
     onDone();
     throw error;
   }
 }
 
 async function* copyBatches(
-  session: PgSession,
+  tx: PgTransactions,
   sql: string,
   columns: readonly PgColumn[],
   schema: Schema,
@@ -80,8 +85,10 @@ async function* copyBatches(
   onDone: () => void,
 ): AsyncGenerator<RecordBatch> {
   const { batchRows, signal } = options;
+  const session = tx.session;
   const builders = buildersOf(sinks);
-  const decoder = new CopyBinaryDecoder(columns, sinks, batchRows);
+  const budget = BatchBudget.of(options);
+  const decoder = new CopyBinaryDecoder(columns, sinks, batchRows, budget);
   let completed = false;
   let unsubscribe = () => {};
   try {
@@ -97,7 +104,9 @@ async function* copyBatches(
         decoder.push(chunk as Uint8Array);
         while (decoder.decode()) {
           decoder.batchTaken();
-          yield finishBatch(schema, builders);
+          const batch = finishBatch(schema, builders);
+          budget?.report();
+          yield batch;
         }
       }
     } catch (error) {
@@ -106,8 +115,9 @@ async function* copyBatches(
     }
     decoder.end();
     const last = decoder.rows > 0 ? finishBatch(schema, builders) : undefined;
-    // Everything is read: end the transaction before the consumer handles the last batch.
-    await session.run("COMMIT");
+    budget?.report();
+    // Everything is read: end the read before the consumer handles the last batch.
+    await tx.finish();
     completed = true;
     if (last !== undefined) yield last;
   } finally {

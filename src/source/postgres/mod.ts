@@ -7,8 +7,11 @@
  * - COPY binary (`fast` profile: no statement timeout, no throttle, no bind parameters): one
  *   `COPY ... TO STDOUT (FORMAT binary)` decoded from raw bytes, ~1.5x faster.
  *
- * Both run in a READ ONLY transaction. Columns map to Arrow exactly (see `types.ts`); a type or
- * value without an exact representation fails with a TypeMappingError naming the column.
+ * Both run in a READ ONLY transaction: the read's own, or, once the connection is pinned to a
+ * snapshot (`pinSnapshot`), one REPEATABLE READ transaction shared by every query until close and
+ * importable by other connections (see `transaction.ts`). Columns map to Arrow exactly (see
+ * `types.ts`); a type or value without an exact representation fails with a TypeMappingError
+ * naming the column. `estimateRows` asks the planner (see `explain.ts`).
  *
  * @example Needs a running server, so it is not run as a doctest.
  * ```ts ignore
@@ -32,7 +35,9 @@ import type { ResultStream, Source, StreamOptions } from "../source.ts";
 import type { SqlQuery } from "../../sql.ts";
 import { PgSession } from "./connect.ts";
 import { startCopy } from "./copy.ts";
+import { estimateRows } from "./explain.ts";
 import { startFetch } from "./fetch.ts";
+import { PgTransactions } from "./transaction.ts";
 
 /** True when a read takes the COPY path rather than the FETCH path. */
 export function usesCopy(config: SourceConfig, query: SqlQuery, options: StreamOptions): boolean {
@@ -43,11 +48,13 @@ export function usesCopy(config: SourceConfig, query: SqlQuery, options: StreamO
 class PostgresSource implements Source {
   readonly #config: SourceConfig;
   readonly #session: PgSession;
+  readonly #tx: PgTransactions;
   #reading = false;
 
   constructor(config: SourceConfig, session: PgSession) {
     this.#config = config;
     this.#session = session;
+    this.#tx = new PgTransactions(session);
   }
 
   async query(query: SqlQuery, options: StreamOptions): Promise<ResultStream> {
@@ -55,23 +62,37 @@ class PostgresSource implements Source {
       throw new RangeError(`batchRows must be a positive integer, got ${options.batchRows}`);
     }
     options.signal?.throwIfAborted();
+    this.#assertIdle();
+    this.#reading = true;
+    const done = () => {
+      this.#reading = false;
+    };
+    return usesCopy(this.#config, query, options)
+      ? await startCopy(this.#tx, query.text, options, done)
+      : await startFetch(this.#tx, query, options, done);
+  }
+
+  async pinSnapshot(snapshot?: string): Promise<string> {
+    this.#assertIdle();
+    return await this.#tx.pin(snapshot);
+  }
+
+  async estimateRows(query: SqlQuery): Promise<number | undefined> {
+    this.#assertIdle();
+    return await estimateRows(this.#tx, query);
+  }
+
+  close(): Promise<void> {
+    return this.#session.close();
+  }
+
+  #assertIdle(): void {
     if (this.#reading) {
       throw new SourceError(
         "PostgreSQL: a previous result is still being read on this connection",
         "permanent",
       );
     }
-    this.#reading = true;
-    const done = () => {
-      this.#reading = false;
-    };
-    return usesCopy(this.#config, query, options)
-      ? await startCopy(this.#session, query.text, options, done)
-      : await startFetch(this.#session, query, options, done);
-  }
-
-  close(): Promise<void> {
-    return this.#session.close();
   }
 }
 
