@@ -44,6 +44,7 @@ export type {
   ExportMode,
   ExportModeConfig,
   FormatName,
+  MetaColumns,
   ProfileName,
   SourceConfig,
   SourceType,

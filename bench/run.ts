@@ -5,8 +5,8 @@
  * It seeds a `rivet_bench` schema (PostgreSQL) and database (MariaDB/MySQL) with a 10-column
  * table (200k and 2M rows by default; `BENCH_ROWS=200000,2000000`,
  * `BENCH_ENGINES=postgres,mysql`), exports each size with rivet to Parquet and CSV under the `fast`
- * (PostgreSQL: COPY) and `balanced` (PostgreSQL: cursor FETCH) profiles, and prints rows/s and
- * peak RSS. The memory check of the
+ * (PostgreSQL: COPY) and `balanced` (PostgreSQL: cursor FETCH) profiles, then chunked with
+ * `parallel: 1` and `parallel: 2` and `batch_size_memory_mb: 64`, and prints rows/s and peak RSS. The memory check of the
  * foundation issue — 2M rows must not need more than ~1.5x the memory of 200k — is printed as a
  * ratio. Timings are whole-process wall clock; peak RSS comes from `/usr/bin/time -v`.
  *
@@ -115,22 +115,24 @@ async function baseline(engine: string): Promise<Measure> {
 
 async function rivet(
   engine: string,
-  profile: string,
+  tuning: string,
   format: string,
   outDir: string,
+  extra: string[] = [],
 ): Promise<Measure> {
-  const config = join(outDir, `bench-${engine}-${profile}-${format}.yaml`);
+  const config = join(outDir, `bench-${engine}.yaml`);
   await Deno.writeTextFile(
     config,
     [
       "source:",
       `  type: ${engine}`,
       `  url: "${engine === "postgres" ? PG_URL : MYSQL_URL}"`,
-      `  tuning: { profile: ${profile} }`,
+      `  tuning: { ${tuning} }`,
       "exports:",
       "  - name: items",
       `    query: "${engine === "postgres" ? SELECT : "SELECT * FROM items"}"`,
       `    format: ${format}`,
+      ...extra.map((line) => `    ${line}`),
       "    destination: { type: local, path: ./files }",
     ].join("\n"),
   );
@@ -167,7 +169,7 @@ for (const engine of ENGINES) {
     ]);
     for (const profile of ["fast", "balanced"]) {
       for (const format of ["parquet", "csv"]) {
-        const m = await rivet(engine, profile, format, outDir);
+        const m = await rivet(engine, `profile: ${profile}`, format, outDir);
         const key = `${engine}/${profile}/${format}`;
         rss.set(key, [...(rss.get(key) ?? []), m.peakRssMb]);
         rows.push([
@@ -180,6 +182,24 @@ for (const engine of ENGINES) {
           (base.seconds / m.seconds).toFixed(2),
         ]);
       }
+    }
+    // Chunked windows of a twentieth of the table, batches sized by a 64 MiB memory budget.
+    for (const parallel of [1, 2]) {
+      const m = await rivet(engine, "profile: fast, batch_size_memory_mb: 64", "parquet", outDir, [
+        "mode: chunked",
+        "chunk_column: id",
+        `chunk_size: ${Math.ceil(n / 20)}`,
+        `parallel: ${parallel}`,
+      ]);
+      rows.push([
+        engine,
+        String(n),
+        `rivet chunked p=${parallel}, 64 MiB batches → parquet`,
+        fmt(n / m.seconds),
+        m.seconds.toFixed(2),
+        m.peakRssMb.toFixed(0),
+        (base.seconds / m.seconds).toFixed(2),
+      ]);
     }
   }
 }

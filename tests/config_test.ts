@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { loadConfig } from "../src/config/load.ts";
 import { ConfigError } from "../src/errors.ts";
 import { withTempDir, writeFile } from "./support/files.ts";
@@ -227,13 +228,6 @@ Deno.test("config errors: incremental needs cursor_column; query xor query_file"
 });
 
 Deno.test("config errors: later-release keys are named as not supported, not ignored", async () => {
-  const chunked = await loadError(
-    config(ONE_EXPORT.replace("format:", "mode: chunked\n    format:")),
-  );
-  assert.match(
-    chunked,
-    /:7: export 'users': exports\[0\]\.mode: 'chunked' \(chunked mode\) is not supported yet/,
-  );
   const s3 = await loadError(config(ONE_EXPORT.replace("type: local", "type: s3")));
   assert.match(s3, /'s3' \(S3 destinations\) is not supported yet/);
   const quality = await loadError(
@@ -253,4 +247,96 @@ Deno.test("config errors: a bad URL never echoes the password", async () => {
   );
   assert.match(msg, /source\.url: url must start with postgres:\/\/ or postgresql:\/\//);
   assert.ok(!msg.includes("hunter2pw"));
+});
+
+Deno.test("config: chunked, time_window, max_file_size, meta_columns and memory batches resolve", async () => {
+  await withTempDir(async (dir) => {
+    const path = await writeFile(
+      dir,
+      "rivet.yaml",
+      `source:
+  type: postgres
+  url: "postgresql://u@h/d"
+  tuning: { profile: safe, batch_size_memory_mb: 64 }
+exports:
+  - name: chunks
+    query: "SELECT * FROM \${TABLE}"
+    mode: chunked
+    chunk_column: \${KEY}
+    parallel: 4
+    max_file_size: 1.5GB
+    meta_columns: { row_hash: true }
+    destination: { type: local, path: "./\${TABLE}" }
+  - name: recent
+    query: "SELECT * FROM events"
+    mode: time_window
+    time_column: at
+    days_window: 7
+    destination: { type: stdout }
+`,
+    );
+    const cfg = await loadConfig(path, { params: { TABLE: "orders", KEY: "id" } });
+    assert.equal(cfg.source.tuning.batchSizeMemoryMb, 64);
+    assert.equal(cfg.source.tuning.batchSize, 2000, "the profile's, unused with a memory budget");
+    const [chunks, recent] = cfg.exports;
+    assert.deepEqual(chunks.mode, {
+      kind: "chunked",
+      chunkColumn: "id",
+      chunkSize: 100_000,
+      parallel: 4,
+    });
+    assert.equal(chunks.query, "SELECT * FROM orders");
+    assert.equal(chunks.maxFileSize, Math.floor(1.5 * 1024 ** 3));
+    assert.deepEqual(chunks.metaColumns, { exportedAt: false, rowHash: true });
+    assert.deepEqual(chunks.destination, { type: "local", path: join(dir, "orders") });
+    assert.deepEqual(recent.mode, {
+      kind: "time_window",
+      timeColumn: "at",
+      timeColumnType: "timestamp",
+      daysWindow: 7,
+    });
+    assert.equal(recent.maxFileSize, undefined);
+  });
+});
+
+Deno.test("config errors: mode keys, sizes, memory batches and stdout each name their key and line", async () => {
+  const exp = (extra: string, destination = "destination: { type: local, path: ./out }") =>
+    `source:\n  type: mysql\n  url: "mysql://u@h/d"\nexports:\n  - name: e\n    query: "SELECT 1"\n${
+      extra.split("\n").map((l) => `    ${l}`).join("\n")
+    }\n    ${destination}\n`;
+  assert.match(
+    await loadError(exp("mode: chunked")),
+    /:7: export 'e': exports\[0\]\.mode: chunked mode requires 'chunk_column'/,
+  );
+  assert.match(
+    await loadError(exp("mode: time_window\ntime_column: at")),
+    /:7: export 'e': exports\[0\]\.mode: time_window mode requires 'days_window'/,
+  );
+  assert.match(
+    await loadError(exp("chunk_column: id")),
+    /:7: export 'e': exports\[0\]\.chunk_column: only used with mode: chunked \(mode is full\)/,
+  );
+  assert.match(
+    await loadError(exp("mode: incremental\ncursor_column: id\nparallel: 2")),
+    /:9: export 'e': exports\[0\]\.parallel: only used with mode: chunked \(mode is incremental\)/,
+  );
+  assert.match(
+    await loadError(exp("max_file_size: 12 parsecs")),
+    /:7: export 'e': exports\[0\]\.max_file_size: '12 parsecs' is not a size \(use e\.g\. 512MB, 1\.5GB, 300KB\)/,
+  );
+  assert.match(
+    await loadError(exp("mode: chunked\nchunk_column: id", "destination: { type: stdout }")),
+    /export 'e': exports\[0\]\.destination: a stdout destination carries one file, but mode: chunked writes several/,
+  );
+  assert.match(
+    await loadError(exp("time_column_type: epoch\nmode: time_window")),
+    /exports\[0\]\.time_column_type: must be one of timestamp \| unix/,
+  );
+  const both = await loadError(
+    'source:\n  type: mysql\n  url: "mysql://u@h/d"\n  tuning:\n    batch_size: 100\n    batch_size_memory_mb: 64\nexports:\n  - { name: e, query: "SELECT 1", destination: { type: stdout } }\n',
+  );
+  assert.match(
+    both,
+    /:6: source\.tuning: batch_size and batch_size_memory_mb are mutually exclusive \(set one\)/,
+  );
 });

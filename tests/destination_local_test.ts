@@ -10,9 +10,9 @@ import { removeStagingDir } from "../src/destination/staging.ts";
 import { listDir, withTempDir } from "./support/files.ts";
 
 async function stageBytes(dest: LocalDestination, name: string, text: string) {
-  const staged = await dest.stage(name);
+  const staged = await dest.stage();
   await Deno.writeTextFile(staged.path, text);
-  return staged;
+  return { path: staged.path, commit: () => staged.commit(name), abort: () => staged.abort() };
 }
 
 Deno.test("local destination: two files with the same name are both kept and the first stays intact", async () => {

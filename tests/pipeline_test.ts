@@ -33,6 +33,7 @@ function makeConfig(dir: string, exp: Partial<ExportConfig> = {}): Config {
       format: "parquet",
       compression: "zstd",
       skipEmpty: false,
+      metaColumns: { exportedAt: false, rowHash: false },
       destination: { type: "local", path: join(dir, "out") },
       ...exp,
     }],
@@ -48,7 +49,7 @@ function state(dir: string) {
   try {
     return {
       cursor: store.cursor("items"),
-      files: store.files({ last: 10 }),
+      files: store.files({ last: 1000 }),
       metrics: store.metrics({ last: 10 }),
     };
   } finally {
@@ -268,5 +269,78 @@ Deno.test("pipeline: a changed cursor_column does not inherit the old cursor", a
     );
     assert.equal(renamed.summaries[0].status, "failed");
     assert.match(renamed.summaries[0].error!, /cursor_column changed from 'id' to 'name'/);
+  });
+});
+
+/** 40 batches of 250 rows: enough bytes to split into parts. */
+function manyBatches() {
+  const n = 10_000;
+  const wide = tableFromArrays({
+    id: BigInt64Array.from({ length: n }, (_, i) => BigInt(i + 1)),
+    note: Array.from({ length: n }, (_, i) => `row ${i + 1} `.padEnd(60, "x")),
+  });
+  const out = [];
+  for (let i = 0; i < n; i += 250) out.push(wide.slice(i, i + 250).batches[0]);
+  return { schema: wide.schema, batches: out };
+}
+
+Deno.test("pipeline: max_file_size splits a piece into _part<N> files, each at most one batch past the limit, all in the manifest", async () => {
+  await withTempDir(async (dir) => {
+    const { schema, batches: many } = manyBatches();
+    // Parquet compresses these rows about 8x better than CSV: a smaller limit gives several parts.
+    for (const [format, limit] of [["csv", 64 * 1024], ["parquet", 16 * 1024]] as const) {
+      const out = join(dir, format);
+      const fake = new FakeSourceFactory({ schema, batches: many });
+      const config = makeConfig(dir, {
+        mode: { kind: "full" },
+        format,
+        maxFileSize: limit,
+        destination: { type: "local", path: out },
+      });
+      const { summaries } = await runExportsWith(config, {}, fake.open);
+      assert.equal(summaries[0].status, "success", summaries[0].error);
+      const files = await listDir(out);
+      assert.ok(files.length >= 2, `${format}: several parts (${files.length})`);
+      files.forEach((name, i) =>
+        assert.match(name, new RegExp(`^items_\\d{8}_\\d{6}_\\d{3}_part${i}\\.${format}$`))
+      );
+      let rows = 0;
+      for (const name of files) {
+        const path = join(out, name);
+        const size = (await Deno.stat(path)).size;
+        if (format === "csv") {
+          // A part ends at the first batch boundary past the limit; one batch is ~16.5 KB here.
+          assert.ok(size <= limit + 17 * 1024, `${name}: ${size} bytes`);
+          rows += (await Deno.readTextFile(path)).trim().split("\n").length - 1;
+        } else {
+          // Past the limit only by the row group in progress (at most 16 KiB buffered when the
+          // limit is this small) and the footer every Parquet file ends with.
+          const data = await Deno.readFile(path);
+          const footer = new DataView(data.buffer).getUint32(data.length - 8, true) + 8;
+          assert.ok(size - footer <= limit + 16 * 1024, `${name}: ${size} bytes`);
+          rows += (await readParquet(path)).rows.length;
+        }
+      }
+      assert.equal(rows, 10_000, `${format}: every row once`);
+      assert.equal(summaries[0].files, files.length);
+    }
+    const st = state(dir);
+    assert.equal(st.files.reduce((sum, f) => sum + f.rows, 0), 20_000);
+  });
+});
+
+Deno.test("pipeline: a piece that fails after some parts were cut leaves no part anywhere", async () => {
+  await withTempDir(async (dir) => {
+    const { schema, batches: many } = manyBatches();
+    const fake = new FakeSourceFactory({
+      schema,
+      batches: many,
+      failures: [{ attempt: 1, beforeBatch: 30, error: new SourceError("syntax", "permanent") }],
+    });
+    const config = makeConfig(dir, { mode: { kind: "full" }, format: "csv", maxFileSize: 16_384 });
+    const { summaries } = await runExportsWith(config, {}, fake.open);
+    assert.equal(summaries[0].status, "failed");
+    assert.deepEqual(await listOut(dir), []);
+    assert.equal(state(dir).files.length, 0);
   });
 });

@@ -20,6 +20,8 @@ export interface RunCommandOptions {
   export?: string[];
   /** `--validate`: re-read each file before delivery. */
   validate?: boolean;
+  /** `--resume`: continue interrupted chunked runs. */
+  resume?: boolean;
   /** `--param key=value` pairs. */
   param?: Record<string, string>;
 }
@@ -43,6 +45,10 @@ export function runCommand(setExit: SetExit): Command {
     .addOption(configOption())
     .option("-e, --export <name>", "run only this export (repeatable)", collect)
     .option("--validate", "re-read each file before upload and compare row counts")
+    .option(
+      "--resume",
+      "continue interrupted chunked runs: deliver only the windows not yet delivered",
+    )
     .option(
       "-p, --param <key=value>",
       "value for ${key} placeholders (repeatable; wins over env)",
@@ -68,6 +74,7 @@ async function run(options: RunCommandOptions): Promise<number> {
     const result = await runExports(config, {
       exports: options.export,
       validate: options.validate,
+      resume: options.resume,
       signal: controller.signal,
       onSummary: (s) => print(formatSummary(s)),
     });

@@ -1,5 +1,5 @@
 /**
- * `rivet state show | reset | files`: inspect and reset incremental state.
+ * `rivet state show | reset | chunks | files`: inspect and reset what runs leave for the next.
  *
  * @module
  */
@@ -22,6 +22,11 @@ export function stateCommand(setExit: SetExit): Command {
     .addOption(configOption())
     .requiredOption("-e, --export <name>", "the export to reset")
     .action(async (opts) => setExit(await stateReset(opts)));
+  state.command("chunks")
+    .description("show the progress of chunked runs (the windows delivered and left)")
+    .addOption(configOption())
+    .option("-e, --export <name>", "only this export, with each of its windows")
+    .action(async (opts) => setExit(await stateChunks(opts)));
   state.command("files")
     .description("show the file manifest (which run created which files)")
     .addOption(configOption())
@@ -61,7 +66,7 @@ async function stateShow(options: { config: string }): Promise<number> {
 /** `state reset --export NAME`: forget a cursor so the next run starts from scratch. */
 async function stateReset(options: { config: string; export: string }): Promise<number> {
   const outline = await readOutline(options.config, options.export);
-  const existed = withStore(outline.statePath, (s) => s.resetCursor(options.export));
+  const existed = withStore(outline.statePath, (s) => s.resetExport(options.export));
   printOut(
     existed
       ? `State reset for export '${options.export}'\n`
@@ -90,6 +95,42 @@ async function stateFiles(
     out += `${f.runId.padEnd(35)} ${f.fileName.padEnd(40)} ${String(f.rows).padStart(8)} ${
       formatBytes(f.bytes).padStart(10)
     } ${f.createdAt}\n`;
+  }
+  printOut(out);
+  return 0;
+}
+
+/** `state chunks`: the newest chunked run of each export; with `--export`, its windows too. */
+async function stateChunks(options: { config: string; export?: string }): Promise<number> {
+  const outline = await readOutline(options.config, options.export);
+  const { runs, tasks } = withStore(outline.statePath, (s) => {
+    const runs = s.chunkRuns(options.export);
+    return { runs, tasks: runs.map((r) => s.chunkTasks(r.runId)) };
+  });
+  if (runs.length === 0) {
+    printOut("No chunked runs recorded yet.\n");
+    return 0;
+  }
+  let out = `${"EXPORT".padEnd(24)} ${"RUN ID".padEnd(35)} ${"STATUS".padEnd(12)} ${
+    "DONE".padStart(13)
+  } ${"ROWS".padStart(12)} UPDATED\n${"-".repeat(120)}\n`;
+  runs.forEach((run, i) => {
+    const done = tasks[i].filter((t) => t.status === "done");
+    const rows = done.reduce((sum, t) => sum + (t.rows ?? 0), 0);
+    out += `${run.exportName.padEnd(24)} ${run.runId.padEnd(35)} ${run.status.padEnd(12)} ${
+      `${done.length}/${run.windows}`.padStart(13)
+    } ${String(rows).padStart(12)} ${run.updatedAt}\n`;
+  });
+  if (options.export !== undefined) {
+    out += `\n${"CHUNK".padStart(7)}  ${"RANGE".padEnd(58)} ${"STATUS".padEnd(8)} ${
+      "ROWS".padStart(10)
+    } ${"FILES".padStart(6)}\n`;
+    for (const t of tasks[0]) {
+      const range = `[${t.lo}, ${t.hi}${t.hiInclusive ? "]" : ")"}`;
+      out += `${String(t.index).padStart(7)}  ${range.padEnd(58)} ${t.status.padEnd(8)} ${
+        (t.rows === null ? "-" : String(t.rows)).padStart(10)
+      } ${(t.files === null ? "-" : String(t.files)).padStart(6)}\n`;
+    }
   }
   printOut(out);
   return 0;

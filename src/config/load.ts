@@ -37,7 +37,7 @@ interface RawConfig {
   exports: RawExport[];
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true });
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
 const validateSchema = ajv.compile(CONFIG_SCHEMA);
 
 /** Names an export may have: safe as a file name prefix and a state key. */
@@ -131,6 +131,14 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
     );
   }
   const raw = data as RawConfig;
+  const tuning = raw.source.tuning;
+  if (tuning?.batch_size !== undefined && tuning.batch_size_memory_mb !== undefined) {
+    fail(
+      "source.tuning: batch_size and batch_size_memory_mb are mutually exclusive (set one)",
+      ["source", "tuning", "batch_size_memory_mb"],
+      true,
+    );
+  }
 
   if (raw.exports.length === 0) {
     fail("exports: the list is empty; define at least one export", ["exports"]);

@@ -45,6 +45,7 @@ export interface TuningOverrides {
   max_retries?: number;
   retry_backoff_ms?: number;
   lock_timeout_s?: number;
+  batch_size_memory_mb?: number;
 }
 
 /**
@@ -69,5 +70,8 @@ export function resolveTuning(overrides: TuningOverrides = {}): Tuning {
     maxRetries: overrides.max_retries ?? base.maxRetries,
     retryBackoffMs: overrides.retry_backoff_ms ?? base.retryBackoffMs,
     lockTimeoutS: overrides.lock_timeout_s ?? base.lockTimeoutS,
+    ...(overrides.batch_size_memory_mb === undefined
+      ? {}
+      : { batchSizeMemoryMb: overrides.batch_size_memory_mb }),
   };
 }

@@ -29,6 +29,11 @@ export interface Tuning {
   retryBackoffMs: number;
   /** Lock wait timeout in seconds; 0 means none. */
   lockTimeoutS: number;
+  /**
+   * Memory budget of one batch in MiB (`batch_size_memory_mb`): when set, the sources size their
+   * batches from the measured width of the rows instead of `batchSize`.
+   */
+  batchSizeMemoryMb?: number;
 }
 
 /** Everything needed to open a connection; the password is already resolved. */
@@ -68,7 +73,35 @@ export type ExportModeConfig =
     kind: "incremental";
     /** The column whose last exported value the next run resumes after. */
     cursorColumn: string;
+  }
+  | {
+    /** Windows of the chunk column's range, one query and one file each. */
+    kind: "chunked";
+    /** The integer, date or timestamp column the windows are cut on. */
+    chunkColumn: string;
+    /** Width of a window: key values for integers, days for dates and timestamps. */
+    chunkSize: number;
+    /** Windows extracted at once, each on its own connection. */
+    parallel: number;
+  }
+  | {
+    /** The rows of the last `daysWindow` days. */
+    kind: "time_window";
+    /** The column compared with the window start. */
+    timeColumn: string;
+    /** `timestamp` (date/time values) or `unix` (epoch seconds). */
+    timeColumnType: "timestamp" | "unix";
+    /** The window starts at UTC midnight this many days ago. */
+    daysWindow: number;
   };
+
+/** `meta_columns`: extra columns appended to every row (spec "Meta Columns"). */
+export interface MetaColumns {
+  /** `_rivet_exported_at`: when the batch was exported. */
+  exportedAt: boolean;
+  /** `_rivet_row_hash`: a 64-bit hash of the row's source columns. */
+  rowHash: boolean;
+}
 
 /** Export mode names, as written in `mode:` and stored in metrics. */
 export type ExportMode = ExportModeConfig["kind"];
@@ -106,6 +139,10 @@ export interface ExportConfig {
   compression: CompressionName;
   /** Only set when the user gave one; writers apply their codec default otherwise. */
   compressionLevel?: number;
+  /** Split output into parts of at most about this many bytes (`max_file_size`). */
+  maxFileSize?: number;
+  /** Extra columns appended to every row. */
+  metaColumns: MetaColumns;
   /** With no rows: status `skipped` instead of `success` (no file either way). */
   skipEmpty: boolean;
   /** Where the files go. */

@@ -5,15 +5,18 @@
  * @module
  */
 
-/** A file being produced: the writer fills `path`, then the pipeline commits or aborts it. */
+/**
+ * A file being produced: the writer fills `path`, then the pipeline commits or aborts it. The
+ * name is chosen at commit, once it is known how many parts a piece has.
+ */
 export interface Staged {
   /** Local path the writer streams into (not visible at the destination). */
   readonly path: string;
   /**
-   * Makes the complete file visible under its final name, durably, never overwriting another
-   * file. Returns the name it got (a suffix is added if the name was taken) and its location.
+   * Makes the complete file visible under `fileName`, durably, never overwriting another file.
+   * Returns the name it got (a suffix is added if the name was taken) and its location.
    */
-  commit(): Promise<{ fileName: string; location: string }>;
+  commit(fileName: string): Promise<{ fileName: string; location: string }>;
   /** Discards the staged file. Safe to call after a failed or completed commit. */
   abort(): Promise<void>;
 }
@@ -28,14 +31,21 @@ export interface Staged {
  *
  * const dir = await Deno.makeTempDir();
  * const destination: Destination = new LocalDestination(dir);
- * const staged = await destination.stage("orders.csv");
+ * const staged = await destination.stage();
  * await Deno.writeTextFile(staged.path, "id\n1\n"); // invisible at the destination until commit
- * const { location } = await staged.commit();
+ * const { location } = await staged.commit("orders.csv");
  * assert.equal(await Deno.readTextFile(location), "id\n1\n");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export interface Destination {
-  /** Starts a file that will be named `fileName` when committed. */
-  stage(fileName: string): Promise<Staged>;
+  /** Starts a file; it gets its name when committed. */
+  stage(): Promise<Staged>;
+  /** Where a file committed as `fileName` appears (when the name is free). */
+  locationOf(fileName: string): string;
+  /**
+   * Removes a file this destination committed, durably: used when a later part of the same piece
+   * fails, so that no part of a failed piece stays visible.
+   */
+  retract(location: string): Promise<void>;
 }

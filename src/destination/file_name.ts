@@ -1,6 +1,6 @@
 /**
- * Output file and run-id naming (UTC): `<export>_<YYYYMMDD_HHMMSS_mmm>.<ext>` and
- * `<export>_<YYYYMMDDTHHMMSS.mmm>`.
+ * Output file and run-id naming (UTC): `<export>_<YYYYMMDD_HHMMSS_mmm>[_chunk<i>][_part<n>].<ext>`
+ * and `<export>_<YYYYMMDDTHHMMSS.mmm>`.
  *
  * @module
  */
@@ -15,7 +15,7 @@ function parts(at: Date) {
 }
 
 /**
- * The file name for an export's output.
+ * The file name for an export's output; `tags` name the piece and part (`chunk3`, `part0`).
  *
  * @example
  * ```ts
@@ -23,11 +23,21 @@ function parts(at: Date) {
  *
  * const at = new Date("2026-03-29T12:52:00.123Z");
  * assert.equal(fileNameFor("orders", at, "parquet"), "orders_20260329_125200_123.parquet");
+ * assert.equal(
+ *   fileNameFor("orders", at, "csv", ["chunk3", "part1"]),
+ *   "orders_20260329_125200_123_chunk3_part1.csv",
+ * );
  * ```
  */
-export function fileNameFor(exportName: string, at: Date, ext: string): string {
+export function fileNameFor(
+  exportName: string,
+  at: Date,
+  ext: string,
+  tags: readonly string[] = [],
+): string {
   const p = parts(at);
-  return `${exportName}_${p.date}_${p.time}_${p.ms}.${ext}`;
+  const suffix = tags.map((t) => `_${t}`).join("");
+  return `${exportName}_${p.date}_${p.time}_${p.ms}${suffix}.${ext}`;
 }
 
 /**

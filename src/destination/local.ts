@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { basename, extname, join } from "node:path";
-import { DestinationError } from "../errors.ts";
+import { basename, dirname, extname, join } from "node:path";
+import { DestinationError, errorMessage } from "../errors.ts";
 import type { Destination, Staged } from "./destination.ts";
 import { stagingPath, syncFile } from "./staging.ts";
 
@@ -17,16 +17,18 @@ export class LocalDestination implements Destination {
   /** Files go to the directory `root` (created on the first commit). */
   constructor(private readonly root: string) {}
 
-  async stage(fileName: string): Promise<Staged> {
-    const path = await stagingPath(fileName);
+  async stage(): Promise<Staged> {
+    const path = await stagingPath();
     const root = this.root;
     return {
       path,
-      async commit() {
+      async commit(fileName: string) {
         try {
           await Deno.mkdir(root, { recursive: true });
           await syncFile(path);
-          const source = await sameDevice(path, root) ? path : await copyBeside(path, root);
+          const source = await sameDevice(path, root)
+            ? path
+            : await copyBeside(path, root, fileName);
           try {
             const name = await linkUnique(source, root, fileName);
             await syncDir(root);
@@ -37,7 +39,7 @@ export class LocalDestination implements Destination {
         } catch (err) {
           if (err instanceof DestinationError) throw err;
           throw new DestinationError(
-            `cannot write ${fileName} to ${root}: ${(err as Error).message}`,
+            `cannot write ${fileName} to ${root}: ${errorMessage(err)}`,
             { cause: err },
           );
         } finally {
@@ -49,6 +51,28 @@ export class LocalDestination implements Destination {
       },
     };
   }
+
+  locationOf(fileName: string): string {
+    return join(this.root, fileName);
+  }
+
+  async retract(location: string): Promise<void> {
+    try {
+      await removeDurably(location);
+    } catch (err) {
+      throw new DestinationError(`cannot remove ${location}: ${errorMessage(err)}`, {
+        cause: err,
+      });
+    }
+  }
+}
+
+/** Deletes a published file and makes the deletion durable. */
+async function removeDurably(location: string): Promise<void> {
+  await Deno.remove(location).catch((err) => {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  });
+  await syncDir(dirname(location));
 }
 
 async function sameDevice(file: string, dir: string): Promise<boolean> {
@@ -57,8 +81,8 @@ async function sameDevice(file: string, dir: string): Promise<boolean> {
 }
 
 /** Copies to a hidden name in the target directory so the final link is same-device. */
-async function copyBeside(file: string, dir: string): Promise<string> {
-  const hidden = join(dir, `.${basename(file)}.rivet-partial`);
+async function copyBeside(file: string, dir: string, fileName: string): Promise<string> {
+  const hidden = join(dir, `.${fileName}.${basename(file)}.rivet-partial`);
   await Deno.copyFile(file, hidden);
   await syncFile(hidden);
   return hidden;

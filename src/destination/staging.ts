@@ -8,10 +8,10 @@ import { join } from "node:path";
 
 let dir: Promise<string> | undefined;
 
-/** A fresh path inside the staging directory for a file that will be named `fileName`. */
-export async function stagingPath(fileName: string): Promise<string> {
+/** A fresh, unique path inside the staging directory. */
+export async function stagingPath(): Promise<string> {
   dir ??= Deno.makeTempDir({ prefix: "rivet-staging-" });
-  return join(await dir, `${crypto.randomUUID()}-${fileName}`);
+  return join(await dir, crypto.randomUUID());
 }
 
 /** Removes the staging directory (best effort; called when the process is done). */

@@ -4,24 +4,24 @@
  *
  * @module
  */
-import { DestinationError } from "../errors.ts";
+import { DestinationError, errorMessage } from "../errors.ts";
 import type { Destination, Staged } from "./destination.ts";
 import { stagingPath } from "./staging.ts";
 
 /** Writes finished files to the process's standard output. */
 export class StdoutDestination implements Destination {
-  async stage(fileName: string): Promise<Staged> {
-    const path = await stagingPath(fileName);
+  async stage(): Promise<Staged> {
+    const path = await stagingPath();
     return {
       path,
-      async commit() {
+      async commit(fileName: string) {
         try {
           using file = await Deno.open(path, { read: true });
           await file.readable.pipeTo(Deno.stdout.writable, { preventClose: true });
           return { fileName, location: "stdout" };
         } catch (err) {
           throw new DestinationError(
-            `cannot write ${fileName} to stdout: ${(err as Error).message}`,
+            `cannot write ${fileName} to stdout: ${errorMessage(err)}`,
             {
               cause: err,
             },
@@ -34,5 +34,15 @@ export class StdoutDestination implements Destination {
         await Deno.remove(path).catch(() => {});
       },
     };
+  }
+
+  locationOf(): string {
+    return "stdout";
+  }
+
+  retract(location: string): Promise<void> {
+    // The config rules keep multi-file exports (chunks, parts) away from stdout, so a committed
+    // file never needs taking back; bytes already piped cannot be.
+    return Promise.reject(new DestinationError(`cannot take back ${location}: it was piped`));
   }
 }

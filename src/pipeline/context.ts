@@ -22,6 +22,8 @@ export interface ExportContext {
   store: StateStore;
   /** Where this export's files go; created once for the export. */
   destination: Destination;
+  /** The chunked run whose windows this run delivers (chunked mode), for checkpoints. */
+  chunkRunId?: string;
   /** Re-read each finished file and compare its row count (`--validate`). */
   validate: boolean;
   /** Opens a fresh source connection (one per attempt). */

@@ -16,15 +16,17 @@ import { columnsOf, diffSchemas } from "./schema_tracking.ts";
 
 /**
  * Saves the cursor and schema of a successful export; returns the schema verdict for the summary
- * (`undefined` on the export's first run).
+ * (`undefined` on the export's first run, and when no query ran: a chunked export of an empty
+ * table has no schema to compare).
  */
 export function saveExportState(
   ctx: ExportContext,
-  schema: Schema,
+  schema: Schema | undefined,
   rows: number,
   cursor: TypedValue | undefined,
 ): "unchanged" | "CHANGED" | undefined {
   const { exp, store } = ctx;
+  if (schema === undefined) return undefined;
   const columns = columnsOf(schema);
   const previous = store.schema(exp.name);
   const verdict = previous ? reportChanges(exp.name, diffSchemas(previous, columns)) : undefined;

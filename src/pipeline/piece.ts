@@ -1,17 +1,21 @@
 /**
- * One piece of an export, from query to committed file: extracted with retries (each attempt on a
- * fresh connection, starting over), validated when asked, then published at the destination and
- * recorded in the file manifest. A piece that fails leaves nothing behind: no file at the
- * destination, no manifest row.
+ * One piece of an export, from query to committed files: extracted with retries (a failed
+ * attempt closes its connection and starts over on a fresh one), validated when asked, then every
+ * part published at the destination and recorded in the file manifest, with the piece's chunk
+ * checkpoint, in one state transaction. A piece that fails leaves nothing behind: no part at the
+ * destination, no manifest row, no checkpoint.
  *
  * @module
  */
 import type { Schema } from "apache-arrow";
-import { RivetError } from "../errors.ts";
+import { DestinationError } from "../errors.ts";
+import { fileNameFor } from "../destination/file_name.ts";
 import type { Piece } from "../plan/plan.ts";
 import type { TypedValue } from "../sql.ts";
 import type { FileRecord } from "../state/store.ts";
 import { log } from "../util/log.ts";
+import { extensionFor } from "../writer/writer.ts";
+import type { ConnectionSlot } from "./connection.ts";
 import type { ExportContext } from "./context.ts";
 import { describeError } from "./describe_error.ts";
 import { type Extracted, extractPiece } from "./extract.ts";
@@ -20,7 +24,7 @@ import { validateRowCount } from "./validate.ts";
 
 /** What a committed piece delivered. */
 export interface DeliveredPiece {
-  /** The schema of the piece's rows. */
+  /** The schema of the piece's source rows. */
   schema: Schema;
   /** Rows delivered (0: no file). */
   rows: number;
@@ -30,26 +34,35 @@ export interface DeliveredPiece {
   cursor?: TypedValue;
 }
 
+/** Counters shared by the pieces of one export. */
+export interface Tally {
+  /** Retry attempts so far. */
+  retries: number;
+  /** Rows extracted so far (counted before delivery, so a failed delivery still reports them). */
+  rows: number;
+}
+
 /**
- * Runs `piece` to a committed file. Retryable source failures start the piece over; every retry
- * is counted in `tally.retries` and announced as a `retry` event. The rows of the successful
- * attempt are added to `tally.rows` as soon as they are extracted, so a failure to deliver them
- * still reports what was read.
+ * Runs `piece` to committed files on the connection in `slot`. Retryable source failures start
+ * the piece over; every retry is counted and announced as a `retry` event.
  */
 export async function runPiece(
   ctx: ExportContext,
   piece: Piece,
-  tally: { retries: number; rows: number },
+  slot: ConnectionSlot,
+  tally: Tally,
 ): Promise<DeliveredPiece> {
   const { exp, config } = ctx;
-  const extracted = await withRetries(() => extractPiece(ctx, piece), {
+  const extracted = await withRetries(() => extractPiece(ctx, piece, slot), {
     tuning: config.source.tuning,
     signal: ctx.signal,
     onRetry: ({ attempt, delayMs, error }) => {
       tally.retries++;
       const why = describeError(error);
       log.warn(
-        `export '${exp.name}': retry ${attempt}/${config.source.tuning.maxRetries} in ${delayMs}ms, reconnecting (${error.retryClass}: ${why})`,
+        `export '${exp.name}': ${
+          pieceLabel(piece)
+        }retry ${attempt}/${config.source.tuning.maxRetries} in ${delayMs}ms, reconnecting (${error.retryClass}: ${why})`,
       );
       ctx.emit({
         type: "retry",
@@ -64,54 +77,118 @@ export async function runPiece(
   });
   const { schema, rows, cursor } = extracted;
   tally.rows += rows;
-  if (extracted.staged === undefined) return { schema, rows, files: [], cursor };
   try {
-    if (ctx.validate) await validateRowCount(exp.format, extracted.staged.path, rows);
+    if (ctx.validate) {
+      for (const part of extracted.parts) {
+        await validateRowCount(exp.format, part.staged.path, part.rows);
+      }
+    }
   } catch (err) {
-    await extracted.staged.abort();
+    for (const part of extracted.parts) await part.staged.abort();
     throw err;
   }
-  const file = await publish(ctx, piece, extracted);
-  return { schema, rows, files: [file], cursor };
+  const files = await deliver(ctx, piece, extracted);
+  return { schema, rows, files, cursor };
 }
 
-/** Makes the staged file visible at the destination, then records it in the manifest. */
-async function publish(
+/** `chunk 3: ` for a window, nothing for a whole-query piece. */
+function pieceLabel(piece: Piece): string {
+  return piece.window ? `chunk ${piece.window.index}: ` : "";
+}
+
+/**
+ * Publishes every part, then records them (and the chunk checkpoint) in one transaction. If a
+ * part cannot be published or the record fails, the parts already published are taken back.
+ */
+async function deliver(
   ctx: ExportContext,
   piece: Piece,
   extracted: Extracted,
-): Promise<FileRecord> {
+): Promise<FileRecord[]> {
   const { exp } = ctx;
-  const { fileName, location } = await extracted.staged!.commit();
-  log.info(`export '${exp.name}': committed ${location}`);
-  const file: FileRecord = {
-    runId: ctx.runId,
-    exportName: exp.name,
-    fileName,
-    location,
-    rows: extracted.rows,
-    bytes: extracted.bytes,
-    format: exp.format,
-    compression: exp.format === "parquet" ? exp.compression : null,
-    createdAt: new Date().toISOString(),
-  };
+  const at = new Date();
+  const many = extracted.parts.length > 1;
+  const names = extracted.parts.map((_, n) =>
+    fileNameFor(exp.name, at, extensionFor(exp.format), [
+      ...(piece.window ? [`chunk${piece.window.index}`] : []),
+      ...(many ? [`part${n}`] : []),
+    ])
+  );
+  const checkpoint = piece.window && ctx.chunkRunId !== undefined
+    ? { runId: ctx.chunkRunId, index: piece.window.index }
+    : undefined;
+  // A window's files are announced before they become visible: if the process dies between
+  // publishing and recording them, a resume finds and removes them instead of duplicating rows.
+  if (checkpoint && names.length > 0) {
+    ctx.store.markDelivering(
+      checkpoint.runId,
+      checkpoint.index,
+      names.map((n) => ctx.destination.locationOf(n)),
+    );
+  }
+  const files: FileRecord[] = [];
   try {
-    ctx.store.recordFiles([file]);
+    for (const [n, part] of extracted.parts.entries()) {
+      const { fileName, location } = await part.staged.commit(names[n]);
+      files.push({
+        runId: ctx.runId,
+        exportName: exp.name,
+        fileName,
+        location,
+        rows: part.rows,
+        bytes: part.bytes,
+        format: exp.format,
+        compression: exp.format === "parquet" ? exp.compression : null,
+        createdAt: at.toISOString(),
+      });
+    }
+    ctx.store.recordPiece({
+      files,
+      chunk: checkpoint ? { ...checkpoint, rows: extracted.rows } : undefined,
+    });
   } catch (err) {
-    throw new RivetError(
-      `the file ${location} was delivered but could not be recorded in the manifest (${
+    for (const part of extracted.parts.slice(files.length)) await part.staged.abort();
+    await retract(ctx, files);
+    // Best effort: left as delivering, a resume removes the (already removed) files anyway.
+    if (checkpoint) {
+      try {
+        ctx.store.markDelivering(checkpoint.runId, checkpoint.index, null);
+      } catch {
+        // The state database failed too; the original error says what happened.
+      }
+    }
+    if (err instanceof DestinationError) throw err;
+    throw new DestinationError(
+      `${pieceLabel(piece)}the files could not be recorded in the state database (${
         describeError(err)
-      }); the next run will export these rows again`,
+      }); they were removed from the destination`,
       { cause: err },
     );
   }
-  ctx.emit({
-    type: "committed",
-    exportName: exp.name,
-    piece: piece.index,
-    location,
-    rows: file.rows,
-    bytes: file.bytes,
-  });
-  return file;
+  for (const file of files) {
+    log.info(`export '${exp.name}': committed ${file.location}`);
+    ctx.emit({
+      type: "committed",
+      exportName: exp.name,
+      piece: piece.index,
+      location: file.location,
+      rows: file.rows,
+      bytes: file.bytes,
+    });
+  }
+  return files;
+}
+
+async function retract(ctx: ExportContext, files: readonly FileRecord[]): Promise<void> {
+  for (const file of files) {
+    try {
+      await ctx.destination.retract(file.location);
+    } catch (err) {
+      log.error(
+        `export '${ctx.exp.name}': ${file.location} belongs to a failed piece and could not be removed (${
+          describeError(err)
+        }); delete it by hand`,
+      );
+    }
+  }
 }

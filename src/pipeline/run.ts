@@ -20,6 +20,12 @@ export interface RunOptions {
   exports?: string[];
   /** Re-read each file before commit and compare row counts. */
   validate?: boolean;
+  /**
+   * Continue each chunked export's newest interrupted run (only its windows not yet delivered)
+   * instead of starting over; refused when the export's query, chunk column, chunk size or source
+   * changed since that run was planned.
+   */
+  resume?: boolean;
   /** Called with each summary as soon as its export ends (the CLI prints it). */
   onSummary?: (summary: ExportSummary) => void;
   /**
@@ -112,6 +118,7 @@ export async function runExportsWith(
         exp,
         store,
         validate: options.validate ?? false,
+        resume: options.resume ?? false,
         openSource,
         onEvent: options.onEvent,
         signal: options.signal,

@@ -7,12 +7,11 @@
  *
  * @module
  */
-import type { Schema } from "apache-arrow";
 import type { Config, ExportConfig } from "../config/types.ts";
 import { createDestination } from "../destination/create.ts";
 import { runIdFor } from "../destination/file_name.ts";
 import { DataIntegrityError, ExitCode } from "../errors.ts";
-import { planPieces } from "../plan/plan.ts";
+import { type Piece, planPieces } from "../plan/plan.ts";
 import { dialectFor } from "../source/dialect.ts";
 import type { Source } from "../source/source.ts";
 import type { StateStore } from "../state/store.ts";
@@ -23,7 +22,10 @@ import { describeError } from "./describe_error.ts";
 import { type EventListener, safeListener } from "./events.ts";
 import { saveExportState } from "./export_state.ts";
 import { recordMetrics } from "./metrics.ts";
-import { type DeliveredPiece, runPiece } from "./piece.ts";
+import { prepareChunkedRun } from "./chunked_run.ts";
+import { ConnectionSlot } from "./connection.ts";
+import type { DeliveredPiece } from "./piece.ts";
+import { runPieces } from "./workers.ts";
 import { RssSampler } from "./rss.ts";
 import type { ExportSummary } from "./summary.ts";
 
@@ -41,6 +43,8 @@ export interface ExportRequest {
   openSource: (config: Config["source"]) => Promise<Source>;
   /** Receives the run's events. */
   onEvent?: EventListener;
+  /** Continue the newest interrupted chunked run instead of starting over (`--resume`). */
+  resume: boolean;
   /** Stops the run. */
   signal?: AbortSignal;
 }
@@ -71,7 +75,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
   };
   try {
     log.info(`export '${exp.name}': starting (${exp.mode.kind}, ${exp.format}, run ${ctx.runId})`);
-    const pieces = planPieces(exp, resumeCursor(store, exp), dialectFor(config.source.type));
+    const { pieces, slots } = await planRun(ctx, request.resume, started);
     ctx.emit({
       type: "started",
       exportName: exp.name,
@@ -80,16 +84,20 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
       format: exp.format,
       pieces: pieces.length,
     });
-    const delivered: DeliveredPiece[] = [];
-    for (const piece of pieces) {
-      const done = await runPiece(ctx, piece, summary);
-      delivered.push(done);
+    let delivered: DeliveredPiece[];
+    try {
+      delivered = await runPieces(ctx, pieces, slots, summary);
+    } finally {
+      for (const slot of slots) await slot.close();
+    }
+    for (const done of delivered) {
       for (const file of done.files) {
         summary.files++;
         summary.bytes += file.bytes;
         summary.locations.push(file.location);
       }
     }
+    if (ctx.chunkRunId !== undefined) store.endChunkRun(ctx.chunkRunId, "complete");
     if (summary.rows === 0 && exp.skipEmpty) {
       summary.status = "skipped";
       log.info(`export '${exp.name}': no rows; skipped (skip_empty), cursor unchanged`);
@@ -97,7 +105,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
       if (summary.rows === 0) log.info(`export '${exp.name}': no rows; no file written`);
       summary.schema = saveExportState(
         ctx,
-        schemaOf(delivered),
+        delivered[0]?.schema,
         summary.rows,
         delivered.at(-1)?.cursor,
       );
@@ -123,7 +131,23 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
   return summary;
 }
 
-/** Every piece reads the same query shape, so the first piece's schema is the export's. */
-function schemaOf(delivered: DeliveredPiece[]): Schema {
-  return delivered[0].schema;
+/**
+ * The run's pieces and the connections that will read them: a chunked run plans (or resumes) its
+ * windows on a pinned snapshot with one connection per worker; every other mode is one piece on
+ * one connection.
+ */
+async function planRun(
+  ctx: ExportContext,
+  resume: boolean,
+  now: Date,
+): Promise<{ pieces: Piece[]; slots: ConnectionSlot[] }> {
+  const { exp, config, store } = ctx;
+  const dialect = dialectFor(config.source.type);
+  if (exp.mode.kind === "chunked") {
+    const run = await prepareChunkedRun(ctx, exp.mode, resume);
+    ctx.chunkRunId = run.chunkRunId;
+    return { pieces: planPieces(exp, { windows: run.windows, now }, dialect), slots: run.slots };
+  }
+  const pieces = planPieces(exp, { cursor: resumeCursor(store, exp), now }, dialect);
+  return { pieces, slots: [new ConnectionSlot(() => ctx.openSource(config.source))] };
 }

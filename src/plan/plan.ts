@@ -6,7 +6,9 @@
  */
 import type { ExportConfig } from "../config/types.ts";
 import { type Dialect, type SqlQuery, stripTerminator, type TypedValue } from "../sql.ts";
+import { chunkQuery, type ChunkWindow } from "./chunks.ts";
 import { incrementalQuery } from "./incremental.ts";
+import { timeWindowQuery, windowStart } from "./time_window.ts";
 
 /**
  * One unit of work of an export: a query whose rows become the piece's files. A piece is retried
@@ -17,10 +19,22 @@ export interface Piece {
   index: number;
   /** The statement that reads the piece's rows. */
   query: SqlQuery;
+  /** The chunk window the piece reads (chunked mode): names its files and its checkpoint. */
+  window?: ChunkWindow;
+}
+
+/** What planning needs besides the export itself. */
+export interface PlanInputs {
+  /** The stored incremental cursor, if any. */
+  cursor?: TypedValue;
+  /** The chunk windows still to deliver (chunked mode). */
+  windows?: readonly ChunkWindow[];
+  /** The run's clock (time_window start). */
+  now: Date;
 }
 
 /**
- * The pieces of one run of `exp`; `cursor` is the stored incremental cursor, if any.
+ * The pieces of one run of `exp`.
  *
  * @example
  * ```ts
@@ -28,24 +42,38 @@ export interface Piece {
  *
  * const dialect = { quoteIdent: (n: string) => `"${n}"`, placeholder: (i: number) => `$${i}` };
  * const exp = { query: "SELECT * FROM users;", mode: { kind: "full" as const } };
- * assert.deepEqual(planPieces(exp, undefined, dialect), [
+ * assert.deepEqual(planPieces(exp, { now: new Date() }, dialect), [
  *   { index: 0, query: { text: "SELECT * FROM users", params: [] } },
  * ]);
  * ```
  */
 export function planPieces(
   exp: Pick<ExportConfig, "query" | "mode">,
-  cursor: TypedValue | undefined,
+  inputs: PlanInputs,
   dialect: Dialect,
 ): Piece[] {
   const base = stripTerminator(exp.query);
-  switch (exp.mode.kind) {
+  const mode = exp.mode;
+  switch (mode.kind) {
     case "full":
       return [{ index: 0, query: { text: base, params: [] } }];
     case "incremental":
       return [{
         index: 0,
-        query: incrementalQuery(base, exp.mode.cursorColumn, cursor, dialect),
+        query: incrementalQuery(base, mode.cursorColumn, inputs.cursor, dialect),
       }];
+    case "time_window": {
+      const start = windowStart(inputs.now, mode.daysWindow);
+      return [{
+        index: 0,
+        query: timeWindowQuery(base, mode.timeColumn, mode.timeColumnType, start, dialect),
+      }];
+    }
+    case "chunked":
+      return (inputs.windows ?? []).map((window) => ({
+        index: window.index,
+        query: chunkQuery(base, mode.chunkColumn, window, dialect),
+        window,
+      }));
   }
 }

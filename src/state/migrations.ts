@@ -54,6 +54,38 @@ export const MIGRATIONS: readonly string[] = [
      created_at TEXT NOT NULL
    );
    CREATE INDEX idx_file_manifest_export ON file_manifest(export_name, id DESC);`,
+  // 2: chunked-mode checkpoints. A chunk run keeps its plan (every window's bounds) so that
+  // `--resume` replays exactly the windows not yet delivered, and the identity of what it read
+  // (query, chunk column and size, source) so that a changed export is never resumed. A window
+  // being published lists its files in `delivering` first, so that a crash between publishing
+  // and recording can be undone on resume instead of delivering the window twice.
+  `CREATE TABLE chunk_run (
+     run_id TEXT PRIMARY KEY,
+     export_name TEXT NOT NULL,
+     status TEXT NOT NULL,
+     query_sha256 TEXT NOT NULL,
+     source_id TEXT NOT NULL,
+     chunk_column TEXT NOT NULL,
+     chunk_size INTEGER NOT NULL,
+     windows INTEGER NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE INDEX idx_chunk_run_export ON chunk_run(export_name, created_at DESC);
+   CREATE TABLE chunk_task (
+     run_id TEXT NOT NULL,
+     chunk_index INTEGER NOT NULL,
+     bound_kind TEXT NOT NULL,
+     lo TEXT NOT NULL,
+     hi TEXT NOT NULL,
+     hi_inclusive INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     delivering TEXT,
+     rows INTEGER,
+     files INTEGER,
+     updated_at TEXT,
+     PRIMARY KEY (run_id, chunk_index)
+   );`,
 ];
 
 /** Brings `db` to the latest version. Refuses a database written by a newer rivet. */

@@ -58,6 +58,63 @@ export interface MetricsRecord {
   schemaChanged: boolean | null;
 }
 
+/** One chunked run: its plan's identity and progress (`chunk_run`). */
+export interface ChunkRunRecord {
+  /** The run that planned the windows. */
+  runId: string;
+  /** The export it belongs to. */
+  exportName: string;
+  /** `in_progress` until every window is delivered; `abandoned` when a new run replaced it. */
+  status: "in_progress" | "complete" | "abandoned";
+  /** SHA-256 of the export query, to refuse resuming a changed query. */
+  querySha256: string;
+  /** The source it read (engine, host, port, database, user), to refuse resuming elsewhere. */
+  sourceId: string;
+  /** The chunk column of the plan. */
+  chunkColumn: string;
+  /** The chunk size of the plan. */
+  chunkSize: number;
+  /** How many windows the plan has. */
+  windows: number;
+  /** When the run planned its windows (ISO 8601). */
+  createdAt: string;
+  /** When the run last changed (ISO 8601). */
+  updatedAt: string;
+}
+
+/** One window of a chunked run (`chunk_task`). */
+export interface ChunkTaskRecord {
+  /** 0-based window index. */
+  index: number;
+  /** The bound type (a TypedValue kind). */
+  boundKind: TypedValue["kind"];
+  /** Inclusive lower bound, as exact text. */
+  lo: string;
+  /** Upper bound, as exact text. */
+  hi: string;
+  /** Whether `hi` is inclusive (the last window). */
+  hiInclusive: boolean;
+  /**
+   * `done` once the window's files are delivered and recorded; `delivering` while they are being
+   * published (a crash then leaves the files listed in `delivering`, to be removed on resume).
+   */
+  status: "pending" | "delivering" | "done";
+  /** The locations being published while `delivering`. */
+  delivering: string[];
+  /** Rows delivered (when done). */
+  rows: number | null;
+  /** Files delivered (when done). */
+  files: number | null;
+}
+
+/** A delivered piece: its files, and the chunk window it completes, if any. */
+export interface PieceRecord {
+  /** The files now at the destination. */
+  files: readonly FileRecord[];
+  /** The window this piece delivered (chunked mode). */
+  chunk?: { runId: string; index: number; rows: number };
+}
+
 /** What a successful export leaves for the next run. */
 export interface ExportStateRecord {
   /** The incremental cursor to resume after, when it advanced. */
@@ -138,12 +195,24 @@ export class StateStore {
     return rows.map(toCursor);
   }
 
-  /** Forgets the cursor of `exportName`; returns whether one existed. */
-  resetCursor(exportName: string): boolean {
-    const result = this.db.prepare("DELETE FROM export_state WHERE export_name = ?").run(
-      exportName,
-    );
-    return Number(result.changes) > 0;
+  /**
+   * Forgets where `exportName` would resume: its cursor, and any interrupted chunked run (marked
+   * abandoned, so `--resume` cannot continue it). Returns whether there was anything to forget.
+   */
+  resetExport(exportName: string): boolean {
+    let changes = 0;
+    this.transaction(() => {
+      changes += Number(
+        this.db.prepare("DELETE FROM export_state WHERE export_name = ?").run(exportName).changes,
+      );
+      changes += Number(
+        this.db.prepare(
+          `UPDATE chunk_run SET status = 'abandoned', updated_at = ?
+           WHERE export_name = ? AND status = 'in_progress'`,
+        ).run(new Date().toISOString(), exportName).changes,
+      );
+    });
+    return changes > 0;
   }
 
   /** The tracked schema of `exportName`, if any. */
@@ -154,16 +223,17 @@ export class StateStore {
   }
 
   /**
-   * Records files that are durably at their destination, atomically: a crash leaves all of them
-   * recorded or none.
+   * Records a delivered piece atomically: its files in the manifest and, in chunked mode, its
+   * window as done. A crash leaves both recorded or neither, so a resume never skips a window
+   * whose files are not in the manifest.
    */
-  recordFiles(files: readonly FileRecord[]): void {
+  recordPiece(piece: PieceRecord): void {
     this.transaction(() => {
       const insert = this.db.prepare(
         `INSERT INTO file_manifest (run_id, export_name, file_name, location, row_count, bytes, format, compression, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
-      for (const f of files) {
+      for (const f of piece.files) {
         insert.run(
           f.runId,
           f.exportName,
@@ -176,7 +246,112 @@ export class StateStore {
           f.createdAt,
         );
       }
+      if (piece.chunk) {
+        const now = new Date().toISOString();
+        this.db.prepare(
+          `UPDATE chunk_task SET status = 'done', delivering = NULL, rows = ?, files = ?,
+             updated_at = ?
+           WHERE run_id = ? AND chunk_index = ?`,
+        ).run(piece.chunk.rows, piece.files.length, now, piece.chunk.runId, piece.chunk.index);
+        this.db.prepare("UPDATE chunk_run SET updated_at = ? WHERE run_id = ?").run(
+          now,
+          piece.chunk.runId,
+        );
+      }
     });
+  }
+
+  /**
+   * Marks a window as being published to `locations`, durably, before any of them is made
+   * visible; `null` puts it back to pending (its publication failed and was undone).
+   */
+  markDelivering(runId: string, index: number, locations: readonly string[] | null): void {
+    this.db.prepare(
+      `UPDATE chunk_task SET status = ?, delivering = ?, updated_at = ?
+       WHERE run_id = ? AND chunk_index = ? AND status <> 'done'`,
+    ).run(
+      locations === null ? "pending" : "delivering",
+      locations === null ? null : JSON.stringify(locations),
+      new Date().toISOString(),
+      runId,
+      index,
+    );
+  }
+
+  /** Records a new chunked run and its windows, all pending. */
+  startChunkRun(run: ChunkRunRecord, tasks: readonly ChunkTaskRecord[]): void {
+    this.transaction(() => {
+      this.db.prepare(
+        `INSERT INTO chunk_run (run_id, export_name, status, query_sha256, source_id, chunk_column,
+           chunk_size, windows, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        run.runId,
+        run.exportName,
+        run.status,
+        run.querySha256,
+        run.sourceId,
+        run.chunkColumn,
+        run.chunkSize,
+        run.windows,
+        run.createdAt,
+        run.updatedAt,
+      );
+      const insert = this.db.prepare(
+        `INSERT INTO chunk_task (run_id, chunk_index, bound_kind, lo, hi, hi_inclusive, status)
+         VALUES (?, ?, ?, ?, ?, ?, 'pending')`,
+      );
+      for (const t of tasks) {
+        insert.run(run.runId, t.index, t.boundKind, t.lo, t.hi, Number(t.hiInclusive));
+      }
+    });
+  }
+
+  /** The newest chunked run of `exportName` still in progress, if any. */
+  openChunkRun(exportName: string): ChunkRunRecord | undefined {
+    const row = this.db.prepare(
+      `SELECT * FROM chunk_run WHERE export_name = ? AND status = 'in_progress'
+       ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+    ).get(exportName) as Record<string, string | number> | undefined;
+    return row ? toChunkRun(row) : undefined;
+  }
+
+  /** The newest chunked run of each export (or of one), newest first. */
+  chunkRuns(exportName?: string): ChunkRunRecord[] {
+    const rows = this.db.prepare(
+      `SELECT * FROM chunk_run r WHERE (? IS NULL OR export_name = ?) AND rowid = (
+         SELECT rowid FROM chunk_run WHERE export_name = r.export_name
+         ORDER BY created_at DESC, rowid DESC LIMIT 1)
+       ORDER BY created_at DESC`,
+    ).all(exportName ?? null, exportName ?? null) as Record<string, string | number>[];
+    return rows.map(toChunkRun);
+  }
+
+  /** The windows of a chunked run, in order. */
+  chunkTasks(runId: string): ChunkTaskRecord[] {
+    const rows = this.db.prepare(
+      "SELECT * FROM chunk_task WHERE run_id = ? ORDER BY chunk_index",
+    ).all(runId) as Record<string, string | number | null>[];
+    return rows.map((r) => ({
+      index: Number(r.chunk_index),
+      boundKind: String(r.bound_kind) as TypedValue["kind"],
+      lo: String(r.lo),
+      hi: String(r.hi),
+      hiInclusive: r.hi_inclusive === 1,
+      status: r.status === "done" || r.status === "delivering" ? r.status : "pending",
+      delivering: r.delivering === null ? [] : JSON.parse(String(r.delivering)) as string[],
+      rows: r.rows === null ? null : Number(r.rows),
+      files: r.files === null ? null : Number(r.files),
+    }));
+  }
+
+  /** Marks a chunked run `complete` or `abandoned`. */
+  endChunkRun(runId: string, status: "complete" | "abandoned"): void {
+    this.db.prepare("UPDATE chunk_run SET status = ?, updated_at = ? WHERE run_id = ?").run(
+      status,
+      new Date().toISOString(),
+      runId,
+    );
   }
 
   /**
@@ -294,6 +469,21 @@ export class StateStore {
       throw err;
     }
   }
+}
+
+function toChunkRun(r: Record<string, string | number>): ChunkRunRecord {
+  return {
+    runId: String(r.run_id),
+    exportName: String(r.export_name),
+    status: String(r.status) as ChunkRunRecord["status"],
+    querySha256: String(r.query_sha256),
+    sourceId: String(r.source_id),
+    chunkColumn: String(r.chunk_column),
+    chunkSize: Number(r.chunk_size),
+    windows: Number(r.windows),
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
+  };
 }
 
 function toCursor(row: Record<string, string | null>): CursorState {

@@ -82,6 +82,9 @@ const FIXED_LEVEL: Partial<Record<CompressionName, number>> = { zstd: 3, gzip: 6
 
 const PARQUET_MAGIC = [0x50, 0x41, 0x52, 0x31];
 
+/** Most encoded bytes read from the encoder ahead of the sink. */
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+
 /** Most Arrow buffer bytes copied into WASM memory at once. */
 const MAX_FEED_BYTES = 8 * 1024 * 1024;
 
@@ -109,7 +112,7 @@ export async function createParquetWriter(
   warnUnappliedLevel(options);
   const writer = new ParquetWriter(schema, sink.getWriter());
   try {
-    await writer.start(properties(options.compression, tuning));
+    await writer.start(properties(options.compression, forParts(tuning, options.partBytes)));
   } catch (err) {
     await writer.abort(err);
     throw err instanceof TypeMappingError ? err : new TypeMappingError(
@@ -132,6 +135,19 @@ function warnUnappliedLevel({ compression, compressionLevel }: WriterOptions): v
         `default level ${fixed}`,
   );
 }
+
+/**
+ * Row groups of at most a quarter of the part size (but not tiny), so a part ends at most one
+ * small row group past `max_file_size`: the part size is only known once a row group is flushed.
+ */
+function forParts(tuning: Readonly<ParquetTuning>, partBytes: number | undefined): ParquetTuning {
+  if (partBytes === undefined) return tuning;
+  const rowGroupBytes = Math.max(MIN_PART_ROW_GROUP_BYTES, Math.floor(partBytes / 4));
+  return { ...tuning, maxRowGroupBytes: Math.min(tuning.maxRowGroupBytes, rowGroupBytes) };
+}
+
+/** Below this, per-row-group overhead (metadata, page headers) would dominate small parts. */
+const MIN_PART_ROW_GROUP_BYTES = 16 * 1024;
 
 function properties(
   compression: CompressionName,
@@ -300,20 +316,53 @@ class ParquetWriter implements FormatWriter {
     }
   }
 
-  /** Moves encoder output to the sink; the only place that writes to it. */
+  /**
+   * Moves encoder output to the sink; the only place that writes to it. Output is read as soon as
+   * the encoder produces it and counted then, so `bytesWritten()` is current at every batch
+   * boundary (part rotation depends on it) even while the sink is still writing earlier chunks;
+   * at most {@link MAX_QUEUED_BYTES} wait between the two.
+   */
   async #pumpOutput(output: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-    try {
+    const queue: Uint8Array[] = [];
+    let queued = 0;
+    let ended = false;
+    let wake = Promise.withResolvers<void>();
+    let drained = Promise.withResolvers<void>();
+    const read = async () => {
       for (;;) {
+        if (queued >= MAX_QUEUED_BYTES) await Promise.race([drained.promise, this.#failed.promise]);
         const { value, done } = await output.read();
-        if (done) return;
+        if (done) break;
         if (!(value instanceof Uint8Array)) {
           throw new TypeError(`Parquet encoder produced ${typeof value}, not bytes`);
         }
         for (let i = 0; this.#head.length < 4 && i < value.length; i++) this.#head.push(value[i]);
         this.#tail?.push(value);
         this.#bytes += value.length;
-        await this.#sink.write(value);
+        queue.push(value);
+        queued += value.length;
+        wake.resolve();
       }
+      ended = true;
+      wake.resolve();
+    };
+    const write = async () => {
+      for (;;) {
+        if (queue.length === 0) {
+          if (ended) return;
+          await Promise.race([wake.promise, this.#failed.promise]);
+          wake = Promise.withResolvers<void>();
+          continue;
+        }
+        const chunk = queue.shift()!;
+        queued -= chunk.length;
+        drained.resolve();
+        drained = Promise.withResolvers<void>();
+        await this.#sink.write(chunk);
+      }
+    };
+    try {
+      await Promise.all([read(), write()]);
     } catch (err) {
       this.#fail(err);
     }

@@ -14,6 +14,12 @@ export interface WriterOptions {
   compression: CompressionName;
   /** Codec level when the user set one (zstd 1..22, gzip 0..10). */
   compressionLevel?: number;
+  /**
+   * The size at which the pipeline will end this file and start the next part
+   * (`max_file_size`). Parquet keeps its row groups well below it, since its bytes reach the sink
+   * a row group at a time and a part can only end between row groups.
+   */
+  partBytes?: number;
 }
 
 /**

@@ -6,7 +6,9 @@
  */
 import type { ExportConfig } from "../types.ts";
 import { resolveDestination } from "./destination.ts";
+import { resolveFileSize } from "./file_size.ts";
 import { resolveFormat } from "./format.ts";
+import { resolveMetaColumns } from "./meta_columns.ts";
 import { resolveMode } from "./mode.ts";
 import { resolveQuery } from "./query.ts";
 import type { RuleContext } from "./rule.ts";
@@ -19,6 +21,8 @@ export async function resolveExport(ctx: RuleContext): Promise<ExportConfig> {
     query,
     mode: resolveMode(ctx),
     ...resolveFormat(ctx),
+    maxFileSize: resolveFileSize(ctx),
+    metaColumns: resolveMetaColumns(ctx),
     skipEmpty: ctx.raw.skip_empty ?? false,
     destination: resolveDestination(ctx),
   };

@@ -16,8 +16,16 @@ export interface RawExport {
   name: string;
   query?: string;
   query_file?: string;
-  mode?: "full" | "incremental";
+  mode?: "full" | "incremental" | "chunked" | "time_window";
   cursor_column?: string;
+  chunk_column?: string;
+  chunk_size?: number;
+  parallel?: number;
+  time_column?: string;
+  time_column_type?: "timestamp" | "unix";
+  days_window?: number;
+  max_file_size?: string | number;
+  meta_columns?: { exported_at?: boolean; row_hash?: boolean };
   format?: FormatName;
   compression?: CompressionName;
   compression_level?: number;
