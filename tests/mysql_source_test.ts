@@ -16,7 +16,7 @@ import { createDecoders, valueError } from "../src/source/mysql/decode.ts";
 import type { Source } from "../src/source/source.ts";
 import type { TypedValue } from "../src/sql.ts";
 import { incrementalQuery } from "../src/plan/incremental.ts";
-import { type LogLevel, setLogLevel } from "../src/util/log.ts";
+import { captureLog } from "./support/log.ts";
 import { MYSQL_SERVER, type MysqlTestDb, withMysqlDb } from "./support/mysql.ts";
 import { openSource } from "../src/source/open.ts";
 import { assertThrottled, timeBatches } from "./support/throttle.ts";
@@ -599,24 +599,6 @@ Deno.test("mysql dialect: placeholders follow the session's sql_mode", () => {
 
 // ---------------------------------------------------------------------------------------------
 // FLOAT, read exactly
-
-/** Runs `body` with the log at `level` captured; returns the lines. */
-async function captureLog(level: LogLevel, body: () => Promise<void>): Promise<string[]> {
-  const lines: string[] = [];
-  const original = Deno.stderr.writeSync;
-  Deno.stderr.writeSync = (p: Uint8Array) => {
-    lines.push(new TextDecoder().decode(p));
-    return p.length;
-  };
-  setLogLevel(level);
-  try {
-    await body();
-  } finally {
-    Deno.stderr.writeSync = original;
-    setLogLevel("info");
-  }
-  return lines;
-}
 
 function field(name: string, columnType: number): MysqlField {
   return { name, columnType, flags: 0, decimals: 31 };

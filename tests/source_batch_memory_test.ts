@@ -26,7 +26,7 @@ import { usesCopy } from "../src/source/postgres/mod.ts";
 import { openSource } from "../src/source/open.ts";
 import type { StreamOptions } from "../src/source/source.ts";
 import type { SqlQuery } from "../src/sql.ts";
-import { type LogLevel, setLogLevel } from "../src/util/log.ts";
+import { captureLog } from "./support/log.ts";
 import { sourceConfig, withSchema } from "./support/pg.ts";
 import { withMysqlDb } from "./support/mysql.ts";
 
@@ -38,23 +38,6 @@ const MIB = 1024 * 1024;
 const ROWS = 2_000;
 /** `md5(id)` repeated: 10,240 ASCII characters per row. */
 const BODY_REPEAT = 320;
-
-async function captureLog(level: LogLevel, body: () => Promise<void>): Promise<string[]> {
-  const lines: string[] = [];
-  const original = Deno.stderr.writeSync;
-  Deno.stderr.writeSync = (p: Uint8Array) => {
-    lines.push(new TextDecoder().decode(p));
-    return p.length;
-  };
-  setLogLevel(level);
-  try {
-    await body();
-  } finally {
-    Deno.stderr.writeSync = original;
-    setLogLevel("info");
-  }
-  return lines;
-}
 
 /** Bytes of every buffer of `data` and its children, as an independent check of the budget. */
 function dataBytes(data: Data): number {

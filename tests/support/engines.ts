@@ -139,6 +139,8 @@ export interface DedicatedLogin {
   url: string;
   /** Terminates every server session of the user; resolves to how many it ended. */
   killSessions(): Promise<number>;
+  /** How many server sessions the user has open now. */
+  sessions(): Promise<number>;
 }
 
 /**
@@ -159,8 +161,18 @@ export async function withDedicatedLogin<T>(
       (await db.textRows(
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${user}'`,
       )).length;
+    const sessions = async () =>
+      Number(
+        (await db.textRows(`SELECT count(*) FROM pg_stat_activity WHERE usename = '${user}'`))[0][
+          0
+        ],
+      );
     try {
-      return await body({ url: `postgresql://${user}@127.0.0.1:5432/test`, killSessions });
+      return await body({
+        url: `postgresql://${user}@127.0.0.1:5432/test`,
+        killSessions,
+        sessions,
+      });
     } finally {
       await killSessions();
       await db.exec(`DROP OWNED BY ${user}; DROP ROLE ${user}`);
@@ -174,8 +186,14 @@ export async function withDedicatedLogin<T>(
     for (const [id] of ids) await db.exec(`KILL CONNECTION ${id}`).catch(() => {});
     return ids.length;
   };
+  const sessions = async () =>
+    Number(
+      (await db.textRows(
+        `SELECT count(*) FROM information_schema.processlist WHERE user = '${user}'`,
+      ))[0][0],
+    );
   try {
-    return await body({ url: `mysql://${user}@127.0.0.1:3306/${db.ns}`, killSessions });
+    return await body({ url: `mysql://${user}@127.0.0.1:3306/${db.ns}`, killSessions, sessions });
   } finally {
     await killSessions();
     await db.exec(`DROP USER '${user}'@'%'`);
