@@ -11,6 +11,7 @@ import {
 } from "../src/source/mysql/dialect.ts";
 import { classifyErrno, toSourceError } from "../src/source/mysql/errors.ts";
 import { wrapFloats } from "../src/source/mysql/floats.ts";
+import { parseTableName } from "../src/source/mysql/primary_key.ts";
 import { type MysqlField, resolveColumns } from "../src/source/mysql/types.ts";
 import { createDecoders, valueError } from "../src/source/mysql/decode.ts";
 import type { Source } from "../src/source/source.ts";
@@ -899,6 +900,15 @@ Deno.test("mysql source: aborting while the query is being described releases th
       await reader.query("START TRANSACTION");
       await reader.query("SELECT id FROM fl");
       alter = alterer.query("ALTER TABLE fl ADD COLUMN z INT");
+      // Until the ALTER waits for its lock, a describe (and even the read) would get through.
+      const queued = await waitFor(() =>
+        db.textRows(
+          "SELECT ID FROM information_schema.PROCESSLIST " +
+            `WHERE DB = '${db.name}' AND INFO = 'ALTER TABLE fl ADD COLUMN z INT' ` +
+            "AND STATE = 'Waiting for table metadata lock'",
+        )
+      );
+      assert.equal(queued.length, 1, "the ALTER never queued behind the open transaction");
       const marker = `rivet_describe_${crypto.randomUUID().slice(0, 8)}`;
       const controller = new AbortController();
       let abortedAt = 0;
@@ -1141,7 +1151,9 @@ Deno.test("mysql source: session settings are applied and the session is read-on
         "SELECT @@time_zone, @@net_write_timeout, @@net_read_timeout, @@innodb_lock_wait_timeout, " +
           "@@max_statement_time, @@tx_read_only, @@character_set_results",
       );
-      assert.deepEqual(rowsOf(batches), [["+00:00", "3600", "3600", "7", 30, "1", "utf8mb4"]]);
+      // A streamed read runs without the server's statement limit: the client bounds its start
+      // (see tests/mysql_timeout_test.ts).
+      assert.deepEqual(rowsOf(batches), [["+00:00", "3600", "3600", "7", 0, "1", "utf8mb4"]]);
       await expectRejects(
         drain(source, "INSERT INTO t VALUES (1)"),
         SourceError,
@@ -1346,4 +1358,50 @@ Deno.test("mysql source: throttle_ms spaces the batches", async () => {
       }
     },
   );
+});
+
+Deno.test("mysql source: primaryKey reads information_schema: key order, quoting, schemas", async () => {
+  await withMysqlDb(
+    `CREATE TABLE one (id INT PRIMARY KEY, v TEXT);
+     CREATE TABLE two (a INT, b INT, c INT, PRIMARY KEY (b, a));
+     CREATE TABLE nokey (id INT, UNIQUE KEY (id));
+     CREATE VIEW v AS SELECT * FROM one;
+     CREATE TABLE \`odd name\` (\`key col\` INT PRIMARY KEY);`,
+    async (db) => {
+      await withSource(db, async (source) => {
+        const cases: [string, string[] | undefined][] = [
+          ["one", ["id"]],
+          ["two", ["b", "a"]],
+          ["nokey", undefined],
+          ["v", undefined],
+          ["`odd name`", ["key col"]],
+          [`${db.name}.two`, ["b", "a"]],
+          [`\`${db.name}\`.\`one\``, ["id"]],
+          // Another database than the connection's.
+          ["mysql.db", ["Host", "Db", "User"]],
+          ["nosuch", undefined],
+          ["nosuch.one", undefined],
+          ["odd name", undefined],
+          // Double quotes make a string, not a name, without ANSI_QUOTES.
+          [`"one"`, undefined],
+          ["one' OR '1'='1", undefined],
+        ];
+        for (const [table, key] of cases) {
+          assert.deepEqual(await source.primaryKey(table), key, table);
+        }
+      });
+    },
+  );
+});
+
+Deno.test("mysql source: table names are read as the server reads them under sql_mode", () => {
+  const plain = parseSqlMode("");
+  const ansi = parseSqlMode("ANSI");
+  assert.deepEqual(parseTableName("t", plain), { table: "t" });
+  assert.deepEqual(parseTableName(" shop . `a``b` ", plain), { schema: "shop", table: "a`b" });
+  assert.deepEqual(parseTableName(`"shop"."t"`, ansi), { schema: "shop", table: "t" });
+  assert.equal(parseTableName(`"t"`, plain), undefined);
+  for (const name of ["", "a.b.c", "a b", "t /* x */ WHERE 1", "(t)"]) {
+    assert.equal(parseTableName(name, plain), undefined, name);
+  }
 });

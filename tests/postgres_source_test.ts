@@ -875,3 +875,46 @@ Deno.test("postgres: the FETCH path waits throttle_ms between batches", async ()
     },
   );
 });
+
+Deno.test("postgres: primaryKey reads the catalog: key order, quoting, search_path, no key", async () => {
+  const setup = `CREATE TABLE one (id int PRIMARY KEY, v text);
+    CREATE TABLE two (a int, b int, c int, PRIMARY KEY (b, a));
+    CREATE TABLE inc (id int, x int, PRIMARY KEY (id) INCLUDE (x));
+    CREATE TABLE nokey (id int UNIQUE);
+    CREATE VIEW v AS SELECT * FROM one;
+    CREATE TABLE "Mixed Case" ("Key Col" int PRIMARY KEY);`;
+  await withSchema(setup, async (schema) => {
+    const source = await openPostgres(sourceConfig(schema));
+    try {
+      const cases: [string, string[] | undefined][] = [
+        ["one", ["id"]],
+        ["ONE", ["id"]],
+        ["two", ["b", "a"]],
+        ["inc", ["id"]],
+        ["nokey", undefined],
+        ["v", undefined],
+        [`"Mixed Case"`, ["Key Col"]],
+        [`${schema}.two`, ["b", "a"]],
+        [`"${schema}"."one"`, ["id"]],
+        ["nosuch", undefined],
+        ["nosuch.one", undefined],
+        ["Mixed Case", undefined],
+        ["a.b.c.d", undefined],
+        ["otherdb.s.t", undefined],
+        ["one; DROP TABLE one", undefined],
+      ];
+      for (const [table, key] of cases) assertEquals(await source.primaryKey(table), key, table);
+      // A rejected name inside a pinned snapshot leaves the snapshot usable.
+      await source.pinSnapshot();
+      assertEquals(await source.primaryKey("a b"), undefined);
+      assertEquals(await source.primaryKey("two"), ["b", "a"]);
+      const { batches } = await source.query({ text: "SELECT id FROM one", params: [] }, {
+        batchRows: 10,
+        throttleMs: 0,
+      });
+      for await (const _ of batches) { /* drain */ }
+    } finally {
+      await source.close();
+    }
+  });
+});

@@ -22,6 +22,14 @@ export interface StreamOptions {
   signal?: AbortSignal;
 }
 
+/** The cost a connection imposed on the server, as seen from the client. */
+export interface SessionStats {
+  /** The longest single statement, from sending it to its last row (or failure). */
+  longestStatementMs: number;
+  /** The longest transaction, from its first statement to its end (or the connection's end). */
+  longestTransactionMs: number;
+}
+
 /** The result of {@link Source.query}: the schema is known before the first row. */
 export interface ResultStream {
   /** Arrow schema of every batch; field metadata `rivet.source_type` holds the database type name. */
@@ -69,6 +77,18 @@ export interface Source {
    * warnings, never for correctness.
    */
   estimateRows(query: SqlQuery): Promise<number | undefined>;
+  /**
+   * The primary key columns (in key order) of `table`, a table name as written in a query
+   * (optionally schema-qualified, optionally quoted); `undefined` when it has none or is not a
+   * table. Used to suggest a `key_column`.
+   */
+  primaryKey(table: string): Promise<string[] | undefined>;
+  /**
+   * What this connection has held on the server so far: its longest statement and its longest
+   * transaction (a pinned snapshot's lasts until {@link Source.close}), in milliseconds. Kept
+   * after `close()`.
+   */
+  stats(): SessionStats;
   /** Releases the connection; safe to call twice and after a failure. */
   close(): Promise<void>;
 }

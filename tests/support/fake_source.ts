@@ -15,6 +15,10 @@ export interface FakePlan {
   batches: RecordBatch[];
   /** Throw this error instead of the batch with this index, on the given attempts. */
   failures?: { attempt: number; beforeBatch: number; error: Error }[];
+  /** What `estimateRows` answers. */
+  estimate?: number;
+  /** What `primaryKey` answers, for any table. */
+  primaryKey?: string[];
 }
 
 /** A factory usable as `RunOptions.openSource`, with counters. */
@@ -49,7 +53,13 @@ export class FakeSourceFactory {
         return Promise.resolve(undefined);
       },
       estimateRows() {
-        return Promise.resolve(undefined);
+        return Promise.resolve(plan.estimate);
+      },
+      primaryKey() {
+        return Promise.resolve(plan.primaryKey);
+      },
+      stats() {
+        return { longestStatementMs: 0, longestTransactionMs: 0 };
       },
       close() {
         onClose();

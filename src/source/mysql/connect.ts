@@ -3,8 +3,27 @@
  *
  * A fresh connection per attempt (never a pool). The session pins what changes how values are
  * printed (`time_zone`, `NAMES`), raises the network timeouts so a slow consumer holding the
- * stream paused is not dropped, and applies the tuning's statement and lock timeouts in the
- * server flavour's own terms (MySQL `max_execution_time` in ms, MariaDB `max_statement_time` in s).
+ * stream paused is not dropped, and applies the tuning's lock timeout
+ * (`innodb_lock_wait_timeout`).
+ *
+ * The tuning's statement timeout is split in two, because a streamed read has no server-side
+ * cursor: the server's statement stays open, blocked on the socket, for as long as the consumer
+ * takes (throttle included), so a server-side limit would measure the consumer rather than the
+ * server's work.
+ * - rivet's own statements ({@link MysqlSession.run}, {@link MysqlSession.runRecords},
+ *   {@link MysqlSession.lookup}: EXPLAIN, catalog lookups, snapshot setup) run under the server's
+ *   limit in the flavour's own terms: MariaDB `max_statement_time` (seconds; any statement),
+ *   MySQL `max_execution_time` (milliseconds; read-only SELECTs only).
+ * - A streamed read ({@link MysqlSession.stream}) runs with that limit set to 0; `stream.ts`
+ *   bounds its start on the client instead and stops it with {@link MysqlSession.killQuery}.
+ *
+ * The `SET SESSION` that switches between the two is queued just before the statement it applies
+ * to (mysql2 runs commands in order), and only when the limit changes, so it costs no round trip
+ * of its own. A describe (`COM_STMT_PREPARE`) executes nothing, and neither server limit applies
+ * to it.
+ *
+ * Every statement and the pinned transaction are timed for `Source.stats()` (see
+ * `../session_clock.ts`).
  *
  * @module
  */
@@ -17,6 +36,7 @@ import { parseSqlMode, type SqlMode } from "./dialect.ts";
 import { toSourceError } from "./errors.ts";
 import type { MysqlField } from "./types.ts";
 import { readOptionFile } from "../option_file.ts";
+import { SessionClock } from "../session_clock.ts";
 
 const CONNECT_TIMEOUT_MS = 15_000;
 const KILL_TIMEOUT_MS = 3_000;
@@ -172,6 +192,12 @@ function socketOf(connection: Connection): { destroy(): void } | undefined {
   return (connection as unknown as WithSocket).stream;
 }
 
+/** The two `SET SESSION`s of the server-side statement time limit: the tuning's, and none. */
+interface ServerLimit {
+  bounded: string;
+  unbounded: string;
+}
+
 /** Runs one statement on `connection`; rows as arrays of mysql2's default JS values. */
 function query(connection: Connection, sql: string, password?: string): Promise<unknown[][]> {
   return new Promise((resolve, reject) => {
@@ -195,22 +221,36 @@ export class MysqlSession {
   readonly connection: Connection;
   /** Learned when the session opened. */
   readonly server: ServerInfo;
+  /** Times every statement and the pinned transaction, for `Source.stats()`. */
+  readonly clock: SessionClock;
+  /** `source.tuning.statement_timeout_s` in milliseconds (0: none). */
+  readonly statementTimeoutMs: number;
   readonly #settings: ConnectionSettings;
   /** The TLS settings the connection was made with; the {@link kill} connection reuses them. */
   readonly #ssl: SslOptions | undefined;
+  /** Set once the server accepted the statement time limit. */
+  #limit: ServerLimit | undefined;
+  /** Whether the limit is in force now; undefined when a switch failed and the state is unknown. */
+  #bounded: boolean | undefined = false;
   #broken: string | undefined;
   #closed = false;
 
   private constructor(
     connection: Connection,
-    settings: ConnectionSettings,
+    config: SourceConfig,
     ssl: SslOptions | undefined,
     server: ServerInfo,
+    clock: SessionClock,
   ) {
     this.connection = connection;
-    this.#settings = settings;
+    this.#settings = config.connection;
     this.#ssl = ssl;
     this.server = server;
+    this.clock = clock;
+    const { statementTimeoutS } = config.tuning;
+    this.statementTimeoutMs = statementTimeoutS > 0
+      ? Math.max(1, Math.round(statementTimeoutS * 1000))
+      : 0;
     connection.on("error", (error: Error) => {
       this.#broken ??= error.message;
     });
@@ -242,11 +282,14 @@ export class MysqlSession {
       }
     }
     let server: ServerInfo;
+    const clock = new SessionClock();
     try {
-      const [row] = await query(
-        connection,
-        "SELECT VERSION(), @@version_comment, @@SESSION.sql_mode, CONNECTION_ID()",
-        settings.password,
+      const [row] = await clock.time(() =>
+        query(
+          connection,
+          "SELECT VERSION(), @@version_comment, @@SESSION.sql_mode, CONNECTION_ID()",
+          settings.password,
+        )
       );
       const [version, comment, sqlMode, id] = row.map((v) => String(v ?? ""));
       server = {
@@ -259,7 +302,7 @@ export class MysqlSession {
       socketOf(connection)?.destroy();
       throw error;
     }
-    const session = new MysqlSession(connection, settings, ssl, server);
+    const session = new MysqlSession(connection, config, ssl, server, clock);
     try {
       await session.#configure(config);
     } catch (error) {
@@ -281,45 +324,105 @@ export class MysqlSession {
     if (lockTimeoutS > 0) settings.push(`innodb_lock_wait_timeout = ${seconds(lockTimeoutS)}`);
     await this.run(`SET ${settings.map((s) => `SESSION ${s}`).join(", ")}`);
     if (statementTimeoutS > 0) {
-      await this.#optional(
-        this.server.flavor === "mariadb"
-          ? `SET SESSION max_statement_time = ${statementTimeoutS}`
-          : `SET SESSION max_execution_time = ${Math.max(1, Math.round(statementTimeoutS * 1000))}`,
-        "the statement timeout",
-      );
+      const limit: ServerLimit = this.server.flavor === "mariadb"
+        ? {
+          bounded: `SET SESSION max_statement_time = ${statementTimeoutS}`,
+          unbounded: "SET SESSION max_statement_time = 0",
+        }
+        : {
+          bounded: `SET SESSION max_execution_time = ${this.statementTimeoutMs}`,
+          unbounded: "SET SESSION max_execution_time = 0",
+        };
+      if (await this.#optional(limit.bounded, "the statement timeout")) {
+        this.#limit = limit;
+        this.#bounded = true;
+      }
     }
     // Guards the source against a query with side effects (e.g. a function that writes); plain
     // SELECTs, temporary tables and streaming are unaffected.
     await this.#optional("SET SESSION TRANSACTION READ ONLY", "the read-only session");
   }
 
-  /** Runs a setting the server may not know; its absence is a warning, not a failure. */
-  async #optional(sql: string, what: string): Promise<void> {
+  /**
+   * Runs a setting the server may not know; its absence is a warning, not a failure. True when
+   * the server took it.
+   */
+  async #optional(sql: string, what: string): Promise<boolean> {
     try {
       await this.run(sql);
+      return true;
     } catch (error) {
       if (!(error instanceof SourceError && error.code === String(UNKNOWN_VARIABLE))) throw error;
       log.warn(
         `${this.server.flavor} ${this.server.version} does not support ${what}: ${error.message}`,
       );
+      return false;
     }
   }
 
-  /** Runs one statement and returns its rows as arrays of mysql2's default JS values. */
-  run(sql: string): Promise<unknown[][]> {
-    this.#assertUsable();
-    return query(this.connection, sql, this.#settings.password);
+  /**
+   * Queues the `SET SESSION` that puts the server's statement time limit in force (`bounded`) or
+   * lifts it for the statement queued next, unless it already is so. A failed switch only means
+   * the connection is failing: the statement behind it reports that.
+   */
+  #serverLimit(bounded: boolean): void {
+    const limit = this.#limit;
+    if (limit === undefined || this.#bounded === bounded) return;
+    this.#bounded = bounded;
+    const end = this.clock.statement();
+    this.connection.query(bounded ? limit.bounded : limit.unbounded, (error) => {
+      end();
+      if (error === null) return;
+      this.#bounded = undefined;
+      log.debug(`MySQL: could not switch the statement time limit: ${error.message}`);
+    });
   }
 
-  /** Runs one statement and returns its rows keyed by column name (mysql2's default JS values). */
+  /**
+   * Runs one of rivet's own statements, under the server's statement time limit, and returns its
+   * rows as arrays of mysql2's default JS values.
+   */
+  run(sql: string): Promise<unknown[][]> {
+    this.#assertUsable();
+    this.#serverLimit(true);
+    return this.clock.time(() => query(this.connection, sql, this.#settings.password));
+  }
+
+  /**
+   * Runs one of rivet's own statements, under the server's statement time limit, and returns its
+   * rows keyed by column name (mysql2's default JS values).
+   */
   runRecords(sql: string): Promise<Record<string, unknown>[]> {
     this.#assertUsable();
-    return new Promise((resolve, reject) => {
-      this.connection.query({ sql }, (error, rows) => {
-        if (error) reject(toSourceError(error, { password: this.#settings.password }));
-        else resolve(Array.isArray(rows) ? (rows as Record<string, unknown>[]) : []);
-      });
-    });
+    this.#serverLimit(true);
+    return this.clock.time(() =>
+      new Promise((resolve, reject) => {
+        this.connection.query({ sql }, (error, rows) => {
+          if (error) reject(toSourceError(error, { password: this.#settings.password }));
+          else resolve(Array.isArray(rows) ? (rows as Record<string, unknown>[]) : []);
+        });
+      })
+    );
+  }
+
+  /**
+   * Runs one of rivet's own statements with `values` bound to its `?` parameters by the server (a
+   * prepared statement, closed afterwards), under the server's statement time limit; rows as
+   * arrays of mysql2's default JS values.
+   */
+  lookup(sql: string, values: (string | null)[]): Promise<unknown[][]> {
+    this.#assertUsable();
+    this.#serverLimit(true);
+    return this.clock.time(() =>
+      new Promise((resolve, reject) => {
+        this.connection.execute({ sql, values, rowsAsArray: true }, (error, rows) => {
+          // mysql2 caches prepared statements per connection: drop it from the cache and close it.
+          this.connection.unprepare(sql);
+          if (error) reject(toSourceError(error, { password: this.#settings.password }));
+          else resolve(Array.isArray(rows) ? (rows as unknown[][]) : []);
+        });
+      })
+    );
   }
 
   /**
@@ -333,6 +436,7 @@ export class MysqlSession {
   ): Promise<{ fields: MysqlField[]; parameters: number }> {
     this.#assertUsable();
     signal?.throwIfAborted();
+    const end = this.clock.statement();
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         reject(signal!.reason);
@@ -340,6 +444,7 @@ export class MysqlSession {
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       this.connection.prepare(sql, (error, statement) => {
+        end();
         signal?.removeEventListener("abort", onAbort);
         if (error) {
           reject(toSourceError(error, { password: this.#settings.password }));
@@ -354,16 +459,22 @@ export class MysqlSession {
   }
 
   /**
-   * Starts streaming `sql`: rows arrive as arrays of raw value bytes (`null` for NULL) through the
-   * returned emitter, as fast as the socket delivers them until {@link pause}.
+   * Starts streaming `sql` with the server's statement time limit lifted (the caller bounds its
+   * start): rows arrive as arrays of raw value bytes (`null` for NULL) through the returned
+   * emitter, as fast as the socket delivers them until {@link pause}. The statement is timed
+   * until the emitter's `end` (which also follows an error) or until the session is killed.
    */
   stream(sql: string): StreamingQuery {
     this.#assertUsable();
-    return this.connection.query({
+    this.#serverLimit(false);
+    const end = this.clock.statement();
+    const query = this.connection.query({
       sql,
       rowsAsArray: true,
       typeCast: false,
     }) as unknown as StreamingQuery;
+    query.on("end", end);
+    return query;
   }
 
   /** Stops reading the socket: the server blocks once the TCP window is full. */
@@ -392,15 +503,31 @@ export class MysqlSession {
     if (this.#closed || this.#broken !== undefined) return;
     this.#broken = "the previous read was interrupted";
     socketOf(this.connection)?.destroy();
+    this.clock.stop();
+    await this.#killFromOutside("KILL");
+  }
+
+  /**
+   * Stops the statement the session is running, not the session: `KILL QUERY` from a second
+   * connection. The statement then ends with an error (or, for a bare `SLEEP()`, early) on this
+   * connection, which stays usable. Best effort and bounded: it never throws.
+   */
+  async killQuery(): Promise<void> {
+    if (this.#closed || this.#broken !== undefined) return;
+    await this.#killFromOutside("KILL QUERY");
+  }
+
+  /** Runs `<kill> <this thread>` on a fresh connection, within {@link KILL_TIMEOUT_MS}. */
+  async #killFromOutside(kill: "KILL" | "KILL QUERY"): Promise<void> {
     const id = this.server.connectionId;
     let killer: Connection | undefined;
     const attempt = (async () => {
       killer = await connect(this.#settings, this.#ssl);
-      // The thread may already be gone (the dropped socket ended it): "unknown thread" is fine.
-      await new Promise<void>((resolve) => killer!.query(`KILL ${id}`, () => resolve()));
+      // The thread or its statement may already be gone: "unknown thread" is fine.
+      await new Promise<void>((resolve) => killer!.query(`${kill} ${id}`, () => resolve()));
     })()
       .catch((error) =>
-        log.debug(`MySQL: could not kill thread ${id}: ${(error as Error).message}`)
+        log.debug(`MySQL: could not ${kill.toLowerCase()} ${id}: ${(error as Error).message}`)
       )
       .finally(() => killer?.end(() => {}));
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -418,6 +545,7 @@ export class MysqlSession {
     const socket = socketOf(this.connection);
     if (this.#broken !== undefined) {
       socket?.destroy();
+      this.clock.stop();
       return;
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -429,6 +557,7 @@ export class MysqlSession {
       if ((await Promise.race([ended, timeout])) === "timeout") socket?.destroy();
     } finally {
       clearTimeout(timer);
+      this.clock.stop();
     }
   }
 }

@@ -116,9 +116,8 @@ export function toSourceError(
     message += ` (${driverCode})`;
   }
   if (errno === 1969 || errno === 3024) {
-    // Without a server-side cursor the timeout spans the whole streamed export, throttle included.
-    message +=
-      "; on MySQL/MariaDB source.tuning.statement_timeout_s bounds the whole export: raise it above the export's duration or set it to 0";
+    // Only rivet's own statements run under the server's limit; reads are bounded by the client.
+    message += "; this is source.tuning.statement_timeout_s: raise it or set it to 0";
   }
   let line = `MySQL: ${options.context ? `${options.context}: ` : ""}${message}`;
   if (options.password !== undefined && options.password.length > 0) {

@@ -27,8 +27,17 @@
  */
 import type { MysqlSession } from "./connect.ts";
 
-/** Starts the connection's snapshot transaction. */
+/**
+ * Starts the connection's snapshot transaction; for `Source.stats()` it lasts until the
+ * connection ends.
+ */
 export async function startSnapshot(session: MysqlSession): Promise<void> {
   await session.run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-  await session.run("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
+  session.clock.beginTransaction();
+  try {
+    await session.run("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
+  } catch (error) {
+    session.clock.endTransaction();
+    throw error;
+  }
 }

@@ -9,6 +9,16 @@
  * A batch is full at `batchRows` rows or, with a memory budget, once one more row of the mean
  * width would take its column data past the budget (see `batch_budget.ts`).
  *
+ * For the same reason the tuning's statement timeout cannot be left to the server: the statement
+ * stays open, blocked on the paused socket, for as long as the export takes, throttle included.
+ * The server's limit is lifted for the read (see `connect.ts`) and the timeout bounds its start
+ * instead: from sending the query until the first row arrives (for an empty result, until the
+ * server reports its end), which is the server's work of producing the result (planning, lock
+ * waits, a sort or a derived table built before the first row). Until then the socket keeps
+ * reading even after the column definitions, so the time is the server's alone. When the deadline
+ * passes, the query is stopped with `KILL QUERY` from a second connection and the read fails with
+ * a `timeout` SourceError; once the first row is in, the stream runs for as long as it takes.
+ *
  * @module
  */
 import type { RecordBatch, Schema } from "apache-arrow";
@@ -24,6 +34,12 @@ import { type MysqlColumn, type MysqlField, resolveColumns } from "./types.ts";
 
 /** A row as mysql2 delivers it with `typeCast: false`: the raw bytes of each value. */
 type RawRow = (Uint8Array | null)[];
+
+/**
+ * How long a statement stopped by `KILL QUERY` gets to report its end before the connection is
+ * dropped instead: the server ends it at its next check of the kill flag, normally at once.
+ */
+const KILLED_GRACE_MS = 1_000;
 
 /** One running query: its schema, its batches, and how to stop it. */
 export class MysqlStream {
@@ -43,6 +59,10 @@ export class MysqlStream {
   #ended = false;
   #failure: unknown;
   #hasFailed = false;
+  /** The pending client-side deadline of the query's start (see the module doc). */
+  #startTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The `KILL QUERY` of a start past its deadline, and the server's answer to it. */
+  #interrupting: Promise<void> | undefined;
   /** Wakes whoever waits for a full batch, the end, or a failure. */
   #notify: (() => void) | undefined;
   readonly #onAbort = () => {
@@ -96,6 +116,7 @@ export class MysqlStream {
   /** Stops the query on the server unless it already finished; safe to call twice. */
   async stop(): Promise<void> {
     this.#detach();
+    await this.#interrupting;
     if (!this.#ended) await this.#session.kill();
   }
 
@@ -103,6 +124,8 @@ export class MysqlStream {
     const { signal } = this.#options;
     return new Promise<Schema>((resolve, reject) => {
       const query = this.#session.stream(sql);
+      const timeoutMs = this.#session.statementTimeoutMs;
+      if (timeoutMs > 0) this.#startTimer = setTimeout(() => this.#expire(timeoutMs), timeoutMs);
       this.#notify = () => {
         if (this.#schema !== undefined) resolve(this.#schema);
         else reject(this.#hasFailed ? this.#failure : this.#noResultSet());
@@ -119,9 +142,10 @@ export class MysqlStream {
           }
           return;
         }
-        if (fields === undefined) return;
-        // Nothing is read until the consumer asks for the first batch.
-        this.#session.pause();
+        if (fields === undefined || this.#hasFailed) return;
+        // Nothing more is read until the consumer asks for the first batch, unless the start is
+        // still being timed: then the first row's arrival must not wait for the consumer.
+        if (this.#startTimer === undefined) this.#session.pause();
         try {
           this.#columns = resolveColumns(fields, this.#widened);
           const { schema, decoders } = createDecoders(this.#columns);
@@ -134,10 +158,12 @@ export class MysqlStream {
         }
       });
       query.on("result", (row, index) => {
+        this.#clearDeadline();
         if (index === 0 && Array.isArray(row) && !this.#hasFailed) this.#onRow(row as RawRow);
       });
       query.on("error", (error) => this.#fail(toSourceError(error)));
       query.on("end", () => {
+        this.#clearDeadline();
         this.#ended = true;
         // A failure may have paused the connection; the next statement needs it reading again.
         this.#session.resume();
@@ -149,6 +175,43 @@ export class MysqlStream {
       await this.stop();
       throw error;
     });
+  }
+
+  /** The query's start is over (a row, the end or a failure came): no deadline applies now. */
+  #clearDeadline(): void {
+    clearTimeout(this.#startTimer);
+    this.#startTimer = undefined;
+  }
+
+  /** The start overran the timeout: fail the read and stop the statement on the server. */
+  #expire(timeoutMs: number): void {
+    this.#startTimer = undefined;
+    this.#interrupting = this.#interrupt();
+    this.#fail(
+      new SourceError(
+        `MySQL: the query returned no row within source.tuning.statement_timeout_s ` +
+          `(${timeoutMs / 1000} s) and was stopped; on MySQL/MariaDB this timeout bounds the ` +
+          "server's work until the first row of a read (and each of rivet's own statements), " +
+          "not the streaming after it: raise it or set it to 0",
+        "timeout",
+      ),
+    );
+  }
+
+  /**
+   * `KILL QUERY`, then lets the statement's end through the paused connection (its rows, if any,
+   * are dropped: the read has failed), so that the connection survives when the server obliges.
+   */
+  async #interrupt(): Promise<void> {
+    await this.#session.killQuery();
+    if (this.#ended) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, KILLED_GRACE_MS);
+      this.#notify = resolve;
+      this.#session.resume();
+    });
+    clearTimeout(timer);
   }
 
   #noResultSet(): SourceError {
@@ -184,6 +247,7 @@ export class MysqlStream {
   }
 
   #fail(error: unknown): void {
+    this.#clearDeadline();
     if (this.#hasFailed) return;
     this.#hasFailed = true;
     this.#failure = error;
@@ -198,6 +262,7 @@ export class MysqlStream {
   }
 
   #detach(): void {
+    this.#clearDeadline();
     this.#options.signal?.removeEventListener("abort", this.#onAbort);
     this.#session.connection.removeListener("error", this.#onConnectionError);
   }

@@ -18,6 +18,7 @@ import { ConfigError, errorMessage, SourceError } from "../../errors.ts";
 import { log } from "../../util/log.ts";
 import { toSourceError } from "./errors.ts";
 import { readOptionFile } from "../option_file.ts";
+import { SessionClock } from "../session_clock.ts";
 
 const CONNECT_TIMEOUT_MS = 15_000;
 const CANCEL_TIMEOUT_MS = 3_000;
@@ -121,6 +122,8 @@ function sessionSql(config: SourceConfig): string {
 export class PgSession {
   /** The underlying node-postgres client. */
   readonly client: pg.Client;
+  /** Times every statement and transaction of the session, for `Source.stats()`. */
+  readonly clock: SessionClock = new SessionClock();
   readonly #settings: ConnectionSettings;
   #broken: string | undefined;
   #closed = false;
@@ -225,11 +228,13 @@ export class PgSession {
       queryMode: values === undefined ? undefined : "extended",
     };
     this.#running++;
+    const end = this.clock.statement();
     try {
       return await this.client.query<TextRow>(query);
     } catch (error) {
       throw toSourceError(error, { password: this.#settings.password, sqlOffset });
     } finally {
+      end();
       this.#running--;
     }
   }
@@ -239,21 +244,35 @@ export class PgSession {
     if (this.#running > 0) void this.cancel();
   }
 
-  /** Rolls back the open transaction; a failure there makes the session unusable, not an error. */
+  /**
+   * Rolls back the open transaction; a failure there makes the session unusable, not an error.
+   * Either way the transaction is over (a dead connection's ends on the server with it).
+   */
   async rollback(): Promise<void> {
-    if (this.#closed || this.#broken !== undefined) return;
+    if (this.#closed || this.#broken !== undefined) {
+      this.clock.endTransaction();
+      return;
+    }
     try {
       await this.run("ROLLBACK");
     } catch (error) {
       log.debug(`PostgreSQL ROLLBACK failed: ${(error as Error).message}`);
       await this.kill();
     }
+    this.clock.endTransaction();
   }
 
-  /** Starts `COPY ... TO STDOUT`; the stream yields the raw CopyData bytes. */
+  /**
+   * Starts `COPY ... TO STDOUT`; the stream yields the raw CopyData bytes. The statement lasts
+   * until the stream has ended, failed or been destroyed.
+   */
   copyOut(sql: string): Readable {
     this.#assertUsable();
+    const end = this.clock.statement();
     const stream = this.client.query(copyTo(sql));
+    stream.once("end", end);
+    stream.once("error", end);
+    stream.once("close", end);
     // pg-copy-streams takes the socket over with pause() + a 'readable' listener. Deno's
     // net.Socket#pause stops the handle's read loop while the stream still believes a read is
     // pending, so on a socket that sat idle no data would ever arrive and the COPY would hang.
@@ -310,6 +329,7 @@ export class PgSession {
     this.#broken = "the previous read was interrupted";
     await this.cancel();
     this.client.connection.stream.destroy();
+    this.clock.stop();
   }
 
   /** Ends the session (rolling back anything open); safe to call twice and after a failure. */
@@ -318,6 +338,7 @@ export class PgSession {
     this.#closed = true;
     if (this.#broken !== undefined) {
       this.client.connection.stream.destroy();
+      this.clock.stop();
       return;
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -331,6 +352,7 @@ export class PgSession {
       this.client.connection.stream.destroy();
     } finally {
       clearTimeout(timer);
+      this.clock.stop();
     }
   }
 }

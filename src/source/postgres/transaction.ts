@@ -74,6 +74,7 @@ export class PgTransactions {
     // The id was checked above: it holds no quote, so it can stand in the literal as is.
     if (snapshot !== undefined) statements.push(`SET TRANSACTION SNAPSHOT '${snapshot}'`);
     statements.push(LOCAL_FORMAT_SQL);
+    this.session.clock.beginTransaction();
     try {
       await this.session.run(statements.join("; "));
       if (snapshot !== undefined) return snapshot;
@@ -99,7 +100,9 @@ export class PgTransactions {
   /** Opens the transaction of one read; pinned, it is already open and only checked. */
   async begin(): Promise<void> {
     if (this.#lost !== undefined) throw this.#lost;
-    if (!this.#pinned) await this.session.run(BEGIN_SQL);
+    if (this.#pinned) return;
+    this.session.clock.beginTransaction();
+    await this.session.run(BEGIN_SQL);
   }
 
   /** Ends a read whose rows were all read: closes `cursor` and, unless pinned, commits. */
@@ -107,6 +110,7 @@ export class PgTransactions {
     const close = cursor === undefined ? [] : [`CLOSE ${cursor}`];
     const sql = [...close, ...(this.#pinned ? [] : ["COMMIT"])].join("; ");
     if (sql !== "") await this.session.run(sql);
+    if (!this.#pinned) this.session.clock.endTransaction();
   }
 
   /**
