@@ -9,6 +9,7 @@ import { runExportsWith } from "../src/pipeline/run.ts";
 import { StateStore } from "../src/state/store.ts";
 import { FakeSourceFactory } from "./support/fake_source.ts";
 import { listDir, withTempDir } from "./support/files.ts";
+import { captureLog } from "./support/log.ts";
 import { readParquet } from "./support/read_parquet.ts";
 
 const table = tableFromArrays({
@@ -342,5 +343,39 @@ Deno.test("pipeline: a piece that fails after some parts were cut leaves no part
     assert.equal(summaries[0].status, "failed");
     assert.deepEqual(await listOut(dir), []);
     assert.equal(state(dir).files.length, 0);
+  });
+});
+
+Deno.test("pipeline: a large export without key_column on a gentle profile is warned about, naming the primary key", async () => {
+  await withTempDir(async (dir) => {
+    const big = new FakeSourceFactory({
+      schema: table.schema,
+      batches,
+      estimate: 2_500_000,
+      primaryKey: ["id"],
+    });
+    const balanced = makeConfig(dir, { mode: { kind: "full" } });
+    balanced.source.tuning = { ...balanced.source.tuning, profile: "balanced" };
+    const lines = await captureLog("info", async () => {
+      await runExportsWith(balanced, {}, big.open);
+    });
+    assert.ok(
+      lines.some((l) =>
+        l.includes(
+          "export 'items': about 2500000 rows without key_column on the balanced profile: PostgreSQL keeps one transaction open for the whole export; items's primary key is id: set key_column: id",
+        )
+      ),
+      lines.join(""),
+    );
+    // Not on the fast profile, nor with a key, nor for a small export.
+    const fast = await captureLog("info", async () => {
+      await runExportsWith(makeConfig(dir, { mode: { kind: "full" } }), {}, big.open);
+    });
+    assert.ok(!fast.some((l) => l.includes("without key_column")));
+    const small = new FakeSourceFactory({ schema: table.schema, batches, estimate: 10 });
+    const quiet = await captureLog("info", async () => {
+      await runExportsWith(balanced, {}, small.open);
+    });
+    assert.ok(!quiet.some((l) => l.includes("without key_column")));
   });
 });

@@ -52,6 +52,12 @@ async function showMetrics(
       m.retries > 0 ? `retries=${m.retries}` : "",
       m.validated === null ? "" : `validated=${m.validated ? "pass" : "FAIL"}`,
       m.schemaChanged === null ? "" : `schema=${m.schemaChanged ? "CHANGED" : "ok"}`,
+      m.longestStatementMs === null
+        ? ""
+        : `longest_statement=${formatDuration(m.longestStatementMs)}`,
+      m.longestTransactionMs === null
+        ? ""
+        : `longest_transaction=${formatDuration(m.longestTransactionMs)}`,
     ].filter(Boolean);
     if (flags.length) out += `  ${flags.join("  ")}\n`;
   }

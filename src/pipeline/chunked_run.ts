@@ -17,8 +17,8 @@ import { stripTerminator } from "../sql.ts";
 import type { ChunkRunRecord, ChunkTaskRecord } from "../state/store.ts";
 import { log } from "../util/log.ts";
 import { readChunkRange, renderBound } from "./chunk_range.ts";
-import { ConnectionSlot } from "./connection.ts";
-import type { ExportContext } from "./context.ts";
+import type { ConnectionSlot } from "./connection.ts";
+import { type ExportContext, slotFor } from "./context.ts";
 import { withRetries } from "./retry.ts";
 
 /** Below this share of rows per key value, most windows would be empty (spec "Sparse IDs"). */
@@ -45,7 +45,10 @@ export async function prepareChunkedRun(
   const { exp, store } = ctx;
   const identity = await identityOf(ctx, mode);
   const open = store.openChunkRun(exp.name);
-  const slots = snapshotSlots(ctx, mode.parallel);
+  // Keyset paging reads each page in its own short transaction: no run-long snapshot to share.
+  const slots = ctx.exp.keyColumns
+    ? Array.from({ length: mode.parallel }, () => slotFor(ctx))
+    : snapshotSlots(ctx, mode.parallel);
   try {
     if (resume && open) {
       refuseChangedPlan(open, identity);
@@ -167,10 +170,7 @@ function snapshotSlots(ctx: ExportContext, parallel: number): ConnectionSlot[] {
       await source.pinSnapshot(snapshot);
     }
   };
-  return Array.from(
-    { length: parallel },
-    () => new ConnectionSlot(() => ctx.openSource(ctx.config.source), pin),
-  );
+  return Array.from({ length: parallel }, () => slotFor(ctx, pin));
 }
 
 /** Never more connections than windows. */

@@ -6,21 +6,28 @@
  *
  * @module
  */
-import type { Source } from "../source/source.ts";
+import type { SessionStats, Source } from "../source/source.ts";
 
 /** A connection holder for one worker. */
 export class ConnectionSlot {
   readonly #open: () => Promise<Source>;
   readonly #prepare: ((source: Source) => Promise<void>) | undefined;
+  readonly #onClosed: ((stats: SessionStats) => void) | undefined;
   #source: Source | undefined;
 
   /**
    * @param open opens a fresh connection.
    * @param prepare runs once on each new connection before its first query; a failure closes it.
+   * @param onClosed receives what each connection held on the server, once it is closed.
    */
-  constructor(open: () => Promise<Source>, prepare?: (source: Source) => Promise<void>) {
+  constructor(
+    open: () => Promise<Source>,
+    prepare?: (source: Source) => Promise<void>,
+    onClosed?: (stats: SessionStats) => void,
+  ) {
     this.#open = open;
     this.#prepare = prepare;
+    this.#onClosed = onClosed;
   }
 
   /** The slot's connection, opening (and preparing) a fresh one when there is none. */
@@ -30,7 +37,7 @@ export class ConnectionSlot {
     try {
       await this.#prepare?.(source);
     } catch (err) {
-      await source.close().catch(() => {});
+      await this.#close(source);
       throw err;
     }
     this.#source = source;
@@ -41,7 +48,12 @@ export class ConnectionSlot {
   async discard(): Promise<void> {
     const source = this.#source;
     this.#source = undefined;
-    await source?.close().catch(() => {});
+    if (source) await this.#close(source);
+  }
+
+  async #close(source: Source): Promise<void> {
+    await source.close().catch(() => {});
+    this.#onClosed?.(source.stats());
   }
 
   /** Closes the connection at the end of the work. */

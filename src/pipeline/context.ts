@@ -8,7 +8,9 @@ import type { Config, ExportConfig } from "../config/types.ts";
 import type { Destination } from "../destination/destination.ts";
 import type { Source } from "../source/source.ts";
 import type { StateStore } from "../state/store.ts";
+import { ConnectionSlot } from "./connection.ts";
 import type { EventListener } from "./events.ts";
+import { recordSession, type Tally } from "./retry_report.ts";
 
 /** Everything one export run needs. */
 export interface ExportContext {
@@ -24,6 +26,8 @@ export interface ExportContext {
   destination: Destination;
   /** The chunked run whose windows this run delivers (chunked mode), for checkpoints. */
   chunkRunId?: string;
+  /** The export's counters: retries, rows, and the longest statement and transaction. */
+  tally: Tally;
   /** Re-read each finished file and compare its row count (`--validate`). */
   validate: boolean;
   /** Opens a fresh source connection (one per attempt). */
@@ -32,4 +36,19 @@ export interface ExportContext {
   emit: EventListener;
   /** Stops the run: the current attempt fails cleanly and no retry follows. */
   signal?: AbortSignal;
+}
+
+/**
+ * A connection slot for one of the export's workers: fresh connections from the export's source,
+ * prepared by `prepare`, and what each held on the server folded into the export's tally.
+ */
+export function slotFor(
+  ctx: ExportContext,
+  prepare?: (source: Source) => Promise<void>,
+): ConnectionSlot {
+  return new ConnectionSlot(
+    () => ctx.openSource(ctx.config.source),
+    prepare,
+    (stats) => recordSession(ctx.tally, stats),
+  );
 }

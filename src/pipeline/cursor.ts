@@ -5,14 +5,13 @@
  *
  * @module
  */
-import { type DataType, type RecordBatch, Type } from "apache-arrow";
+import type { DataType, RecordBatch } from "apache-arrow";
 import type { ExportConfig } from "../config/types.ts";
 import { RivetError, TypeMappingError } from "../errors.ts";
-import { METADATA } from "../arrow/metadata.ts";
 import type { TypedValue } from "../sql.ts";
 import type { StateStore } from "../state/store.ts";
 import { log } from "../util/log.ts";
-import { isNullAt, nullBitmap, rendererFor } from "../writer/text.ts";
+import { boundKind, valueReader } from "./typed_value.ts";
 
 /**
  * The stored cursor an incremental export resumes after; `undefined` for other modes and on the
@@ -54,7 +53,7 @@ export class CursorTracker {
         })`,
       );
     }
-    if (!cursorKind(field.type, field.metadata)) {
+    if (!boundKind(field)) {
       throw new TypeMappingError(
         `cursor_column '${this.column}' has type ${
           String(field.type)
@@ -66,42 +65,13 @@ export class CursorTracker {
   /** Notes the last non-null cursor value in `batch`. */
   observe(batch: RecordBatch): void {
     const index = batch.schema.fields.findIndex((f) => f.name === this.column);
-    const field = batch.schema.fields[index];
-    const data = batch.getChildAt(index)!.data[0];
-    const bitmap = nullBitmap(data);
-    for (let i = data.length - 1; i >= 0; i--) {
-      if (bitmap && isNullAt(bitmap, data.offset, i)) continue;
-      const kind = cursorKind(field.type, field.metadata)!;
-      // Floats: the exact double (a float32 widened), not the shortest float32 text, which the
-      // server would read back as a slightly different value and re-export the last row.
-      // Everything else: the CSV renderer's text is exact (digits, ISO 8601 with µs).
-      const text = kind === "float"
-        ? String((data.values as Float32Array | Float64Array)[i])
-        : rendererFor(field)(data)(i);
-      this.last = { kind, text };
-      return;
+    const read = valueReader(batch.schema.fields[index], batch.getChildAt(index)!.data[0]);
+    for (let i = batch.numRows - 1; i >= 0; i--) {
+      const value = read(i);
+      if (value !== undefined) {
+        this.last = value;
+        return;
+      }
     }
-  }
-}
-
-function cursorKind(type: DataType, metadata: Map<string, string>): TypedValue["kind"] | undefined {
-  switch (type.typeId) {
-    case Type.Int:
-      return "int";
-    case Type.Float:
-      return "float";
-    case Type.Decimal:
-      return "decimal";
-    case Type.Date:
-      return "date";
-    case Type.Timestamp:
-      return (type as unknown as { timezone?: string | null }).timezone
-        ? "timestamptz"
-        : "timestamp";
-    case Type.Utf8:
-    case Type.LargeUtf8:
-      return metadata.get(METADATA.logicalType) === "decimal" ? "decimal" : "text";
-    default:
-      return undefined;
   }
 }

@@ -37,6 +37,8 @@ export function recordMetrics(
       retries: s.retries,
       validated: s.validated ?? null,
       schemaChanged: s.schema === undefined ? null : s.schema === "CHANGED",
+      longestStatementMs: Math.round(s.longestStatementMs),
+      longestTransactionMs: Math.round(s.longestTransactionMs),
     });
   } catch (err) {
     log.error(`export '${s.exportName}': could not record metrics: ${describeError(err)}`);

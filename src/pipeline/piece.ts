@@ -18,7 +18,10 @@ import { extensionFor } from "../writer/writer.ts";
 import type { ConnectionSlot } from "./connection.ts";
 import type { ExportContext } from "./context.ts";
 import { describeError } from "./describe_error.ts";
-import { type Extracted, extractPiece } from "./extract.ts";
+import { extractPiece } from "./extract.ts";
+import { extractPaged } from "./extract_paged.ts";
+import type { Extracted } from "./piece_output.ts";
+import { pieceLabel, retryReporter } from "./retry_report.ts";
 import { withRetries } from "./retry.ts";
 import { validateRowCount } from "./validate.ts";
 
@@ -34,47 +37,25 @@ export interface DeliveredPiece {
   cursor?: TypedValue;
 }
 
-/** Counters shared by the pieces of one export. */
-export interface Tally {
-  /** Retry attempts so far. */
-  retries: number;
-  /** Rows extracted so far (counted before delivery, so a failed delivery still reports them). */
-  rows: number;
-}
-
 /**
- * Runs `piece` to committed files on the connection in `slot`. Retryable source failures start
- * the piece over; every retry is counted and announced as a `retry` event.
+ * Runs `piece` to committed files on the connection in `slot`. Retryable source failures read
+ * again on a fresh connection (the whole piece, or with keyset paging the failed page); every
+ * retry is counted and announced as a `retry` event.
  */
 export async function runPiece(
   ctx: ExportContext,
   piece: Piece,
   slot: ConnectionSlot,
-  tally: Tally,
 ): Promise<DeliveredPiece> {
-  const { exp, config } = ctx;
-  const extracted = await withRetries(() => extractPiece(ctx, piece, slot), {
-    tuning: config.source.tuning,
-    signal: ctx.signal,
-    onRetry: ({ attempt, delayMs, error }) => {
-      tally.retries++;
-      const why = describeError(error);
-      log.warn(
-        `export '${exp.name}': ${
-          pieceLabel(piece)
-        }retry ${attempt}/${config.source.tuning.maxRetries} in ${delayMs}ms, reconnecting (${error.retryClass}: ${why})`,
-      );
-      ctx.emit({
-        type: "retry",
-        exportName: exp.name,
-        piece: piece.index,
-        attempt,
-        delayMs,
-        retryClass: error.retryClass,
-        error: why,
-      });
-    },
-  });
+  const { exp, config, tally } = ctx;
+  // Keyset pieces retry page by page, from the last page written; others start over.
+  const extracted = exp.keyColumns
+    ? await extractPaged(ctx, piece, slot, exp.keyColumns, tally)
+    : await withRetries(() => extractPiece(ctx, piece, slot), {
+      tuning: config.source.tuning,
+      signal: ctx.signal,
+      onRetry: retryReporter(ctx, piece, tally, "reconnecting"),
+    });
   const { schema, rows, cursor } = extracted;
   tally.rows += rows;
   try {
@@ -89,11 +70,6 @@ export async function runPiece(
   }
   const files = await deliver(ctx, piece, extracted);
   return { schema, rows, files, cursor };
-}
-
-/** `chunk 3: ` for a window, nothing for a whole-query piece. */
-function pieceLabel(piece: Piece): string {
-  return piece.window ? `chunk ${piece.window.index}: ` : "";
 }
 
 /**

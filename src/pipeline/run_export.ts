@@ -16,14 +16,15 @@ import { dialectFor } from "../source/dialect.ts";
 import type { Source } from "../source/source.ts";
 import type { StateStore } from "../state/store.ts";
 import { log } from "../util/log.ts";
-import type { ExportContext } from "./context.ts";
+import { type ExportContext, slotFor } from "./context.ts";
 import { resumeCursor } from "./cursor.ts";
 import { describeError } from "./describe_error.ts";
+import { adviseKey } from "./key_advice.ts";
 import { type EventListener, safeListener } from "./events.ts";
 import { saveExportState } from "./export_state.ts";
 import { recordMetrics } from "./metrics.ts";
 import { prepareChunkedRun } from "./chunked_run.ts";
-import { ConnectionSlot } from "./connection.ts";
+import type { ConnectionSlot } from "./connection.ts";
 import type { DeliveredPiece } from "./piece.ts";
 import { runPieces } from "./workers.ts";
 import { RssSampler } from "./rss.ts";
@@ -65,11 +66,14 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
     durationMs: 0,
     peakRssMb: 0,
     retries: 0,
+    longestStatementMs: 0,
+    longestTransactionMs: 0,
     locations: [],
   };
   const ctx: ExportContext = {
     ...request,
     runId: summary.runId,
+    tally: summary,
     destination: createDestination(exp.destination),
     emit: safeListener(request.onEvent),
   };
@@ -86,7 +90,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
     });
     let delivered: DeliveredPiece[];
     try {
-      delivered = await runPieces(ctx, pieces, slots, summary);
+      delivered = await runPieces(ctx, pieces, slots);
     } finally {
       for (const slot of slots) await slot.close();
     }
@@ -149,5 +153,7 @@ async function planRun(
     return { pieces: planPieces(exp, { windows: run.windows, now }, dialect), slots: run.slots };
   }
   const pieces = planPieces(exp, { cursor: resumeCursor(store, exp), now }, dialect);
-  return { pieces, slots: [new ConnectionSlot(() => ctx.openSource(config.source))] };
+  const slot = slotFor(ctx);
+  await adviseKey(ctx, pieces[0], slot);
+  return { pieces, slots: [slot] };
 }

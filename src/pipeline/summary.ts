@@ -30,6 +30,10 @@ export interface ExportSummary {
   peakRssMb: number;
   /** Retry attempts (0 when none were needed). */
   retries: number;
+  /** The longest statement the export ran on the source, in ms (client-side). */
+  longestStatementMs: number;
+  /** The longest transaction the export held open on the source, in ms (client-side). */
+  longestTransactionMs: number;
   /** Set when `--validate` ran: did the file hold every row read? */
   validated?: boolean;
   /** `unchanged` / `CHANGED`; absent on an export's first run. */
@@ -58,10 +62,13 @@ export interface ExportSummary {
  *   durationMs: 3200,
  *   peakRssMb: 142,
  *   retries: 0,
+ *   longestStatementMs: 420,
+ *   longestTransactionMs: 2900,
  *   locations: ["/data/out/orders_20260329_125109_336.parquet"],
  * });
- * assert.match(text, /^── orders ──\n {2}run_id: {5}orders_20260329T125109\.336\n/);
- * assert.match(text, /\n {2}rows: {7}150000\n/);
+ * assert.match(text, /^── orders ──\n {2}run_id: {14}orders_20260329T125109\.336\n/);
+ * assert.match(text, /\n {2}rows: {16}150000\n/);
+ * assert.match(text, /\n {2}longest transaction: 2\.9s\n/);
  * ```
  */
 export function formatSummary(s: ExportSummary): string {
@@ -74,11 +81,13 @@ export function formatSummary(s: ExportSummary): string {
     ["duration", formatDuration(s.durationMs)],
     ["peak RSS", `${s.peakRssMb}MB`],
     ["retries", String(s.retries)],
+    ["longest statement", formatDuration(s.longestStatementMs)],
+    ["longest transaction", formatDuration(s.longestTransactionMs)],
   ];
   if (s.validated !== undefined) lines.push(["validated", s.validated ? "pass" : "FAIL"]);
   if (s.schema !== undefined) lines.push(["schema", s.schema]);
   for (const location of s.locations) lines.push(["file", location]);
   if (s.error !== undefined) lines.push(["error", s.error]);
-  const body = lines.map(([k, v]) => `  ${(k + ":").padEnd(11)} ${v}`).join("\n");
+  const body = lines.map(([k, v]) => `  ${(k + ":").padEnd(20)} ${v}`).join("\n");
   return `── ${s.exportName} ──\n${body}\n`;
 }

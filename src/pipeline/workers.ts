@@ -11,14 +11,13 @@ import { log } from "../util/log.ts";
 import type { ConnectionSlot } from "./connection.ts";
 import type { ExportContext } from "./context.ts";
 import { describeError } from "./describe_error.ts";
-import { type DeliveredPiece, runPiece, type Tally } from "./piece.ts";
+import { type DeliveredPiece, runPiece } from "./piece.ts";
 
 /** Delivers every piece, in parallel over `slots`; results come back in piece order. */
 export async function runPieces(
   ctx: ExportContext,
   pieces: readonly Piece[],
   slots: readonly ConnectionSlot[],
-  tally: Tally,
 ): Promise<DeliveredPiece[]> {
   const delivered = new Map<number, DeliveredPiece>();
   const failures: unknown[] = [];
@@ -27,7 +26,7 @@ export async function runPieces(
     while (next < pieces.length && failures.length === 0 && !ctx.signal?.aborted) {
       const piece = pieces[next++];
       try {
-        delivered.set(piece.index, await runPiece(ctx, piece, slot, tally));
+        delivered.set(piece.index, await runPiece(ctx, piece, slot));
       } catch (err) {
         failures.push(err);
       }

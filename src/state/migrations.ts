@@ -86,6 +86,9 @@ export const MIGRATIONS: readonly string[] = [
      updated_at TEXT,
      PRIMARY KEY (run_id, chunk_index)
    );`,
+  // 3: what each run imposed on the source: its longest statement and longest transaction.
+  `ALTER TABLE export_metrics ADD COLUMN longest_statement_ms INTEGER;
+   ALTER TABLE export_metrics ADD COLUMN longest_transaction_ms INTEGER;`,
 ];
 
 /** Brings `db` to the latest version. Refuses a database written by a newer rivet. */

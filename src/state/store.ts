@@ -56,6 +56,10 @@ export interface MetricsRecord {
   retries: number;
   validated: boolean | null;
   schemaChanged: boolean | null;
+  /** The run's longest statement on the source, in ms (null for runs before migration 3). */
+  longestStatementMs: number | null;
+  /** The run's longest transaction on the source, in ms (null for runs before migration 3). */
+  longestTransactionMs: number | null;
 }
 
 /** One chunked run: its plan's identity and progress (`chunk_run`). */
@@ -388,8 +392,8 @@ export class StateStore {
     this.db.prepare(
       `INSERT INTO export_metrics (export_name, run_id, run_at, duration_ms, total_rows, peak_rss_mb,
          status, error_message, tuning_profile, format, mode, files_produced, bytes_written, retries,
-         validated, schema_changed)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         validated, schema_changed, longest_statement_ms, longest_transaction_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       m.exportName,
       m.runId,
@@ -407,6 +411,8 @@ export class StateStore {
       m.retries,
       m.validated === null ? null : Number(m.validated),
       m.schemaChanged === null ? null : Number(m.schemaChanged),
+      m.longestStatementMs,
+      m.longestTransactionMs,
     );
   }
 
@@ -435,6 +441,10 @@ export class StateStore {
       retries: Number(r.retries),
       validated: r.validated === null ? null : r.validated === 1,
       schemaChanged: r.schema_changed === null ? null : r.schema_changed === 1,
+      longestStatementMs: r.longest_statement_ms === null ? null : Number(r.longest_statement_ms),
+      longestTransactionMs: r.longest_transaction_ms === null
+        ? null
+        : Number(r.longest_transaction_ms),
     }));
   }
 

@@ -1,0 +1,177 @@
+/**
+ * The writing side of one attempt at one piece: batches go through the meta columns into a
+ * writer whose sink is a staged file, rotated into a new part whenever `max_file_size` is
+ * reached; the incremental cursor is noted and every batch announced. Nothing is visible at the
+ * destination: `finish` hands over the staged parts, `abort` discards them.
+ *
+ * @module
+ */
+import type { RecordBatch, Schema } from "apache-arrow";
+import type { Staged } from "../destination/destination.ts";
+import type { Piece } from "../plan/plan.ts";
+import type { TypedValue } from "../sql.ts";
+import { log } from "../util/log.ts";
+import { createWriter } from "../writer/create.ts";
+import type { FormatWriter } from "../writer/writer.ts";
+import type { ExportContext } from "./context.ts";
+import { CursorTracker } from "./cursor.ts";
+import { type MetaColumnsAppender, metaColumnsFor } from "./meta_columns.ts";
+
+/** One finished part file, staged. */
+export interface StagedPart {
+  /** The finished file, not yet visible. */
+  staged: Staged;
+  /** Rows in the part. */
+  rows: number;
+  /** Size of the part. */
+  bytes: number;
+}
+
+/** What one successful attempt produced, before anything is committed. */
+export interface Extracted {
+  /** The Arrow schema of the source rows (known even when there were none). */
+  schema: Schema;
+  /** The finished parts, in order; none when the piece had no rows. */
+  parts: StagedPart[];
+  /** Rows written. */
+  rows: number;
+  /** The incremental cursor after the last row, when the mode has one and a row carried it. */
+  cursor?: TypedValue;
+}
+
+/** A part being written. */
+interface OpenPart {
+  staged: Staged;
+  file: Deno.FsFile;
+  writer: FormatWriter | undefined;
+  rows: number;
+}
+
+/** Writes one piece's batches into staged parts. */
+export class PieceOutput {
+  readonly #ctx: ExportContext;
+  readonly #piece: Piece;
+  readonly #schema: Schema;
+  readonly #cursor: CursorTracker | undefined;
+  readonly #meta: MetaColumnsAppender | undefined;
+  readonly #label: string;
+  readonly #parts: StagedPart[] = [];
+  #open: OpenPart | undefined;
+  #rows = 0;
+  #batches = 0;
+
+  /**
+   * Prepares the output of `piece` for rows of `schema`. Throws before any file is created when
+   * the cursor column is missing or a meta column name is taken.
+   */
+  constructor(ctx: ExportContext, piece: Piece, schema: Schema) {
+    this.#ctx = ctx;
+    this.#piece = piece;
+    this.#schema = schema;
+    const mode = ctx.exp.mode;
+    this.#cursor = mode.kind === "incremental" ? new CursorTracker(mode.cursorColumn) : undefined;
+    this.#cursor?.check(schema.fields);
+    this.#meta = metaColumnsFor(ctx.exp.metaColumns, schema);
+    this.#label = piece.window ? `chunk ${piece.window.index} ` : "";
+  }
+
+  /** Rows written so far. */
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /** Writes one batch (read at `at`, `performance.now()`), starting a new part when needed. */
+  async write(batch: RecordBatch, at: number): Promise<void> {
+    const { exp } = this.#ctx;
+    this.#cursor?.observe(batch);
+    const part = this.#open ??= await this.#startPart();
+    await part.writer!.write(this.#meta ? this.#meta.apply(batch) : batch);
+    part.rows += batch.numRows;
+    this.#rows += batch.numRows;
+    this.#batches++;
+    log.debug(
+      `export '${exp.name}': ${this.#label}batch ${this.#batches}: ${batch.numRows} rows (total ${this.#rows})`,
+    );
+    this.#ctx.emit({
+      type: "batch",
+      exportName: exp.name,
+      piece: this.#piece.index,
+      rows: batch.numRows,
+      pieceRows: this.#rows,
+      at,
+    });
+    if (exp.maxFileSize !== undefined && part.writer!.bytesWritten() >= exp.maxFileSize) {
+      this.#open = undefined;
+      this.#parts.push(await finishPart(part));
+    }
+  }
+
+  /** Finishes the last part and hands over everything written. */
+  async finish(): Promise<Extracted> {
+    const open = this.#open;
+    this.#open = undefined;
+    if (open) this.#parts.push(await finishPart(open));
+    const bytes = this.#parts.reduce((sum, p) => sum + p.bytes, 0);
+    log.info(
+      `export '${this.#ctx.exp.name}': ${this.#label}read ${this.#rows} rows, wrote ${bytes} bytes${
+        this.#parts.length > 1 ? ` in ${this.#parts.length} parts` : ""
+      }`,
+    );
+    return {
+      schema: this.#schema,
+      parts: [...this.#parts],
+      rows: this.#rows,
+      cursor: this.#cursor?.value,
+    };
+  }
+
+  /** Discards every staged part, finished or not. */
+  async abort(reason: unknown): Promise<void> {
+    const open = this.#open;
+    this.#open = undefined;
+    if (open) await abortPart(open, reason);
+    for (const part of this.#parts) await part.staged.abort();
+    this.#parts.length = 0;
+  }
+
+  async #startPart(): Promise<OpenPart> {
+    const { exp, destination } = this.#ctx;
+    const staged = await destination.stage();
+    const part: OpenPart = {
+      staged,
+      file: await Deno.open(staged.path, { write: true, create: true, truncate: true }),
+      writer: undefined,
+      rows: 0,
+    };
+    try {
+      part.writer = await createWriter(this.#meta?.schema ?? this.#schema, part.file.writable, {
+        format: exp.format,
+        compression: exp.compression,
+        compressionLevel: exp.compressionLevel,
+        partBytes: exp.maxFileSize,
+      });
+    } catch (err) {
+      await abortPart(part, err);
+      throw err;
+    }
+    return part;
+  }
+}
+
+async function finishPart(part: OpenPart): Promise<StagedPart> {
+  const { bytes } = await part.writer!.finish();
+  return { staged: part.staged, rows: part.rows, bytes };
+}
+
+async function abortPart(part: OpenPart, reason: unknown): Promise<void> {
+  if (part.writer) {
+    await part.writer.abort(reason).catch(() => {});
+  } else {
+    try {
+      part.file.close();
+    } catch {
+      // Already closed by a failed stream.
+    }
+  }
+  await part.staged.abort();
+}
