@@ -70,8 +70,26 @@ export class SourceError extends RivetError {
 /** A value or column the source returned that rivet cannot represent exactly. */
 export class TypeMappingError extends RivetError {}
 
+/**
+ * What went wrong at a destination, in the categories `rivet doctor` reports (spec "Auth
+ * Diagnostics"): credentials missing, expired or rejected; the host unreachable; the bucket or
+ * path missing; anything else.
+ */
+export type DestinationCategory = "auth" | "connectivity" | "not_found" | "other";
+
 /** A failure storing a file at its destination. */
-export class DestinationError extends RivetError {}
+export class DestinationError extends RivetError {
+  /** Who must act: fix credentials, the network, the bucket name, or look closer. */
+  readonly category: DestinationCategory;
+  /** Creates the error; without a category it is `other`. */
+  constructor(
+    message: string,
+    options?: ErrorOptions & { category?: DestinationCategory },
+  ) {
+    super(message, options);
+    this.category = options?.category ?? "other";
+  }
+}
 
 /** A written file does not match what was read (row count, footer). */
 export class DataIntegrityError extends RivetError {}

@@ -228,8 +228,10 @@ Deno.test("config errors: incremental needs cursor_column; query xor query_file"
 });
 
 Deno.test("config errors: later-release keys are named as not supported, not ignored", async () => {
-  const s3 = await loadError(config(ONE_EXPORT.replace("type: local", "type: s3")));
-  assert.match(s3, /'s3' \(S3 destinations\) is not supported yet/);
+  const anonymous = await loadError(
+    config(ONE_EXPORT.replace("type: local", "type: gcs\n      allow_anonymous: true")),
+  );
+  assert.match(anonymous, /'allow_anonymous' \(anonymous GCS access\) is not supported yet/);
   const quality = await loadError(
     config(
       ONE_EXPORT.replace(
@@ -338,5 +340,72 @@ Deno.test("config errors: mode keys, sizes, memory batches and stdout each name 
   assert.match(
     both,
     /:6: source\.tuning: batch_size and batch_size_memory_mb are mutually exclusive \(set one\)/,
+  );
+});
+
+Deno.test("config: S3 and GCS destinations resolve their keys; S3 keys are both or neither, read from the named variables", async () => {
+  const dest = (lines: string) =>
+    `source:\n  type: postgres\n  url: "postgresql://u@h/d"\nexports:\n  - name: e\n    query: "SELECT 1"\n    destination:\n${
+      lines.split("\n").map((l) => `      ${l}`).join("\n")
+    }\n`;
+  await withTempDir(async (dir) => {
+    const s3 = await writeFile(
+      dir,
+      "s3.yaml",
+      dest(
+        "type: s3\nbucket: data\nprefix: exports/\nregion: eu-west-1\nendpoint: http://127.0.0.1:9000\naccess_key_env: MY_KEY\nsecret_key_env: MY_SECRET",
+      ),
+    );
+    const env: Record<string, string> = {
+      MY_KEY: "AKIAEXAMPLE",
+      MY_SECRET: "wJalrXUtnFEMIK7MDENG",
+    };
+    const cfg = await loadConfig(s3, { env: (n) => env[n] });
+    assert.deepEqual(cfg.exports[0].destination, {
+      type: "s3",
+      bucket: "data",
+      prefix: "exports/",
+      region: "eu-west-1",
+      endpoint: "http://127.0.0.1:9000",
+      keys: {
+        accessKeyEnv: "MY_KEY",
+        secretKeyEnv: "MY_SECRET",
+        accessKeyId: "AKIAEXAMPLE",
+        secretAccessKey: "wJalrXUtnFEMIK7MDENG",
+      },
+    });
+    const gcs = await writeFile(
+      dir,
+      "gcs.yaml",
+      dest("type: gcs\nbucket: lake\ncredentials_file: keys/sa.json"),
+    );
+    assert.deepEqual((await loadConfig(gcs)).exports[0].destination, {
+      type: "gcs",
+      bucket: "lake",
+      prefix: "",
+      credentialsFile: join(dir, "keys", "sa.json"),
+    });
+  });
+  assert.match(
+    await loadError(dest("type: s3\nbucket: data\naccess_key_env: MY_KEY")),
+    /:8: export 'e': exports\[0\]\.destination: S3 needs both access_key_env and secret_key_env, or neither \(the default AWS credential chain\); 'secret_key_env' is missing/,
+  );
+  assert.match(
+    await loadError(dest("type: s3\nbucket: data\naccess_key_env: MY_KEY\nsecret_key_env: NOPE"), {
+      MY_KEY: "k",
+    }),
+    /:11: export 'e': exports\[0\]\.destination\.secret_key_env: environment variable NOPE is not set/,
+  );
+  assert.match(
+    await loadError(dest("type: gcs\nprefix: x/")),
+    /:8: export 'e': exports\[0\]\.destination: a gcs destination requires 'bucket'/,
+  );
+  assert.match(
+    await loadError(dest("type: local\npath: ./out\nbucket: data")),
+    /:10: export 'e': exports\[0\]\.destination\.bucket: not used by a local destination/,
+  );
+  assert.match(
+    await loadError(dest("type: s3\nbucket: data\ncredentials_file: sa.json")),
+    /exports\[0\]\.destination\.credentials_file: not used by a s3 destination/,
   );
 });

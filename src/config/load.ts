@@ -15,12 +15,7 @@ import { formatPath, type KeyPath, Locator } from "./location.ts";
 import { resolveTuning, type TuningOverrides } from "./profiles.ts";
 import { resolveExport } from "./export/resolve.ts";
 import type { Fail, RawExport } from "./export/rule.ts";
-import {
-  CONFIG_SCHEMA,
-  type JsonSchema,
-  NOT_YET_SUPPORTED_KEYS,
-  NOT_YET_SUPPORTED_VALUES,
-} from "./schema.ts";
+import { CONFIG_SCHEMA, type JsonSchema, NOT_YET_SUPPORTED_KEYS } from "./schema.ts";
 import { explain } from "./schema_errors.ts";
 import type { Config, ExportConfig } from "./types.ts";
 
@@ -234,25 +229,13 @@ function patternOf(path: KeyPath): string {
   return path.map((p) => (typeof p === "number" ? "*" : p)).join(".");
 }
 
-/** Keys and values from later releases are named as such, never reported as typos or ignored. */
+/** Keys from later releases are named as such, never reported as typos or ignored. */
 function rejectNotYetSupported(node: unknown, path: KeyPath, fail: Fail): void {
   if (Array.isArray(node)) {
     node.forEach((item, i) => rejectNotYetSupported(item, [...path, i], fail));
     return;
   }
-  if (node === null || typeof node !== "object") {
-    const values = NOT_YET_SUPPORTED_VALUES.get(patternOf(path));
-    const feature = typeof node === "string" ? values?.get(node) : undefined;
-    if (feature) {
-      fail(
-        `${formatPath(path)}: '${
-          String(node)
-        }' (${feature}) is not supported yet by this release of rivet`,
-        path,
-      );
-    }
-    return;
-  }
+  if (node === null || typeof node !== "object") return;
   for (const [key, value] of Object.entries(node)) {
     const child = [...path, key];
     const feature = NOT_YET_SUPPORTED_KEYS.get(patternOf(child));

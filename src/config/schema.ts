@@ -51,8 +51,15 @@ const destination: JsonSchema = {
   additionalProperties: false,
   required: ["type"],
   properties: {
-    type: { enum: ["local", "stdout"] },
+    type: { enum: ["local", "s3", "gcs", "stdout"] },
     path: nonEmptyString,
+    bucket: nonEmptyString,
+    prefix: { type: "string" },
+    region: nonEmptyString,
+    endpoint: nonEmptyString,
+    access_key_env: nonEmptyString,
+    secret_key_env: nonEmptyString,
+    credentials_file: nonEmptyString,
   },
 };
 
@@ -66,6 +73,9 @@ const exportEntry: JsonSchema = {
     query_file: nonEmptyString,
     mode: { enum: ["full", "incremental", "chunked", "time_window"] },
     cursor_column: nonEmptyString,
+    key_column: {
+      anyOf: [nonEmptyString, { type: "array", items: nonEmptyString, minItems: 1 }],
+    },
     chunk_column: nonEmptyString,
     chunk_size: positiveInt,
     parallel: positiveInt,
@@ -100,7 +110,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
 };
 
 /**
- * Keys and values the spec defines that this release does not implement yet. They are rejected
+ * Keys the spec defines that this release does not implement yet. They are rejected
  * with a "not supported yet" error instead of an "unknown key" one, and never silently ignored.
  * Paths use `*` for "any export".
  */
@@ -108,20 +118,5 @@ export const NOT_YET_SUPPORTED_KEYS: ReadonlyMap<string, string> = new Map([
   ["notifications", "Slack notifications"],
   ["source.tuning.memory_threshold_mb", "memory thresholds"],
   ["exports.*.quality", "quality checks"],
-  ["exports.*.destination.bucket", "S3/GCS destinations"],
-  ["exports.*.destination.prefix", "S3/GCS destinations"],
-  ["exports.*.destination.region", "S3 destinations"],
-  ["exports.*.destination.endpoint", "S3/GCS destinations"],
-  ["exports.*.destination.credentials_file", "GCS destinations"],
-  ["exports.*.destination.access_key_env", "S3 destinations"],
-  ["exports.*.destination.secret_key_env", "S3 destinations"],
-  ["exports.*.destination.allow_anonymous", "GCS destinations"],
-]);
-
-/** Enum values the spec defines that this release does not implement yet. */
-export const NOT_YET_SUPPORTED_VALUES: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map([
-  [
-    "exports.*.destination.type",
-    new Map([["s3", "S3 destinations"], ["gcs", "GCS destinations"]]),
-  ],
+  ["exports.*.destination.allow_anonymous", "anonymous GCS access"],
 ]);

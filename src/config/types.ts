@@ -123,7 +123,57 @@ export type DestinationConfig =
   | {
     /** The process's standard output. */
     type: "stdout";
-  };
+  }
+  | S3DestinationConfig
+  | GcsDestinationConfig;
+
+/** An S3 (or S3-compatible) bucket (spec "Destinations", "Credential precedence"). */
+export interface S3DestinationConfig {
+  /** Discriminator. */
+  type: "s3";
+  /** The bucket. */
+  bucket: string;
+  /** Key prefix; object keys are `prefix/file` with exactly one `/` between (empty: none). */
+  prefix: string;
+  /** The bucket's region, when given. */
+  region?: string;
+  /** An S3-compatible endpoint URL (path-style addressing), when given. */
+  endpoint?: string;
+  /**
+   * Keys read from the two named environment variables; absent: the SDK's default chain
+   * (environment, shared config and credentials files, instance metadata).
+   */
+  keys?: S3Keys;
+}
+
+/** S3 credentials from `access_key_env` and `secret_key_env`, resolved when the config loads. */
+export interface S3Keys {
+  /** The variable named by `access_key_env`. */
+  accessKeyEnv: string;
+  /** The variable named by `secret_key_env`. */
+  secretKeyEnv: string;
+  /** Its value. */
+  accessKeyId: string;
+  /** Its value (registered as a secret: never printed). */
+  secretAccessKey: string;
+}
+
+/** A Google Cloud Storage bucket (spec "Destinations", "Credential precedence"). */
+export interface GcsDestinationConfig {
+  /** Discriminator. */
+  type: "gcs";
+  /** The bucket. */
+  bucket: string;
+  /** Object name prefix; names are `prefix/file` with exactly one `/` between (empty: none). */
+  prefix: string;
+  /** A custom API endpoint, when given. */
+  endpoint?: string;
+  /**
+   * A service-account JSON file (absolute; relative paths resolve against the config); absent:
+   * `GOOGLE_APPLICATION_CREDENTIALS`, then the user's ADC file, then the metadata server.
+   */
+  credentialsFile?: string;
+}
 
 /** One entry of `exports[]`, resolved. */
 export interface ExportConfig {
@@ -133,6 +183,11 @@ export interface ExportConfig {
   query: string;
   /** The mode and its settings. */
   mode: ExportModeConfig;
+  /**
+   * `key_column`: read page by page in this key's order, each page its own short statement
+   * (keyset paging); absent: one streamed statement.
+   */
+  keyColumns?: string[];
   /** Output file format. */
   format: FormatName;
   /** Parquet codec (CSV ignores it). */

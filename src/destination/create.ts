@@ -5,7 +5,9 @@
  */
 import type { DestinationConfig } from "../config/types.ts";
 import type { Destination } from "./destination.ts";
+import { GcsDestination } from "./gcs.ts";
 import { LocalDestination } from "./local.ts";
+import { S3Destination } from "./s3.ts";
 import { StdoutDestination } from "./stdout.ts";
 
 /** The destination for `config`. */
@@ -15,5 +17,9 @@ export function createDestination(config: DestinationConfig): Destination {
       return new LocalDestination(config.path);
     case "stdout":
       return new StdoutDestination();
+    case "s3":
+      return new S3Destination(config);
+    case "gcs":
+      return new GcsDestination(config);
   }
 }

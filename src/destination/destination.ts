@@ -48,4 +48,10 @@ export interface Destination {
    * fails, so that no part of a failed piece stays visible.
    */
   retract(location: string): Promise<void>;
+  /**
+   * Proves the destination accepts a write (`rivet doctor`): writes a small probe file and removes
+   * it again, leaving nothing behind. Rejects with a {@link DestinationError} whose category says
+   * what is wrong.
+   */
+  probe(): Promise<void>;
 }

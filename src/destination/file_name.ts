@@ -55,3 +55,25 @@ export function runIdFor(exportName: string, at: Date): string {
   const p = parts(at);
   return `${exportName}_${p.date}T${p.time}.${p.ms}`;
 }
+
+/** How many names to try for one file when names are taken (two runs in the same millisecond). */
+export const MAX_NAME_ATTEMPTS = 1000;
+
+/**
+ * The names a file may be published under, in order: its own, then `stem_2.ext`, `stem_3.ext`...
+ * Destinations never overwrite: they take the first free one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const names = candidateNames("orders.csv");
+ * assert.deepEqual([names.next().value, names.next().value], ["orders.csv", "orders_2.csv"]);
+ * ```
+ */
+export function* candidateNames(fileName: string): Generator<string> {
+  const dot = fileName.lastIndexOf(".");
+  const [stem, ext] = dot > 0 ? [fileName.slice(0, dot), fileName.slice(dot)] : [fileName, ""];
+  yield fileName;
+  for (let i = 2; i <= MAX_NAME_ATTEMPTS; i++) yield `${stem}_${i}${ext}`;
+}

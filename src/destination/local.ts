@@ -4,13 +4,11 @@
  *
  * @module
  */
-import { basename, dirname, extname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { DestinationError, errorMessage } from "../errors.ts";
 import type { Destination, Staged } from "./destination.ts";
+import { candidateNames } from "./file_name.ts";
 import { stagingPath, syncFile } from "./staging.ts";
-
-/** How many suffixed names to try when a name is taken (two runs in the same millisecond). */
-const MAX_NAME_ATTEMPTS = 1000;
 
 /** Stores files in the directory `root`. */
 export class LocalDestination implements Destination {
@@ -52,6 +50,26 @@ export class LocalDestination implements Destination {
     };
   }
 
+  async probe(): Promise<void> {
+    const probe = join(this.root, `.rivet_doctor_probe_${crypto.randomUUID()}`);
+    try {
+      await Deno.mkdir(this.root, { recursive: true });
+      await Deno.writeTextFile(probe, "rivet doctor\n", { createNew: true });
+      await Deno.remove(probe);
+    } catch (err) {
+      await Deno.remove(probe).catch(() => {});
+      throw new DestinationError(`cannot write to ${this.root}: ${errorMessage(err)}`, {
+        cause: err,
+        category: err instanceof Deno.errors.PermissionDenied ||
+            err instanceof Deno.errors.NotCapable
+          ? "auth"
+          : err instanceof Deno.errors.NotFound
+          ? "not_found"
+          : "other",
+      });
+    }
+  }
+
   locationOf(fileName: string): string {
     return join(this.root, fileName);
   }
@@ -89,10 +107,7 @@ async function copyBeside(file: string, dir: string, fileName: string): Promise<
 }
 
 async function linkUnique(source: string, dir: string, fileName: string): Promise<string> {
-  const ext = extname(fileName);
-  const stem = fileName.slice(0, fileName.length - ext.length);
-  for (let i = 1; i <= MAX_NAME_ATTEMPTS; i++) {
-    const name = i === 1 ? fileName : `${stem}_${i}${ext}`;
+  for (const name of candidateNames(fileName)) {
     try {
       await Deno.link(source, join(dir, name));
       return name;

@@ -5,6 +5,7 @@
  * @module
  */
 import { join } from "node:path";
+import type { Staged } from "./destination.ts";
 
 let dir: Promise<string> | undefined;
 
@@ -26,4 +27,29 @@ export async function removeStagingDir(): Promise<void> {
 export async function syncFile(path: string): Promise<void> {
   using file = await Deno.open(path, { read: true, write: true });
   await file.sync();
+}
+
+/**
+ * A file staged locally and uploaded on commit (object stores): `upload` publishes the finished
+ * file under its name; the staged copy is removed after the commit, whatever happened, or on
+ * abort. No fsync first (unlike the local destination): the bytes are read back to be sent, and
+ * once the store acknowledges the object their durability is the store's.
+ */
+export async function stageForUpload(
+  upload: (path: string, fileName: string) => Promise<{ fileName: string; location: string }>,
+): Promise<Staged> {
+  const path = await stagingPath();
+  return {
+    path,
+    async commit(fileName: string) {
+      try {
+        return await upload(path, fileName);
+      } finally {
+        await Deno.remove(path).catch(() => {});
+      }
+    },
+    async abort() {
+      await Deno.remove(path).catch(() => {});
+    },
+  };
 }

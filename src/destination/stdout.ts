@@ -36,6 +36,11 @@ export class StdoutDestination implements Destination {
     };
   }
 
+  probe(): Promise<void> {
+    // Writing a probe would put bytes in the pipe; an open stdout is all a run needs.
+    return Promise.resolve();
+  }
+
   locationOf(): string {
     return "stdout";
   }

@@ -15,9 +15,16 @@ export interface CliResult {
   stdoutBytes: Uint8Array;
 }
 
-/** Runs `rivet <args>` with the given extra environment and returns its output. */
-export async function rivet(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const out = await command(args, env).output();
+/**
+ * Runs `rivet <args>` with the given extra environment and returns its output; `denoFlags` go to
+ * `deno run` (e.g. `--preload` of a test seam).
+ */
+export async function rivet(
+  args: string[],
+  env: Record<string, string> = {},
+  denoFlags: string[] = [],
+): Promise<CliResult> {
+  const out = await command(args, env, denoFlags).output();
   const decoder = new TextDecoder();
   return {
     code: out.code,
@@ -28,7 +35,11 @@ export async function rivet(args: string[], env: Record<string, string> = {}): P
 }
 
 /** The subprocess command for `rivet <args>` (spawn it to control its lifetime). */
-export function command(args: string[], env: Record<string, string> = {}): Deno.Command {
+export function command(
+  args: string[],
+  env: Record<string, string> = {},
+  denoFlags: string[] = [],
+): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -37,6 +48,7 @@ export function command(args: string[], env: Record<string, string> = {}): Deno.
       "--allow-read",
       "--allow-write",
       "--allow-sys",
+      ...denoFlags,
       `${ROOT}cli.ts`,
       ...args,
     ],

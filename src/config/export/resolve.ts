@@ -8,6 +8,7 @@ import type { ExportConfig } from "../types.ts";
 import { resolveDestination } from "./destination.ts";
 import { resolveFileSize } from "./file_size.ts";
 import { resolveFormat } from "./format.ts";
+import { resolveKeyColumns } from "./key_column.ts";
 import { resolveMetaColumns } from "./meta_columns.ts";
 import { resolveMode } from "./mode.ts";
 import { resolveQuery } from "./query.ts";
@@ -16,10 +17,13 @@ import type { RuleContext } from "./rule.ts";
 /** The resolved export, or a `ConfigError` from the first rule it breaks. */
 export async function resolveExport(ctx: RuleContext): Promise<ExportConfig> {
   const query = await resolveQuery(ctx);
+  const mode = resolveMode(ctx);
+  const keyColumns = resolveKeyColumns(ctx, mode);
   return {
     name: ctx.raw.name,
     query,
-    mode: resolveMode(ctx),
+    mode,
+    ...(keyColumns === undefined ? {} : { keyColumns }),
     ...resolveFormat(ctx),
     maxFileSize: resolveFileSize(ctx),
     metaColumns: resolveMetaColumns(ctx),

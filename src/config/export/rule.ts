@@ -30,7 +30,18 @@ export interface RawExport {
   compression?: CompressionName;
   compression_level?: number;
   skip_empty?: boolean;
-  destination: { type: "local" | "stdout"; path?: string };
+  key_column?: string | string[];
+  destination: {
+    type: "local" | "stdout" | "s3" | "gcs";
+    path?: string;
+    bucket?: string;
+    prefix?: string;
+    region?: string;
+    endpoint?: string;
+    access_key_env?: string;
+    secret_key_env?: string;
+    credentials_file?: string;
+  };
 }
 
 /** The entry being resolved and the means to report on it. */

@@ -1,0 +1,120 @@
+/**
+ * A loopback TCP proxy that can be told to fail the network in the ways uploads meet: long
+ * transfers dropped half way while short requests get through, or a reply lost after the server
+ * acted.
+ *
+ * @module
+ */
+
+/** A running proxy in front of one server. */
+export interface TcpProxy {
+  /** The loopback port clients connect to. */
+  port: number;
+  /**
+   * Once `afterBytes` more bytes have gone to the server, cuts every connection as soon as it
+   * has sent more than `limit` bytes from then on: transfers in flight and every retry of a long
+   * one fail, requests shorter than `limit` pass.
+   */
+  cutLongTransfers(afterBytes: number, limit: number): void;
+  /**
+   * The next connection that has sent more than `bytes` to the server when the server answers
+   * loses that answer and is closed: the server acted, the client never hears of it.
+   */
+  loseNextReply(bytes: number): void;
+  /** Bytes sent to the server so far. */
+  forwarded(): number;
+  /** Stops listening and closes every connection. */
+  close(): void;
+}
+
+/** Starts a proxy on a free loopback port that forwards to `127.0.0.1:targetPort`. */
+export function startTcpProxy(targetPort: number): TcpProxy {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const open = new Set<Deno.Conn>();
+  let sent = 0;
+  let armedAt: number | undefined;
+  let limit = Infinity;
+  let cutAfter = Infinity;
+  let loseReplyAfter: number | undefined;
+
+  const pipe = async (
+    from: Deno.Conn,
+    to: Deno.Conn,
+    onChunk: (n: number) => boolean,
+    close: () => void,
+  ) => {
+    const buffer = new Uint8Array(64 * 1024);
+    try {
+      while (true) {
+        const n = await from.read(buffer);
+        if (n === null || !onChunk(n)) break;
+        let offset = 0;
+        while (offset < n) offset += await to.write(buffer.subarray(offset, n));
+      }
+    } catch {
+      // The other side or close() ended the connection.
+    }
+    close();
+  };
+
+  const serve = async (client: Deno.Conn) => {
+    let server: Deno.Conn;
+    try {
+      server = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
+    } catch {
+      client.close();
+      return;
+    }
+    open.add(client).add(server);
+    const closeBoth = () => {
+      for (const c of [client, server]) {
+        if (open.delete(c)) c.close();
+      }
+    };
+    let sinceArmed = 0;
+    let fromClient = 0;
+    const upstream = (n: number) => {
+      sent += n;
+      fromClient += n;
+      if (armedAt === undefined && sent >= cutAfter) armedAt = sent;
+      if (armedAt !== undefined) {
+        sinceArmed += Math.min(n, sent - armedAt);
+        if (sinceArmed > limit) return false;
+      }
+      return true;
+    };
+    await Promise.all([
+      pipe(client, server, upstream, closeBoth),
+      pipe(server, client, () => {
+        if (loseReplyAfter === undefined || fromClient <= loseReplyAfter) return true;
+        loseReplyAfter = undefined;
+        return false;
+      }, closeBoth),
+    ]);
+  };
+
+  (async () => {
+    try {
+      for await (const client of listener) serve(client);
+    } catch {
+      // close() stopped the listener.
+    }
+  })();
+
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    cutLongTransfers(afterBytes, bytes) {
+      cutAfter = sent + afterBytes;
+      limit = bytes;
+    },
+    loseNextReply(bytes) {
+      loseReplyAfter = bytes;
+    },
+    forwarded: () => sent,
+    close() {
+      listener.close();
+      for (const c of open) c.close();
+      open.clear();
+    },
+  };
+}
