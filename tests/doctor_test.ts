@@ -8,7 +8,10 @@ import { join } from "node:path";
 import { rivet } from "./support/cli.ts";
 import { ENGINES } from "./support/engines.ts";
 import { listDir, withTempDir, writeFile } from "./support/files.ts";
+import { startGcsServer } from "./support/gcs_server.ts";
 import { listKeys, server, withBucket } from "./support/s3_fixture.ts";
+
+const TOKEN_REDIRECT = new URL("./support/google_token_redirect.ts", import.meta.url).pathname;
 
 function yaml(source: string[], destinations: string[]): string {
   return [
@@ -185,5 +188,70 @@ Deno.test({
         );
       });
     });
+  },
+});
+
+Deno.test({
+  name:
+    "doctor gcs: OK leaves no probe object; a missing key file, a refused key and an unknown bucket are each named",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const gcs = await startGcsServer();
+    try {
+      await withTempDir(async (dir) => {
+        const bucket = `rivet-d-${crypto.randomUUID().slice(0, 8)}`;
+        gcs.createBucket(bucket);
+        const good = await writeFile(
+          dir,
+          "good.json",
+          JSON.stringify(await gcs.newServiceAccount()),
+        );
+        const refused = await writeFile(
+          dir,
+          "refused.json",
+          JSON.stringify(await gcs.newServiceAccount({ trusted: false })),
+        );
+        const source = ["type: postgres", 'url: "postgresql://postgres@127.0.0.1:5432/test"'];
+        const dest = (b: string, key: string) =>
+          `{ type: gcs, bucket: ${b}, prefix: probe, endpoint: "${gcs.endpoint}", credentials_file: ${key} }`;
+        const env = {
+          GOOGLE_APPLICATION_CREDENTIALS: "",
+          CLOUDSDK_CONFIG: dir,
+          RIVET_TEST_TOKEN_URL: gcs.tokenUrl,
+        };
+        const doctor = async (name: string, destinations: string[]) =>
+          await rivet(
+            ["doctor", "-c", await writeFile(dir, name, yaml(source, destinations))],
+            env,
+            ["--preload", TOKEN_REDIRECT],
+          );
+        const ok = await doctor("ok.yaml", [dest(bucket, "good.json")]);
+        assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+        assert.match(ok.stdout, new RegExp(`^\\[OK\\] Destination GCS\\(${bucket}\\)$`, "m"));
+        assert.deepEqual(gcs.objects(bucket), [], "the probe object is gone");
+
+        const bad = await doctor("bad.yaml", [
+          dest(bucket, "missing.json"),
+          dest(`${bucket}-x`, "refused.json"),
+          dest("rivet-no-such-bucket", "good.json"),
+        ]);
+        assert.equal(bad.code, 1);
+        assert.match(
+          bad.stdout,
+          new RegExp(
+            `^\\[FAIL\\] Destination GCS\\(${bucket}\\) -- auth error: .*missing\\.json`,
+            "m",
+          ),
+        );
+        assert.match(bad.stdout, /^\[FAIL\] Destination GCS\(\S+-x\) -- auth error: /m);
+        assert.match(
+          bad.stdout,
+          /^\[FAIL\] Destination GCS\(rivet-no-such-bucket\) -- bucket not found: /m,
+        );
+      });
+    } finally {
+      await gcs.close();
+    }
   },
 });
