@@ -58,6 +58,7 @@ export { runExports, type RunOptions, type RunResult } from "./src/pipeline/run.
 export type {
   BatchEvent,
   CommittedEvent,
+  DegradedEvent,
   EventListener,
   FinishedEvent,
   RetryEvent,

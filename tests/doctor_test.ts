@@ -202,12 +202,8 @@ Deno.test({
       await withTempDir(async (dir) => {
         const bucket = `rivet-d-${crypto.randomUUID().slice(0, 8)}`;
         gcs.createBucket(bucket);
-        const good = await writeFile(
-          dir,
-          "good.json",
-          JSON.stringify(await gcs.newServiceAccount()),
-        );
-        const refused = await writeFile(
+        await writeFile(dir, "good.json", JSON.stringify(await gcs.newServiceAccount()));
+        await writeFile(
           dir,
           "refused.json",
           JSON.stringify(await gcs.newServiceAccount({ trusted: false })),

@@ -11,7 +11,7 @@ import { Field, type Schema, tableFromIPC } from "apache-arrow";
 import * as pw from "parquet-wasm";
 import { BinaryBuilder, durationBuilder } from "../src/arrow/mod.ts";
 import { appendGeometry } from "../src/source/mysql/geometry.ts";
-import { durationText, rendererFor } from "../src/writer/text.ts";
+import { durationText, rendererFor } from "../src/arrow/text.ts";
 import { parseSummaries, rivet } from "./support/cli.ts";
 import { mysqlDb, type TestDb, withDb } from "./support/engines.ts";
 import { withTempDir, writeFile } from "./support/files.ts";

@@ -15,7 +15,7 @@ import {
 } from "apache-arrow";
 import { DataIntegrityError, TypeMappingError } from "../src/errors.ts";
 import { createWriter } from "../src/writer/create.ts";
-import { dateText, decimalText, float32Text, timeText } from "../src/writer/text.ts";
+import { dateText, decimalText, float32Text, timeText } from "../src/arrow/text.ts";
 import { csvRowCount } from "../src/writer/verify.ts";
 import type { FormatWriter } from "../src/writer/writer.ts";
 import { withTempDir } from "./support/files.ts";

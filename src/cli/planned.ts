@@ -8,7 +8,7 @@ import { Command } from "commander";
 import { RivetError } from "../errors.ts";
 
 /** The spec's commands still to come. */
-const PLANNED = ["check", "completions"];
+const PLANNED = ["completions"];
 
 /**
  * One placeholder command per planned command, with `parent`'s settings (output, exit override)

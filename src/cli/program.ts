@@ -9,6 +9,7 @@ import meta from "../../deno.json" with { type: "json" };
 import { errorMessage, ExitCode, RivetError } from "../errors.ts";
 import { log } from "../util/log.ts";
 import { redact } from "../util/secrets.ts";
+import { checkCommand } from "./check.ts";
 import { doctorCommand } from "./doctor.ts";
 import { metricsCommand } from "./metrics.ts";
 import type { SetExit } from "./options.ts";
@@ -32,6 +33,7 @@ function buildProgram(setExit: SetExit): Command {
   program.addCommand(stateCommand(setExit));
   program.addCommand(metricsCommand(setExit));
   program.addCommand(doctorCommand(setExit));
+  program.addCommand(checkCommand(setExit));
   inheritSettings(program, program);
   for (const planned of plannedCommands(program)) program.addCommand(planned, { hidden: true });
   return program;

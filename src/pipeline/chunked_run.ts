@@ -10,13 +10,13 @@
  */
 import type { ExportConfig } from "../config/types.ts";
 import { RivetError } from "../errors.ts";
-import { type ChunkWindow, cutWindows, windowCount } from "../plan/chunks.ts";
+import { type ChunkWindow, cutWindows, renderBound, windowCount } from "../plan/chunks.ts";
 import { dialectFor } from "../source/dialect.ts";
 import type { Source } from "../source/source.ts";
 import { stripTerminator } from "../sql.ts";
 import type { ChunkRunRecord, ChunkTaskRecord } from "../state/store.ts";
 import { log } from "../util/log.ts";
-import { readChunkRange, renderBound } from "./chunk_range.ts";
+import { readColumnRange } from "../source/column_range.ts";
 import type { ConnectionSlot } from "./connection.ts";
 import { type ExportContext, slotFor } from "./context.ts";
 import { withRetries } from "./retry.ts";
@@ -202,7 +202,7 @@ async function planWindows(
   const range = await withRetries(async () => {
     const source = await coordinator.acquire();
     try {
-      return await readChunkRange(source, base, mode.chunkColumn, dialect, ctx.signal);
+      return await readColumnRange(source, base, mode.chunkColumn, dialect, ctx.signal);
     } catch (err) {
       await coordinator.discard();
       throw err;

@@ -75,6 +75,21 @@ export interface CommittedEvent {
   bytes: number;
 }
 
+/**
+ * The export's last `rivet check` rated it DEGRADED or UNSAFE: it runs, but at a cost to the
+ * source worth acting on (notifications' `degraded` trigger).
+ */
+export interface DegradedEvent {
+  /** Discriminator. */
+  type: "degraded";
+  /** The export's name. */
+  exportName: string;
+  /** The verdict of its last check. */
+  verdict: "DEGRADED" | "UNSAFE";
+  /** When that check ran (ISO 8601). */
+  checkedAt: string;
+}
+
 /** An export ended (success, skipped or failed); its summary is final. */
 export interface FinishedEvent {
   /** Discriminator. */
@@ -84,7 +99,13 @@ export interface FinishedEvent {
 }
 
 /** Everything the pipeline announces. */
-export type RunEvent = StartedEvent | BatchEvent | RetryEvent | CommittedEvent | FinishedEvent;
+export type RunEvent =
+  | StartedEvent
+  | DegradedEvent
+  | BatchEvent
+  | RetryEvent
+  | CommittedEvent
+  | FinishedEvent;
 
 /** A subscriber to {@link RunEvent}s. */
 export type EventListener = (event: RunEvent) => void;

@@ -28,13 +28,7 @@ import { grow } from "../arrow/builder.ts";
 import { type Int64Builder, int64Builder, timestampBuilder } from "../arrow/int64.ts";
 import type { MetaColumns } from "../config/types.ts";
 import { TypeMappingError } from "../errors.ts";
-import {
-  isNullAt,
-  nullBitmap,
-  type Renderer,
-  rendererFor,
-  type ValueText,
-} from "../writer/text.ts";
+import { isNullAt, nullBitmap, type Renderer, rendererFor, type ValueText } from "../arrow/text.ts";
 
 /** Appends the configured meta columns to every batch of one piece. */
 export interface MetaColumnsAppender {

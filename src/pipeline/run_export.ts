@@ -88,6 +88,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
       format: exp.format,
       pieces: pieces.length,
     });
+    announceLastCheck(ctx);
     let delivered: DeliveredPiece[];
     try {
       delivered = await runPieces(ctx, pieces, slots);
@@ -156,4 +157,22 @@ async function planRun(
   const slot = slotFor(ctx);
   await adviseKey(ctx, pieces[0], slot);
   return { pieces, slots: [slot] };
+}
+
+/**
+ * Warns when the export's last `rivet check` rated it DEGRADED or UNSAFE, and announces it as a
+ * `degraded` event.
+ */
+function announceLastCheck(ctx: ExportContext): void {
+  const last = ctx.store.lastCheck(ctx.exp.name);
+  if (last?.verdict !== "DEGRADED" && last?.verdict !== "UNSAFE") return;
+  log.warn(
+    `export '${ctx.exp.name}': its last rivet check (${last.checkedAt}) rated it ${last.verdict} (${last.strategy}); run 'rivet check --export ${ctx.exp.name}' for the suggestions`,
+  );
+  ctx.emit({
+    type: "degraded",
+    exportName: ctx.exp.name,
+    verdict: last.verdict,
+    checkedAt: last.checkedAt,
+  });
 }

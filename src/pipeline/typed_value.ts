@@ -8,7 +8,7 @@
 import { type Data, type DataType, type Field, Type } from "apache-arrow";
 import { METADATA } from "../arrow/metadata.ts";
 import type { TypedValue } from "../sql.ts";
-import { isNullAt, nullBitmap, rendererFor } from "../writer/text.ts";
+import { isNullAt, nullBitmap, rendererFor } from "../arrow/text.ts";
 
 /** The bound kind of a column, or `undefined` when its values cannot be compared exactly. */
 export function boundKind(field: Pick<Field, "type" | "metadata">): TypedValue["kind"] | undefined {

@@ -8,6 +8,7 @@
  * @module
  */
 import { RivetError } from "../errors.ts";
+import { dateText, timeText } from "../arrow/text.ts";
 import type { Dialect, SqlQuery, TypedValue } from "../sql.ts";
 
 /** The most windows a plan may have: more is a sign of a key range far wider than the data. */
@@ -161,4 +162,36 @@ export function rangeQuery(base: string, chunkColumn: string, dialect: Dialect):
     text: `SELECT MIN(${column}) AS lo, MAX(${column}) AS hi FROM (${base}\n) AS _rivet`,
     params: [],
   };
+}
+
+/**
+ * A window bound of `unit` as the typed value bound to the query: digits, `YYYY-MM-DD`, or ISO
+ * 8601 with microseconds (plus `Z` for time-zoned columns).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(renderBound("date", 19_723n), { kind: "date", text: "2024-01-01" });
+ * assert.deepEqual(renderBound("timestamptz", 1_704_067_200_000_001n), {
+ *   kind: "timestamptz",
+ *   text: "2024-01-01T00:00:00.000001Z",
+ * });
+ * ```
+ */
+export function renderBound(unit: ChunkRange["unit"], value: bigint): TypedValue {
+  switch (unit) {
+    case "int":
+      return { kind: "int", text: String(value) };
+    case "date":
+      return { kind: "date", text: dateText(Number(value)) };
+    case "timestamp":
+    case "timestamptz": {
+      let days = value / MICROS_PER_DAY;
+      if (value < 0n && days * MICROS_PER_DAY !== value) days -= 1n;
+      const micros = Number(value - days * MICROS_PER_DAY);
+      const text = `${dateText(Number(days))}T${timeText(micros)}`;
+      return unit === "timestamp" ? { kind: unit, text } : { kind: unit, text: `${text}Z` };
+    }
+  }
 }

@@ -30,6 +30,28 @@ export interface SessionStats {
   longestTransactionMs: number;
 }
 
+/** One table access in a query plan. */
+export interface PlanScan {
+  /** `index`: reads through an index (range, lookup, index-only, bitmap); `full`: every row. */
+  method: "index" | "full";
+  /** The table read, as the server names it. */
+  table?: string;
+  /** The index used, when `method` is `index`. */
+  index?: string;
+  /** The server's own words, e.g. `Index Scan using idx_orders_updated_at on orders`. */
+  description: string;
+}
+
+/** What a statement's plan says about its cost (see {@link Source.explain}). */
+export interface QueryPlan {
+  /** The planner's estimate of the rows the statement returns. */
+  rows?: number;
+  /** Every table access in the plan, outermost first. */
+  scans: PlanScan[];
+  /** Whether the plan sorts rows (PostgreSQL Sort/Incremental Sort, MySQL filesort). */
+  sorts: boolean;
+}
+
 /** The result of {@link Source.query}: the schema is known before the first row. */
 export interface ResultStream {
   /** Arrow schema of every batch; field metadata `rivet.source_type` holds the database type name. */
@@ -77,6 +99,12 @@ export interface Source {
    * warnings, never for correctness.
    */
   estimateRows(query: SqlQuery): Promise<number | undefined>;
+  /**
+   * The server's plan for `query`, structured, without running it (PostgreSQL
+   * `EXPLAIN (FORMAT JSON)`, MySQL 8 / MariaDB `EXPLAIN FORMAT=JSON`), under the session's
+   * statement timeout. Fails with a {@link SourceError} when the query does not plan.
+   */
+  explain(query: SqlQuery): Promise<QueryPlan>;
   /**
    * The primary key columns (in key order) of `table`, a table name as written in a query
    * (optionally schema-qualified, optionally quoted); `undefined` when it has none or is not a

@@ -89,6 +89,17 @@ export const MIGRATIONS: readonly string[] = [
   // 3: what each run imposed on the source: its longest statement and longest transaction.
   `ALTER TABLE export_metrics ADD COLUMN longest_statement_ms INTEGER;
    ALTER TABLE export_metrics ADD COLUMN longest_transaction_ms INTEGER;`,
+  // 4: the last preflight check of each export, which a run warns about when it was poor.
+  `CREATE TABLE check_result (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     export_name TEXT NOT NULL,
+     checked_at TEXT NOT NULL,
+     verdict TEXT,
+     strategy TEXT NOT NULL,
+     row_estimate REAL,
+     report_json TEXT NOT NULL
+   );
+   CREATE INDEX idx_check_result_export ON check_result(export_name, id DESC);`,
 ];
 
 /** Brings `db` to the latest version. Refuses a database written by a newer rivet. */

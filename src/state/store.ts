@@ -119,6 +119,22 @@ export interface PieceRecord {
   chunk?: { runId: string; index: number; rows: number };
 }
 
+/** One stored `rivet check` result. */
+export interface CheckRecord {
+  /** The export checked. */
+  exportName: string;
+  /** When (ISO 8601). */
+  checkedAt: string;
+  /** EFFICIENT, ACCEPTABLE, DEGRADED or UNSAFE; null when the query did not plan. */
+  verdict: string | null;
+  /** The strategy's name, e.g. `incremental(updated_at)`. */
+  strategy: string;
+  /** The planner's row estimate, if any. */
+  rowEstimate: number | null;
+  /** The whole report, as `rivet check --json` prints it. */
+  reportJson: string;
+}
+
 /** What a successful export leaves for the next run. */
 export interface ExportStateRecord {
   /** The incremental cursor to resume after, when it advanced. */
@@ -385,6 +401,30 @@ export class StateStore {
            updated_at = excluded.updated_at`,
       ).run(exportName, JSON.stringify(record.schema), record.at);
     });
+  }
+
+  /** Stores one export's check result. */
+  recordCheck(c: CheckRecord): void {
+    this.db.prepare(
+      `INSERT INTO check_result (export_name, checked_at, verdict, strategy, row_estimate, report_json)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ).run(c.exportName, c.checkedAt, c.verdict, c.strategy, c.rowEstimate, c.reportJson);
+  }
+
+  /** The newest check result of `exportName`, if it was ever checked. */
+  lastCheck(exportName: string): CheckRecord | undefined {
+    const r = this.db.prepare(
+      "SELECT * FROM check_result WHERE export_name = ? ORDER BY id DESC LIMIT 1",
+    ).get(exportName) as Record<string, string | number | null> | undefined;
+    if (!r) return undefined;
+    return {
+      exportName: String(r.export_name),
+      checkedAt: String(r.checked_at),
+      verdict: r.verdict === null ? null : String(r.verdict),
+      strategy: String(r.strategy),
+      rowEstimate: r.row_estimate === null ? null : Number(r.row_estimate),
+      reportJson: String(r.report_json),
+    };
   }
 
   /** Appends one run's metrics (written for every run: success, skipped or failed). */

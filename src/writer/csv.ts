@@ -31,7 +31,7 @@ import {
   type Renderer,
   rendererFor,
   type ValueText,
-} from "./text.ts";
+} from "../arrow/text.ts";
 import { assertSupportedFields } from "./types.ts";
 import type { FormatWriter } from "./writer.ts";
 

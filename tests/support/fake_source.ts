@@ -55,6 +55,9 @@ export class FakeSourceFactory {
       estimateRows() {
         return Promise.resolve(plan.estimate);
       },
+      explain() {
+        return Promise.resolve({ rows: plan.estimate, scans: [], sorts: false });
+      },
       primaryKey() {
         return Promise.resolve(plan.primaryKey);
       },

@@ -1,25 +1,47 @@
 /**
- * The optimizer's row estimate of a query, without running it (MySQL/MariaDB).
+ * The optimizer's view of a query, without running it (MySQL/MariaDB): its plan and its row
+ * estimate. Both EXPLAIN the query with its values bound as literals by `bindParams`, as for the
+ * read itself; plain EXPLAIN (never ANALYZE) plans the query and reads none of its rows. A query
+ * that does not plan fails like a read would, with the same {@link SourceError} classification.
  *
- * Classic tabular `EXPLAIN <query>`, with the values bound as literals by `bindParams` as for the
- * read itself. Its columns are the same on MySQL 8 and MariaDB, unlike `FORMAT=JSON` (MySQL puts
- * `rows_produced_per_join` under `query_block`; MariaDB puts `rows` and `filtered` on each table,
- * nested differently). The estimate is the product, over the rows of the top-level SELECT (those
- * with the first row's `id`), of `rows` times `filtered` / 100 where the server reports `filtered`
- * (MySQL 8; MariaDB's plain EXPLAIN has no such column): the optimizer's own estimate of the rows
- * the top-level join produces. A derived table counts as one table with its estimated rows.
- * Not accounted for: LIMIT, GROUP BY and DISTINCT (which shrink the result) and UNION branches
- * after the first. A top-level row without `rows` ("No tables used", "Impossible WHERE") gives no
+ * The plan is `EXPLAIN FORMAT=JSON <query>`, read by `plan.ts`.
+ *
+ * The row estimate is classic tabular `EXPLAIN <query>`, whose columns are the same on MySQL 8
+ * and MariaDB. It is the product, over the rows of the top-level SELECT (those with the first
+ * row's `id`), of `rows` times `filtered` / 100 where the server reports `filtered` (MySQL 8;
+ * MariaDB's plain EXPLAIN has no such column): the optimizer's own estimate of the rows the
+ * top-level join produces. A derived table counts as one table with its estimated rows. Not
+ * accounted for: LIMIT, GROUP BY and DISTINCT (which shrink the result) and UNION branches after
+ * the first. A top-level row without `rows` ("No tables used", "Impossible WHERE") gives no
  * estimate.
  *
- * EXPLAIN does not read the query's rows, but the server may evaluate constant subqueries while
- * optimizing. MariaDB's `max_statement_time` bounds it; MySQL's `max_execution_time` only bounds
- * SELECT statements.
+ * The server may evaluate constant subqueries while optimizing. MariaDB's `max_statement_time`
+ * bounds any statement, EXPLAIN included; MySQL's `max_execution_time` only bounds SELECT
+ * statements, so on MySQL an EXPLAIN runs without the statement timeout.
  *
  * @module
  */
+import { SourceError } from "../../errors.ts";
 import { stripTerminator } from "../../sql.ts";
+import type { QueryPlan } from "../source.ts";
 import type { MysqlSession } from "./connect.ts";
+import { readPlan } from "./plan.ts";
+
+/** The plan of `sql` (parameters already bound; see `plan.ts`). */
+export async function explain(session: MysqlSession, sql: string): Promise<QueryPlan> {
+  const rows = await session.run(`EXPLAIN FORMAT=JSON ${stripTerminator(sql)}`);
+  const text = rows[0]?.[0];
+  let output: unknown;
+  try {
+    output = JSON.parse(typeof text === "string" ? text : "null");
+  } catch {
+    throw new SourceError(
+      "MySQL: EXPLAIN FORMAT=JSON returned output that is not JSON",
+      "permanent",
+    );
+  }
+  return readPlan(output);
+}
 
 /** The top-level join's estimated rows for `sql` (parameters already bound), if the plan has it. */
 export async function estimateRows(

@@ -3,9 +3,10 @@
  * protocol into Arrow record batches, with exact type mapping (see `types.ts`). Each query is
  * first described without being executed, so FLOAT columns can be read exactly (see `floats.ts`).
  * `pinSnapshot` runs every later query in one consistent-snapshot transaction of this connection
- * (see `snapshot.ts`); `estimateRows` asks the optimizer (see `explain.ts`), `primaryKey`
- * `information_schema` (see `primary_key.ts`). `stats` reports the longest statement and
- * transaction the session has held, timed on the client (see `../session_clock.ts`).
+ * (see `snapshot.ts`); `explain` and `estimateRows` ask the optimizer (see `explain.ts` and
+ * `plan.ts`), `primaryKey` `information_schema` (see `primary_key.ts`). `stats` reports the
+ * longest statement and transaction the session has held, timed on the client (see
+ * `../session_clock.ts`).
  *
  * `source.tuning.statement_timeout_s` bounds each of rivet's own statements on the server and the
  * start of each read (until its first row) on the client, never the streaming after it (see
@@ -31,11 +32,11 @@ import type { RecordBatch } from "apache-arrow";
 import type { SourceConfig } from "../../config/types.ts";
 import { errorMessage, SourceError } from "../../errors.ts";
 import { log } from "../../util/log.ts";
-import type { ResultStream, SessionStats, Source, StreamOptions } from "../source.ts";
+import type { QueryPlan, ResultStream, SessionStats, Source, StreamOptions } from "../source.ts";
 import type { SqlQuery } from "../../sql.ts";
 import { MysqlSession } from "./connect.ts";
 import { bindParams } from "./dialect.ts";
-import { estimateRows } from "./explain.ts";
+import { estimateRows, explain } from "./explain.ts";
 import { planRead, roundedFloatWarning } from "./floats.ts";
 import { primaryKey } from "./primary_key.ts";
 import { startSnapshot } from "./snapshot.ts";
@@ -99,6 +100,11 @@ class MysqlSource implements Source {
   async estimateRows(query: SqlQuery): Promise<number | undefined> {
     await this.#idle();
     return await estimateRows(this.#session, bindParams(query, this.#session.server.sqlMode));
+  }
+
+  async explain(query: SqlQuery): Promise<QueryPlan> {
+    await this.#idle();
+    return await explain(this.#session, bindParams(query, this.#session.server.sqlMode));
   }
 
   async primaryKey(table: string): Promise<string[] | undefined> {

@@ -1,43 +1,57 @@
 /**
- * The planner's row estimate of a query, without running it.
+ * The planner's view of a query, without running it.
  *
  * `EXPLAIN (FORMAT JSON) <query>` goes over the extended protocol with the query's values bound,
  * exactly as the FETCH path declares its cursor: the planner sees the real values (a custom plan),
  * and nothing is spliced into the SQL text (`GENERIC_PLAN`, which would take unbound placeholders,
- * is PostgreSQL 16+). Plain EXPLAIN plans the query and executes nothing; the session's
- * `statement_timeout` bounds the planning. The estimate is the top plan node's `Plan Rows`.
+ * is PostgreSQL 16+). Plain EXPLAIN (never ANALYZE) plans the query and executes nothing; the
+ * session's `statement_timeout` bounds the planning. A query that does not plan fails like a read
+ * would, with the same {@link SourceError} classification. The output is read by `plan.ts`.
  *
  * @module
  */
 import { SourceError } from "../../errors.ts";
 import { type SqlQuery, stripTerminator } from "../../sql.ts";
+import type { QueryPlan } from "../source.ts";
+import { readPlan } from "./plan.ts";
 import type { PgTransactions } from "./transaction.ts";
 
 const PREFIX = "EXPLAIN (FORMAT JSON)\n";
 
 /**
- * The top plan node's row estimate for `query`, or undefined when the plan has none. On a pinned
- * connection it runs inside a savepoint, so a failure leaves the snapshot usable.
+ * How the FETCH path plans: a cursor is planned for its first rows (`cursor_tuple_fraction`),
+ * which can choose an index scan where a plain SELECT would sort.
  */
+const CURSOR_PREFIX = "EXPLAIN (FORMAT JSON) DECLARE _rivet_explain NO SCROLL CURSOR FOR\n";
+
+/**
+ * The plan of `query` (see `plan.ts`) as the read will run it: through a cursor (`cursor`, the
+ * FETCH path) or as a plain statement (COPY). On a pinned connection it runs inside a savepoint,
+ * so a failure leaves the snapshot usable.
+ */
+export async function explain(
+  tx: PgTransactions,
+  query: SqlQuery,
+  cursor = false,
+): Promise<QueryPlan> {
+  const prefix = cursor ? CURSOR_PREFIX : PREFIX;
+  const sql = `${prefix}${stripTerminator(query.text)}\n`;
+  const values = query.params.map((p) => p.text);
+  const { rows } = await tx.guarded(() => tx.session.run(sql, values, prefix.length));
+  const text = rows[0]?.[0];
+  let output: unknown;
+  try {
+    output = JSON.parse(text ?? "null");
+  } catch {
+    throw new SourceError("PostgreSQL: EXPLAIN returned output that is not JSON", "permanent");
+  }
+  return readPlan(output);
+}
+
+/** The top plan node's row estimate for `query`, or undefined when the plan has none. */
 export async function estimateRows(
   tx: PgTransactions,
   query: SqlQuery,
 ): Promise<number | undefined> {
-  const sql = `${PREFIX}${stripTerminator(query.text)}\n`;
-  const values = query.params.map((p) => p.text);
-  const { rows } = await tx.guarded(() => tx.session.run(sql, values, PREFIX.length));
-  return planRows(rows[0]?.[0]);
-}
-
-/** `Plan Rows` of the top node of EXPLAIN's JSON output. */
-function planRows(text: string | null | undefined): number | undefined {
-  let plan: unknown;
-  try {
-    plan = JSON.parse(text ?? "null");
-  } catch {
-    throw new SourceError("PostgreSQL: EXPLAIN returned output that is not JSON", "permanent");
-  }
-  const top = Array.isArray(plan) ? (plan[0] as { Plan?: Record<string, unknown> })?.Plan : null;
-  const rows = top?.["Plan Rows"];
-  return typeof rows === "number" && Number.isFinite(rows) ? rows : undefined;
+  return (await explain(tx, query)).rows;
 }

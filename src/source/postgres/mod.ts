@@ -11,9 +11,10 @@
  * snapshot (`pinSnapshot`), one REPEATABLE READ transaction shared by every query until close and
  * importable by other connections (see `transaction.ts`). Columns map to Arrow exactly (see
  * `types.ts`); a type or value without an exact representation fails with a TypeMappingError
- * naming the column. `estimateRows` asks the planner (see `explain.ts`), `primaryKey` the catalog
- * (see `primary_key.ts`). `stats` reports the longest statement and transaction the session has
- * held, timed on the client (see `../session_clock.ts`).
+ * naming the column. `explain` and `estimateRows` ask the planner (see `explain.ts` and
+ * `plan.ts`), `primaryKey` the catalog (see `primary_key.ts`). `stats` reports the longest
+ * statement and transaction the session has held, timed on the client (see
+ * `../session_clock.ts`).
  *
  * @example Needs a running server, so it is not run as a doctest.
  * ```ts ignore
@@ -33,11 +34,11 @@
  */
 import type { SourceConfig } from "../../config/types.ts";
 import { SourceError } from "../../errors.ts";
-import type { ResultStream, SessionStats, Source, StreamOptions } from "../source.ts";
+import type { QueryPlan, ResultStream, SessionStats, Source, StreamOptions } from "../source.ts";
 import type { SqlQuery } from "../../sql.ts";
 import { PgSession } from "./connect.ts";
 import { startCopy } from "./copy.ts";
-import { estimateRows } from "./explain.ts";
+import { estimateRows, explain } from "./explain.ts";
 import { startFetch } from "./fetch.ts";
 import { primaryKey } from "./primary_key.ts";
 import { PgTransactions } from "./transaction.ts";
@@ -83,6 +84,15 @@ class PostgresSource implements Source {
   async estimateRows(query: SqlQuery): Promise<number | undefined> {
     this.#assertIdle();
     return await estimateRows(this.#tx, query);
+  }
+
+  async explain(query: SqlQuery): Promise<QueryPlan> {
+    this.#assertIdle();
+    const viaCursor = !usesCopy(this.#config, query, {
+      batchRows: 1,
+      throttleMs: this.#config.tuning.throttleMs,
+    });
+    return await explain(this.#tx, query, viaCursor);
   }
 
   async primaryKey(table: string): Promise<string[] | undefined> {

@@ -22,7 +22,7 @@
  */
 import { type Data, DataType, DateUnit, type Field, Precision, TimeUnit } from "apache-arrow";
 import { TypeMappingError } from "../errors.ts";
-import { METADATA } from "../arrow/metadata.ts";
+import { METADATA } from "./metadata.ts";
 
 /** Text of the non-null value at index `i` of the column it was prepared for. */
 export type ValueText = (i: number) => string;

@@ -1,6 +1,7 @@
 /**
- * Reads the chunk column's range over the export query (one aggregate statement on the run's
- * snapshot) and renders window bounds back into exact, typed values.
+ * The range of a column (MIN and MAX) over a query, read through any source in one aggregate
+ * statement, as exact integers in the column's unit: chunked runs cut their windows from it and
+ * `rivet check` reports it.
  *
  * @module
  */
@@ -8,17 +9,14 @@ import { type Data, DataType, DateUnit, TimeUnit } from "apache-arrow";
 import { TypeMappingError } from "../errors.ts";
 import type { ChunkRange } from "../plan/chunks.ts";
 import { rangeQuery } from "../plan/chunks.ts";
-import type { Dialect, TypedValue } from "../sql.ts";
-import type { Source } from "../source/source.ts";
-import { dateText, timeText } from "../writer/text.ts";
-
-const MICROS_PER_DAY = 86_400_000_000n;
+import type { Dialect } from "../sql.ts";
+import type { Source } from "./source.ts";
 
 /**
- * The range of `chunkColumn` over `base`, or `undefined` when the query has no non-NULL value in
+ * The range of `chunkColumn` (any integer, date or timestamp column) over `base`, or `undefined` when the query has no non-NULL value in
  * it (nothing to export).
  */
-export async function readChunkRange(
+export async function readColumnRange(
   source: Source,
   base: string,
   chunkColumn: string,
@@ -62,36 +60,4 @@ function unitOf(type: DataType): ChunkRange["unit"] | undefined {
 function valueAt(data: Data): bigint {
   const v = (data.values as ArrayLike<number | bigint>)[data.offset];
   return typeof v === "bigint" ? v : BigInt(v);
-}
-
-/**
- * A window bound of `unit` as the typed value bound to the query: digits, `YYYY-MM-DD`, or ISO
- * 8601 with microseconds (plus `Z` for time-zoned columns).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(renderBound("date", 19_723n), { kind: "date", text: "2024-01-01" });
- * assert.deepEqual(renderBound("timestamptz", 1_704_067_200_000_001n), {
- *   kind: "timestamptz",
- *   text: "2024-01-01T00:00:00.000001Z",
- * });
- * ```
- */
-export function renderBound(unit: ChunkRange["unit"], value: bigint): TypedValue {
-  switch (unit) {
-    case "int":
-      return { kind: "int", text: String(value) };
-    case "date":
-      return { kind: "date", text: dateText(Number(value)) };
-    case "timestamp":
-    case "timestamptz": {
-      let days = value / MICROS_PER_DAY;
-      if (value < 0n && days * MICROS_PER_DAY !== value) days -= 1n;
-      const micros = Number(value - days * MICROS_PER_DAY);
-      const text = `${dateText(Number(days))}T${timeText(micros)}`;
-      return unit === "timestamp" ? { kind: unit, text } : { kind: unit, text: `${text}Z` };
-    }
-  }
 }
