@@ -355,7 +355,14 @@ for (const engine of ENGINES) {
             join(dir, "out", (await listDir(join(dir, "out")))[0]),
             stray,
           );
-          store.markDelivering(run.runId, pending.index, [stray]);
+          // Owned by a staging directory that no longer exists: its process is gone.
+          store.beginDelivery({
+            exportName: "res",
+            runId: run.runId,
+            piece: pending.index,
+            owner: join(dir, "rivet-staging-gone"),
+            locations: [stray],
+          });
         } finally {
           store.close();
         }
@@ -366,7 +373,7 @@ for (const engine of ENGINES) {
         assert.match(resumed.stderr, /resuming chunked run res_\S+: \d of 10 windows left/);
         assert.match(
           resumed.stderr,
-          /chunk \d was being delivered when the run stopped; its files were removed/,
+          /died while delivering piece \d+; its unrecorded files were removed/,
         );
         await assert.rejects(Deno.stat(stray), Deno.errors.NotFound);
         const rows = await rowsOf(dir, "res");

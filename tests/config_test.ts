@@ -232,15 +232,10 @@ Deno.test("config errors: later-release keys are named as not supported, not ign
     config(ONE_EXPORT.replace("type: local", "type: gcs\n      allow_anonymous: true")),
   );
   assert.match(anonymous, /'allow_anonymous' \(anonymous GCS access\) is not supported yet/);
-  const quality = await loadError(
-    config(
-      ONE_EXPORT.replace(
-        "format: parquet",
-        "format: parquet\n    quality:\n      row_count_min: 1",
-      ),
-    ),
+  const memory = await loadError(
+    config(ONE_EXPORT, `${SOURCE}  tuning:\n    memory_threshold_mb: 512\n`),
   );
-  assert.match(quality, /:8: .*'quality' \(quality checks\) is not supported yet/);
+  assert.match(memory, /:5: .*'memory_threshold_mb' \(memory thresholds\) is not supported yet/);
 });
 
 Deno.test("config errors: a bad URL never echoes the password", async () => {
@@ -408,4 +403,154 @@ Deno.test("config: S3 and GCS destinations resolve their keys; S3 keys are both 
     await loadError(dest("type: s3\nbucket: data\ncredentials_file: sa.json")),
     /exports\[0\]\.destination\.credentials_file: not used by a s3 destination/,
   );
+});
+
+Deno.test("config: quality resolves its rules with defaults; absent, the export has none", async () => {
+  await withTempDir(async (dir) => {
+    const yaml = config(
+      ONE_EXPORT.replace(
+        "format: parquet",
+        "format: parquet\n    quality:\n      row_count_min: 1\n      null_ratio_max: { email: 0.1 }",
+      ) + ONE_EXPORT.replace("name: users", "name: plain"),
+    );
+    const [checked, plain] = (await loadConfig(await writeFile(dir, "rivet.yaml", yaml))).exports;
+    assert.deepEqual(checked.quality, {
+      rowCountMin: 1,
+      nullRatioMax: { email: 0.1 },
+      uniqueColumns: [],
+      // Where the columns are named, for the error if the query turns out not to return them.
+      sites: {
+        nullRatioMax: {
+          email: {
+            file: join(dir, "rivet.yaml"),
+            line: 10,
+            key: "exports[0].quality.null_ratio_max.email",
+          },
+        },
+        uniqueColumns: [],
+      },
+    });
+    assert.equal(plain.quality, undefined);
+    assert.equal("quality" in plain, false);
+  });
+});
+
+Deno.test("config errors: quality rules name their key and line", async () => {
+  const exp = (extra: string) =>
+    `source:\n  type: postgres\n  url: "postgresql://u@h/d"\nexports:\n  - name: e\n    query: "SELECT 1"\n${
+      extra.split("\n").map((l) => `    ${l}`).join("\n")
+    }\n    destination: { type: local, path: ./out }\n`;
+  assert.match(
+    await loadError(exp("quality:\n  row_count_min: 10\n  row_count_max: 5")),
+    /:8: export 'e': exports\[0\]\.quality\.row_count_min: 10 is above row_count_max \(5\)/,
+  );
+  assert.match(
+    await loadError(exp("quality:\n  unique_columns:\n    - id\n    - email\n    - id")),
+    /:11: export 'e': exports\[0\]\.quality\.unique_columns: 'id' is listed twice/,
+  );
+  const chunked = await loadError(
+    exp("mode: chunked\nchunk_column: id\nquality:\n  row_count_min: 1"),
+  );
+  assert.match(
+    chunked,
+    /:9: export 'e': exports\[0\]\.quality: not supported with mode: chunked; a chunked run delivers each window as soon as it is finished, so rules about the whole result cannot be checked before delivery \(check a full or incremental export of the same query instead, or drop quality\)/,
+  );
+  assert.match(
+    await loadError(exp("quality:\n  null_ratio_max: { email: 1.5 }")),
+    /:8: export 'e': exports\[0\]\.quality\.null_ratio_max\.email: must be <= 1/,
+  );
+  assert.match(
+    await loadError(exp("quality:\n  row_count_minimum: 1")),
+    /:8: .*exports\[0\]\.quality\.row_count_minimum: unknown key 'row_count_minimum' \(did you mean 'row_count_min'\?\)/,
+  );
+});
+
+// Regressions found by tests/config_fuzz_test.ts: each was an exception other than ConfigError, or
+// a message that was not one line naming the file and line.
+
+Deno.test("config errors: an alias to no anchor, or an alias bomb, is a YAML error at its line", async () => {
+  const exportWith = (destination: string) =>
+    config(ONE_EXPORT.replace(/destination:\n.*\n.*\n$/, `destination: ${destination}\n`));
+  assert.match(
+    await loadError(exportWith("*nowhere")),
+    /rivet\.yaml:8: YAML error: Unresolved alias \(the anchor must be set before the alias\): nowhere$/,
+  );
+  const lol = (name: string, of: string) => `${name}: &${name} [${Array(9).fill(of).join(", ")}]`;
+  const bomb = [lol("a", "lol"), lol("b", "*a"), lol("c", "*b"), lol("d", "*c")].join("\n");
+  assert.match(
+    await loadError(`${bomb}\n${config(ONE_EXPORT)}`),
+    /rivet\.yaml:2: YAML error: Excessive alias count indicates a resource exhaustion attack$/,
+  );
+});
+
+Deno.test("config errors: control characters in echoed values are escaped, keeping one line", async () => {
+  const format = await loadError(
+    config(ONE_EXPORT.replace("format: parquet", 'format: "parquet\\nrm -rf\\t/"')),
+  );
+  assert.match(
+    format,
+    /rivet\.yaml:7: export 'users': exports\[0\]\.format: must be one of parquet \| csv, got string 'parquet\\nrm -rf\\t\/'$/,
+  );
+  const name = await loadError(config(ONE_EXPORT.replace("name: users", 'name: "a\\u2028b\\r"')));
+  assert.ok(!/[\n\r\u2028]/.test(name), name);
+  assert.match(
+    name,
+    /:5: export 'a\\u2028b\\r': exports\[0\]\.name: 'a\\u2028b\\r' is not a valid/,
+  );
+});
+
+Deno.test("config errors: .nan and .inf are named as written, not as NaN", async () => {
+  const tuning = (value: string) => `${SOURCE}  tuning:\n    batch_size: ${value}\n`;
+  assert.match(
+    await loadError(config(ONE_EXPORT, tuning(".nan"))),
+    /rivet\.yaml:5: source\.tuning\.batch_size: must be an integer, got number \.nan$/,
+  );
+  assert.match(
+    await loadError(config(ONE_EXPORT, tuning("-.inf"))),
+    /source\.tuning\.batch_size: must be an integer, got number -\.inf$/,
+  );
+});
+
+Deno.test("config errors: counts and sizes beyond 2^53 are refused, not loaded inexact", async () => {
+  const tuning = (value: string) => `${SOURCE}  tuning:\n    retry_backoff_ms: ${value}\n`;
+  assert.match(
+    await loadError(config(ONE_EXPORT, tuning("1e300"))),
+    /:5: source\.tuning\.retry_backoff_ms: must be <= 9007199254740991, got number 1e\+300$/,
+  );
+  assert.match(
+    await loadError(config(ONE_EXPORT, tuning("9007199254740992"))),
+    /retry_backoff_ms: must be <= 9007199254740991/,
+  );
+  for (const size of ["1e300", "99999999999999999999TB", `"${"1".repeat(400)}"`]) {
+    const msg = await loadError(
+      config(ONE_EXPORT.replace("format: parquet", `format: parquet\n    max_file_size: ${size}`)),
+    );
+    assert.match(msg, /:8: export 'users': exports\[0\]\.max_file_size: '.*' is not a size/);
+  }
+});
+
+Deno.test("config errors: timeouts the servers cannot hold (over 2^31 - 1 ms) are refused", async () => {
+  for (const key of ["statement_timeout_s", "lock_timeout_s"]) {
+    const yaml = config(ONE_EXPORT, `${SOURCE}  tuning:\n    ${key}: 2147484\n`);
+    assert.match(
+      await loadError(yaml),
+      new RegExp(`:5: source\\.tuning\\.${key}: must be <= 2147483, got number 2147484$`),
+    );
+  }
+});
+
+Deno.test("config errors: an empty config names line 1", async () => {
+  for (const text of ["", "\n", "# nothing here\n"]) {
+    assert.match(
+      await loadError(text),
+      /rivet\.yaml:1: the config must be a YAML mapping with 'source' and 'exports'$/,
+    );
+  }
+});
+
+Deno.test("config errors: a key of several types names them in words", async () => {
+  const msg = await loadError(
+    config(ONE_EXPORT.replace("format: parquet", "format: parquet\n    max_file_size: [1]")),
+  );
+  assert.match(msg, /:8: .*max_file_size: must be a string or an integer, got a list$/);
 });

@@ -1016,8 +1016,8 @@ interface Exported {
 }
 
 /**
- * Runs `rivet run` with a Parquet and a CSV export of the table (same mode) and returns each
- * export's file. Checks that several batches were read.
+ * Runs `rivet run --validate --reconcile` with a Parquet and a CSV export of the table (same mode)
+ * and returns each export's file. Checks that several batches were read and both gates passed.
  */
 async function exportBoth(
   db: TestDb,
@@ -1044,13 +1044,17 @@ async function exportBoth(
     if (mode === "incremental") lines.push("    cursor_column: id");
   }
   const config = await writeFile(dir, "rivet.yaml", lines.join("\n") + "\n");
-  const r = await rivet(["run", "--config", config, "--validate"], { RIVET_LOG: "debug" });
+  // --reconcile too: the database's per-column aggregates must match every type's written values.
+  const r = await rivet(["run", "--config", config, "--validate", "--reconcile"], {
+    RIVET_LOG: "debug",
+  });
   assert.equal(r.code, 0, r.stderr);
   const summaries = parseSummaries(r.stdout);
   const result = (name: string): Exported => {
     const s = summaries[name];
     assert.equal(s?.status, "success", r.stdout);
     assert.equal(s.validated, "pass");
+    assert.equal(s.reconciled, "pass", r.stderr);
     const batches = [...r.stderr.matchAll(new RegExp(`export '${name}': batch (\\d+):`, "g"))];
     assert.ok(batches.length >= minBatches, `${name}: ${batches.length} batches\n${r.stderr}`);
     return { file: s.file, rows: Number(s.rows) };

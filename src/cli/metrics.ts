@@ -51,6 +51,8 @@ async function showMetrics(
     const flags = [
       m.retries > 0 ? `retries=${m.retries}` : "",
       m.validated === null ? "" : `validated=${m.validated ? "pass" : "FAIL"}`,
+      m.qualityPassed === null ? "" : `quality=${m.qualityPassed ? "pass" : "FAIL"}`,
+      m.reconciled === null ? "" : `reconciled=${m.reconciled ? "pass" : "FAIL"}`,
       m.schemaChanged === null ? "" : `schema=${m.schemaChanged ? "CHANGED" : "ok"}`,
       m.longestStatementMs === null
         ? ""

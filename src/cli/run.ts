@@ -6,6 +6,7 @@
 import { Command } from "commander";
 import { loadConfig } from "../config/load.ts";
 import { ConfigError } from "../errors.ts";
+import { slackNotifier } from "../notify/slack.ts";
 import { runExports, selectExports } from "../pipeline/run.ts";
 import { formatSummary } from "../pipeline/summary.ts";
 import { log } from "../util/log.ts";
@@ -22,6 +23,8 @@ export interface RunCommandOptions {
   validate?: boolean;
   /** `--resume`: continue interrupted chunked runs. */
   resume?: boolean;
+  /** `--reconcile`: prove each file matches the source column by column. */
+  reconcile?: boolean;
   /** `--param key=value` pairs. */
   param?: Record<string, string>;
 }
@@ -50,6 +53,10 @@ export function runCommand(setExit: SetExit): Command {
       "continue interrupted chunked runs: deliver only the windows not yet delivered",
     )
     .option(
+      "--reconcile",
+      "before delivery, check each file against per-column aggregates computed by the database",
+    )
+    .option(
       "-p, --param <key=value>",
       "value for ${key} placeholders (repeatable; wins over env)",
       (v: string, prev: Record<string, string>) => collectParam(v, prev),
@@ -63,6 +70,7 @@ async function run(options: RunCommandOptions): Promise<number> {
   const selected = selectExports(config, options.export);
   // File bytes own stdout when an export writes there; summaries move to stderr.
   const print = selected.some((e) => e.destination.type === "stdout") ? printErr : printOut;
+  const slack = config.notifications?.slack && slackNotifier(config.notifications.slack);
   const controller = new AbortController();
   const onSignal = (signal: Deno.Signal) => () => {
     log.warn(`received ${signal}: stopping; the current export fails and leaves state unchanged`);
@@ -75,11 +83,15 @@ async function run(options: RunCommandOptions): Promise<number> {
       exports: options.export,
       validate: options.validate,
       resume: options.resume,
+      reconcile: options.reconcile,
       signal: controller.signal,
       onSummary: (s) => print(formatSummary(s)),
+      onEvent: slack?.listener,
     });
     return result.exitCode;
   } finally {
+    // The process exits right after this returns: messages still in flight would be lost.
+    await slack?.flush();
     for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
   }
 }

@@ -7,11 +7,12 @@
  */
 import { Ajv } from "ajv";
 import { dirname, resolve } from "node:path";
-import { LineCounter, parseDocument } from "yaml";
+import { type Document, isAlias, LineCounter, parseDocument, visit } from "yaml";
 import { ConfigError } from "../errors.ts";
 import { CredentialError, type RawSource, resolveConnection } from "./connection.ts";
 import { expandPlaceholders, MissingVariableError, readEnv, type Variables } from "./expand.ts";
 import { formatPath, type KeyPath, Locator } from "./location.ts";
+import { type RawNotifications, resolveNotifications } from "./notifications.ts";
 import { resolveTuning, type TuningOverrides } from "./profiles.ts";
 import { resolveExport } from "./export/resolve.ts";
 import type { Fail, RawExport } from "./export/rule.ts";
@@ -30,6 +31,7 @@ export interface LoadOptions {
 interface RawConfig {
   source: RawSource & { tuning?: TuningOverrides };
   exports: RawExport[];
+  notifications?: RawNotifications;
 }
 
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
@@ -91,19 +93,24 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
 
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
-    throw new ConfigError(`YAML syntax error: ${first.message.split("\n")[0]}`, {
+    throw new ConfigError(`YAML syntax error: ${escapeControls(first.message.split("\n")[0])}`, {
       file: path,
       line: first.linePos?.[0].line,
     });
   }
-  const data: unknown = doc.toJS();
+  const data: unknown = toData(doc, lines, path);
   const fail = (message: string, keyPath: KeyPath = [], keyLine = false): never => {
-    throw new ConfigError(withExport(message, keyPath, data), {
+    throw new ConfigError(escapeControls(withExport(message, keyPath, data)), {
       file: path,
       line: where.line(keyPath, keyLine),
       key: formatPath(keyPath),
     });
   };
+  const site = (keyPath: KeyPath) => ({
+    file: path,
+    line: where.line(keyPath),
+    key: formatPath(keyPath),
+  });
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     fail("the config must be a YAML mapping with 'source' and 'exports'");
   }
@@ -169,13 +176,15 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
 
   const exports: ExportConfig[] = [];
   for (const [i, e] of raw.exports.entries()) {
-    exports.push(await resolveExport({ raw: e, index: i, dir, vars, fail }));
+    exports.push(await resolveExport({ raw: e, index: i, dir, vars, fail, site }));
   }
+  const notifications = resolveNotifications(raw.notifications, vars.env, fail);
   return {
     path: file,
     dir,
     source: { type: raw.source.type, connection, tuning: resolveTuning(raw.source.tuning) },
     exports,
+    ...(notifications === undefined ? {} : { notifications }),
   };
 }
 
@@ -192,6 +201,55 @@ async function readConfigText(file: string, shown: string): Promise<string> {
     throw new ConfigError(`cannot read config file ${shown}: ${(err as Error).message}`);
   }
 }
+
+/**
+ * The document as plain data. `yaml` resolves aliases only here, and throws a `ReferenceError` for
+ * an alias to no earlier anchor or for an alias bomb: both are the file's fault, so they are
+ * reported at the alias's line like any other YAML error.
+ */
+function toData(doc: Document, lines: LineCounter, file: string): unknown {
+  try {
+    return doc.toJS();
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    const anchors = new Set<string>();
+    let line: number | undefined;
+    visit(doc, {
+      Node(_, node) {
+        if (isAlias(node)) {
+          const at = node.range ? lines.linePos(node.range[0]).line : undefined;
+          line ??= at;
+          if (!anchors.has(node.source)) {
+            line = at;
+            return visit.BREAK;
+          }
+        } else if (node.anchor) {
+          anchors.add(node.anchor);
+        }
+      },
+    });
+    throw new ConfigError(`YAML error: ${escapeControls(err.message.split("\n")[0])}`, {
+      file,
+      line,
+    });
+  }
+}
+
+/**
+ * Writes control characters (newlines, tabs, NUL, Unicode line separators) as escapes. Messages
+ * quote what the user wrote, and a value spanning lines would break the one-line error into
+ * several, or hide its end.
+ */
+function escapeControls(message: string): string {
+  return message.replace(
+    CONTROLS,
+    (c) => SHORT_ESCAPES.get(c) ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const SHORT_ESCAPES = new Map([["\n", "\\n"], ["\r", "\\r"], ["\t", "\\t"]]);
 
 /** Prefixes the export name when the path is inside `exports[i]`, so users see which one. */
 function withExport(message: string, path: KeyPath, data: unknown): string {

@@ -27,7 +27,8 @@ export class Locator {
    */
   line(path: KeyPath, keyLine = false): number | undefined {
     let node: unknown = this.doc.contents;
-    let best: number | undefined = this.offsetLine(node);
+    // An empty document has no contents node: its problems are at the top of the file.
+    let best: number | undefined = this.offsetLine(node) ?? 1;
     for (const part of path) {
       if (isMap(node)) {
         const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === part);

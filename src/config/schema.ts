@@ -8,9 +8,12 @@
 /** A JSON Schema object (the subset this file uses). */
 export type JsonSchema = Record<string, unknown>;
 
-const positiveInt = { type: "integer", minimum: 1 };
-const nonNegativeInt = { type: "integer", minimum: 0 };
+// YAML reads `1e300` as an integer-valued float: beyond 2^53 a count is no longer exact.
+const positiveInt = { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER };
+const nonNegativeInt = { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
 const nonEmptyString = { type: "string", minLength: 1 };
+/** Seconds the servers accept as a timeout: PostgreSQL keeps it as a 32-bit count of milliseconds. */
+const timeoutSeconds = { type: "integer", minimum: 0, maximum: Math.floor((2 ** 31 - 1) / 1000) };
 
 const tuning: JsonSchema = {
   type: "object",
@@ -19,10 +22,10 @@ const tuning: JsonSchema = {
     profile: { enum: ["fast", "balanced", "safe"] },
     batch_size: positiveInt,
     throttle_ms: nonNegativeInt,
-    statement_timeout_s: nonNegativeInt,
+    statement_timeout_s: timeoutSeconds,
     max_retries: nonNegativeInt,
     retry_backoff_ms: nonNegativeInt,
-    lock_timeout_s: nonNegativeInt,
+    lock_timeout_s: timeoutSeconds,
     batch_size_memory_mb: positiveInt,
   },
 };
@@ -83,6 +86,19 @@ const exportEntry: JsonSchema = {
     time_column_type: { enum: ["timestamp", "unix"] },
     days_window: positiveInt,
     max_file_size: { type: ["string", "integer"] },
+    quality: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        row_count_min: nonNegativeInt,
+        row_count_max: nonNegativeInt,
+        null_ratio_max: {
+          type: "object",
+          additionalProperties: { type: "number", minimum: 0, maximum: 1 },
+        },
+        unique_columns: { type: "array", items: nonEmptyString },
+      },
+    },
     meta_columns: {
       type: "object",
       additionalProperties: false,
@@ -106,6 +122,24 @@ export const CONFIG_SCHEMA: JsonSchema = {
   properties: {
     source,
     exports: { type: "array", items: exportEntry },
+    notifications: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        slack: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            webhook_url: nonEmptyString,
+            webhook_url_env: nonEmptyString,
+            on: {
+              type: "array",
+              items: { enum: ["failure", "schema_change", "degraded"] },
+            },
+          },
+        },
+      },
+    },
   },
 };
 
@@ -115,8 +149,6 @@ export const CONFIG_SCHEMA: JsonSchema = {
  * Paths use `*` for "any export".
  */
 export const NOT_YET_SUPPORTED_KEYS: ReadonlyMap<string, string> = new Map([
-  ["notifications", "Slack notifications"],
   ["source.tuning.memory_threshold_mb", "memory thresholds"],
-  ["exports.*.quality", "quality checks"],
   ["exports.*.destination.allow_anonymous", "anonymous GCS access"],
 ]);

@@ -47,6 +47,10 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
   if (typeof value === "string") return `string '${value}'`;
+  // In YAML's spelling: `.nan` is what the user wrote, `NaN` would read like rivet's own bug.
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    return Number.isNaN(value) ? "number .nan" : value > 0 ? "number .inf" : "number -.inf";
+  }
   return `${typeof value} ${String(value)}`;
 }
 
@@ -86,9 +90,10 @@ export function explain(
       return {
         path,
         keyLine: false,
-        message: `must be ${TYPE_WORDS[String(params.type)] ?? String(params.type)}, got ${
-          describe(value)
-        }`,
+        // A key of several types (`max_file_size`) has them joined with commas: name each.
+        message: `must be ${
+          String(params.type).split(",").map((t) => TYPE_WORDS[t] ?? t).join(" or ")
+        }, got ${describe(value)}`,
       };
     case "minimum":
     case "maximum":

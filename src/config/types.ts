@@ -95,6 +95,41 @@ export type ExportModeConfig =
     daysWindow: number;
   };
 
+/** Where a config value stands, for errors found only once the export runs. */
+export interface ConfigSite {
+  /** Absolute path of the YAML file. */
+  file: string;
+  /** 1-based line of the value. */
+  line?: number;
+  /** Dotted key path, e.g. `exports[1].quality.unique_columns[0]`. */
+  key: string;
+}
+
+/** `quality`: gates a run's rows must pass before anything is delivered. */
+export interface QualityConfig {
+  /** Fewest rows the run may deliver. */
+  rowCountMin?: number;
+  /** Most rows the run may deliver. */
+  rowCountMax?: number;
+  /** Highest share of NULLs (0..1) allowed per column. */
+  nullRatioMax: Record<string, number>;
+  /** Columns whose non-NULL values must not repeat. */
+  uniqueColumns: string[];
+  /** Where each column is named: `null_ratio_max.<column>` and `unique_columns[<i>]` entries. */
+  sites: { nullRatioMax: Record<string, ConfigSite>; uniqueColumns: ConfigSite[] };
+}
+
+/** When a Slack message is sent for an export. */
+export type SlackTrigger = "failure" | "schema_change" | "degraded";
+
+/** `notifications.slack`, resolved. */
+export interface SlackConfig {
+  /** The incoming-webhook URL (a secret: never printed). */
+  webhookUrl: string;
+  /** The triggers that send a message. */
+  on: SlackTrigger[];
+}
+
 /** `meta_columns`: extra columns appended to every row (spec "Meta Columns"). */
 export interface MetaColumns {
   /** `_rivet_exported_at`: when the batch was exported. */
@@ -198,6 +233,8 @@ export interface ExportConfig {
   maxFileSize?: number;
   /** Extra columns appended to every row. */
   metaColumns: MetaColumns;
+  /** Data quality gates checked before delivery (`quality`), if any. */
+  quality?: QualityConfig;
   /** With no rows: status `skipped` instead of `success` (no file either way). */
   skipEmpty: boolean;
   /** Where the files go. */
@@ -214,4 +251,6 @@ export interface Config {
   source: SourceConfig;
   /** The exports, in config order. */
   exports: ExportConfig[];
+  /** Where to report runs (`notifications.slack`), if anywhere. */
+  notifications?: { slack?: SlackConfig };
 }

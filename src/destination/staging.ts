@@ -2,17 +2,43 @@
  * The process's staging directory: files are built here (in the OS temp dir, or `$TMPDIR`) so that
  * a crash or kill never leaves a partial file at a destination.
  *
+ * A live process holds an exclusive lock on the directory's {@link LOCK_FILE} for as long as it
+ * runs; the operating system releases it when the process dies, however it dies (killed, crashed,
+ * out of memory). A directory whose lock can be taken therefore belongs to a dead process: the
+ * next run removes it, and takes back the unrecorded deliveries it owned (see the pipeline's
+ * pending deliveries).
+ *
  * @module
  */
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Staged } from "./destination.ts";
 
+/** The file inside a staging directory whose lock says its process is alive. */
+export const LOCK_FILE = "owner.lock";
+
+const PREFIX = "rivet-staging-";
+/**
+ * A staging directory without a lock file is either being created this instant or was left by a
+ * process that died before locking it; only after this long is it judged the latter.
+ */
+const UNLOCKED_GRACE_MS = 60_000;
+
 let dir: Promise<string> | undefined;
+let lock: Deno.FsFile | undefined;
+
+/** The process's staging directory, created (and locked) on first use. */
+export function stagingDir(): Promise<string> {
+  dir ??= Deno.makeTempDir({ prefix: PREFIX }).then(async (path) => {
+    lock = await Deno.open(join(path, LOCK_FILE), { write: true, create: true });
+    await lock.lock(true);
+    return path;
+  });
+  return dir;
+}
 
 /** A fresh, unique path inside the staging directory. */
 export async function stagingPath(): Promise<string> {
-  dir ??= Deno.makeTempDir({ prefix: "rivet-staging-" });
-  return join(await dir, crypto.randomUUID());
+  return join(await stagingDir(), crypto.randomUUID());
 }
 
 /** Removes the staging directory (best effort; called when the process is done). */
@@ -20,7 +46,57 @@ export async function removeStagingDir(): Promise<void> {
   if (!dir) return;
   const path = await dir;
   dir = undefined;
+  lock?.close();
+  lock = undefined;
   await Deno.remove(path, { recursive: true }).catch(() => {});
+}
+
+/**
+ * Whether `owner` (a staging directory) belongs to a process that is gone: the directory is
+ * missing, or nobody holds its lock.
+ */
+export async function isAbandoned(owner: string): Promise<boolean> {
+  if (dir && owner === await dir) return false;
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(join(owner, LOCK_FILE), { write: true });
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) return false;
+    return await unlockedFor(owner, UNLOCKED_GRACE_MS);
+  }
+  try {
+    // Taking the lock proves its holder is dead; it is released at once (closing the file).
+    return await file.tryLock(true);
+  } finally {
+    file.close();
+  }
+}
+
+/** Whether `path` is missing, or was last modified more than `ms` ago. */
+async function unlockedFor(path: string, ms: number): Promise<boolean> {
+  try {
+    const { mtime } = await Deno.stat(path);
+    return mtime === null || Date.now() - mtime.getTime() > ms;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Removes the staging directories of processes that died, beside this process's own; returns how
+ * many. Their files were never delivered: nothing is lost.
+ */
+export async function removeAbandonedStaging(): Promise<number> {
+  const own = await stagingDir();
+  const parent = dirname(own);
+  let removed = 0;
+  for await (const entry of Deno.readDir(parent)) {
+    if (!entry.isDirectory || !entry.name.startsWith(PREFIX)) continue;
+    const path = join(parent, entry.name);
+    if (entry.name === basename(own) || !await isAbandoned(path)) continue;
+    await Deno.remove(path, { recursive: true }).then(() => removed++).catch(() => {});
+  }
+  return removed;
 }
 
 /** Flushes a finished file's bytes to disk before it is published anywhere. */

@@ -53,7 +53,6 @@ export async function prepareChunkedRun(
     if (resume && open) {
       refuseChangedPlan(open, identity);
       const pending = store.chunkTasks(open.runId).filter((t) => t.status !== "done");
-      await undoInterruptedDeliveries(ctx, open.runId, pending);
       log.info(
         `export '${exp.name}': resuming chunked run ${open.runId}: ${pending.length} of ${open.windows} windows left`,
       );
@@ -93,25 +92,6 @@ export async function prepareChunkedRun(
   } catch (err) {
     for (const slot of slots) await slot.close();
     throw err;
-  }
-}
-
-/**
- * Removes the files of windows whose publication was interrupted (listed as `delivering`): they
- * were never recorded, and the window is read again, so keeping them would deliver it twice.
- */
-async function undoInterruptedDeliveries(
-  ctx: ExportContext,
-  runId: string,
-  tasks: readonly ChunkTaskRecord[],
-): Promise<void> {
-  for (const task of tasks) {
-    if (task.status !== "delivering") continue;
-    for (const location of task.delivering) await ctx.destination.retract(location);
-    ctx.store.markDelivering(runId, task.index, null);
-    log.warn(
-      `export '${ctx.exp.name}': chunk ${task.index} was being delivered when the run stopped; its files were removed and it is read again`,
-    );
   }
 }
 
@@ -245,7 +225,6 @@ function toTask(w: ChunkWindow): ChunkTaskRecord {
     hi: w.hi.text,
     hiInclusive: w.hiInclusive,
     status: "pending",
-    delivering: [],
     rows: null,
     files: null,
   };

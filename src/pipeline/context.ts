@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { RecordBatch } from "apache-arrow";
 import type { Config, ExportConfig } from "../config/types.ts";
 import type { Destination } from "../destination/destination.ts";
 import type { Source } from "../source/source.ts";
@@ -30,12 +31,28 @@ export interface ExportContext {
   tally: Tally;
   /** Re-read each finished file and compare its row count (`--validate`). */
   validate: boolean;
+  /** Prove each piece's file matches the source column by column (`--reconcile`). */
+  reconcile: boolean;
   /** Opens a fresh source connection (one per attempt). */
   openSource: (config: Config["source"]) => Promise<Source>;
   /** Receives the run's events; never throws (see `safeListener`). */
   emit: EventListener;
   /** Stops the run: the current attempt fails cleanly and no retry follows. */
   signal?: AbortSignal;
+  /** Fault injection for tests of the gates (never set by the CLI). */
+  hooks?: PipelineHooks;
+}
+
+/**
+ * Fault injection points, for tests that must prove a gate catches what it is meant to catch
+ * (a value changed between read and write, a truncated file). Only the library's internal
+ * `runExportsWith` takes them; the CLI never sets them.
+ */
+export interface PipelineHooks {
+  /** Replaces each batch just before it is observed by the gates and written. */
+  beforeWrite?: (batch: RecordBatch) => RecordBatch;
+  /** Runs on each finished part's staged file, before validation and delivery. */
+  afterFinish?: (path: string) => Promise<void>;
 }
 
 /**

@@ -39,6 +39,8 @@ export function recordMetrics(
       schemaChanged: s.schema === undefined ? null : s.schema === "CHANGED",
       longestStatementMs: Math.round(s.longestStatementMs),
       longestTransactionMs: Math.round(s.longestTransactionMs),
+      qualityPassed: s.quality ?? null,
+      reconciled: s.reconciled ?? null,
     });
   } catch (err) {
     log.error(`export '${s.exportName}': could not record metrics: ${describeError(err)}`);

@@ -10,6 +10,7 @@
 import type { Schema } from "apache-arrow";
 import { DestinationError } from "../errors.ts";
 import { fileNameFor } from "../destination/file_name.ts";
+import { stagingDir } from "../destination/staging.ts";
 import type { Piece } from "../plan/plan.ts";
 import type { TypedValue } from "../sql.ts";
 import type { FileRecord } from "../state/store.ts";
@@ -19,6 +20,7 @@ import type { ConnectionSlot } from "./connection.ts";
 import type { ExportContext } from "./context.ts";
 import { describeError } from "./describe_error.ts";
 import { extractPiece } from "./extract.ts";
+import { faultPoint } from "./fault_point.ts";
 import { extractPaged } from "./extract_paged.ts";
 import type { Extracted } from "./piece_output.ts";
 import { pieceLabel, retryReporter } from "./retry_report.ts";
@@ -58,10 +60,26 @@ export async function runPiece(
     });
   const { schema, rows, cursor } = extracted;
   tally.rows += rows;
+  await faultPoint("finished");
+  for (const part of extracted.parts) await ctx.hooks?.afterFinish?.(part.staged.path);
   try {
     if (ctx.validate) {
-      for (const part of extracted.parts) {
-        await validateRowCount(exp.format, part.staged.path, part.rows);
+      try {
+        for (const part of extracted.parts) {
+          await validateRowCount(exp.format, part.staged.path, part.rows);
+        }
+      } catch (err) {
+        tally.validated = false;
+        throw err;
+      }
+    }
+    for (const gate of extracted.gates) {
+      try {
+        await gate.verify(await slot.acquire());
+        tally[gate.name] ??= true;
+      } catch (err) {
+        tally[gate.name] = false;
+        throw err;
       }
     }
   } catch (err) {
@@ -93,19 +111,21 @@ async function deliver(
   const checkpoint = piece.window && ctx.chunkRunId !== undefined
     ? { runId: ctx.chunkRunId, index: piece.window.index }
     : undefined;
-  // A window's files are announced before they become visible: if the process dies between
-  // publishing and recording them, a resume finds and removes them instead of duplicating rows.
-  if (checkpoint && names.length > 0) {
-    ctx.store.markDelivering(
-      checkpoint.runId,
-      checkpoint.index,
-      names.map((n) => ctx.destination.locationOf(n)),
-    );
+  const delivery = { exportName: exp.name, runId: ctx.runId, piece: piece.index };
+  // The files are announced before they become visible: if the process dies between publishing
+  // and recording them, the next run finds and removes them instead of duplicating rows.
+  if (names.length > 0) {
+    ctx.store.beginDelivery({
+      ...delivery,
+      owner: await stagingDir(),
+      locations: names.map((n) => ctx.destination.locationOf(n)),
+    });
   }
   const files: FileRecord[] = [];
   try {
     for (const [n, part] of extracted.parts.entries()) {
       const { fileName, location } = await part.staged.commit(names[n]);
+      if (n === 0) await faultPoint("delivering");
       files.push({
         runId: ctx.runId,
         exportName: exp.name,
@@ -119,19 +139,18 @@ async function deliver(
       });
     }
     ctx.store.recordPiece({
+      delivery,
       files,
       chunk: checkpoint ? { ...checkpoint, rows: extracted.rows } : undefined,
     });
   } catch (err) {
     for (const part of extracted.parts.slice(files.length)) await part.staged.abort();
     await retract(ctx, files);
-    // Best effort: left as delivering, a resume removes the (already removed) files anyway.
-    if (checkpoint) {
-      try {
-        ctx.store.markDelivering(checkpoint.runId, checkpoint.index, null);
-      } catch {
-        // The state database failed too; the original error says what happened.
-      }
+    // Best effort: left pending, the next run removes the (already removed) files anyway.
+    try {
+      ctx.store.endDelivery(delivery);
+    } catch {
+      // The state database failed too; the original error says what happened.
     }
     if (err instanceof DestinationError) throw err;
     throw new DestinationError(

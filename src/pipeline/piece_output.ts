@@ -15,6 +15,9 @@ import { createWriter } from "../writer/create.ts";
 import type { FormatWriter } from "../writer/writer.ts";
 import type { ExportContext } from "./context.ts";
 import { CursorTracker } from "./cursor.ts";
+import { faultPoint } from "./fault_point.ts";
+import type { PieceGate } from "./gate.ts";
+import { gatesFor } from "./gates.ts";
 import { type MetaColumnsAppender, metaColumnsFor } from "./meta_columns.ts";
 
 /** One finished part file, staged. */
@@ -37,6 +40,8 @@ export interface Extracted {
   rows: number;
   /** The incremental cursor after the last row, when the mode has one and a row carried it. */
   cursor?: TypedValue;
+  /** The gates that saw every row and decide before delivery. */
+  gates: PieceGate[];
 }
 
 /** A part being written. */
@@ -54,6 +59,7 @@ export class PieceOutput {
   readonly #schema: Schema;
   readonly #cursor: CursorTracker | undefined;
   readonly #meta: MetaColumnsAppender | undefined;
+  readonly #gates: PieceGate[];
   readonly #label: string;
   readonly #parts: StagedPart[] = [];
   #open: OpenPart | undefined;
@@ -72,6 +78,7 @@ export class PieceOutput {
     this.#cursor = mode.kind === "incremental" ? new CursorTracker(mode.cursorColumn) : undefined;
     this.#cursor?.check(schema.fields);
     this.#meta = metaColumnsFor(ctx.exp.metaColumns, schema);
+    this.#gates = gatesFor(ctx, piece, schema);
     this.#label = piece.window ? `chunk ${piece.window.index} ` : "";
   }
 
@@ -81,14 +88,18 @@ export class PieceOutput {
   }
 
   /** Writes one batch (read at `at`, `performance.now()`), starting a new part when needed. */
-  async write(batch: RecordBatch, at: number): Promise<void> {
+  async write(read: RecordBatch, at: number): Promise<void> {
     const { exp } = this.#ctx;
+    const batch = this.#ctx.hooks?.beforeWrite?.(read) ?? read;
+    if (this.#batches === 0) await faultPoint("read");
     this.#cursor?.observe(batch);
+    for (const gate of this.#gates) gate.observe(batch);
     const part = this.#open ??= await this.#startPart();
     await part.writer!.write(this.#meta ? this.#meta.apply(batch) : batch);
     part.rows += batch.numRows;
     this.#rows += batch.numRows;
     this.#batches++;
+    if (this.#batches === 1) await faultPoint("written");
     log.debug(
       `export '${exp.name}': ${this.#label}batch ${this.#batches}: ${batch.numRows} rows (total ${this.#rows})`,
     );
@@ -122,6 +133,7 @@ export class PieceOutput {
       parts: [...this.#parts],
       rows: this.#rows,
       cursor: this.#cursor?.value,
+      gates: this.#gates,
     };
   }
 

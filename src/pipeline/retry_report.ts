@@ -21,6 +21,12 @@ export interface Tally {
   longestStatementMs: number;
   /** The longest transaction any connection of the export held, in ms. */
   longestTransactionMs: number;
+  /** Whether every file passed `--validate` (unset without it). */
+  validated?: boolean;
+  /** Whether every piece passed its quality gate (unset without quality rules). */
+  quality?: boolean;
+  /** Whether every piece reconciled with the source (unset without `--reconcile`). */
+  reconciled?: boolean;
 }
 
 /** Folds what a closed connection held on the server into the export's tally. */

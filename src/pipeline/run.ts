@@ -5,11 +5,14 @@
  */
 import type { Config, ExportConfig } from "../config/types.ts";
 import { requireExportNames } from "../config/select.ts";
-import { removeStagingDir } from "../destination/staging.ts";
+import { refuseReconcileWithKeyset } from "./reconcile.ts";
+import { removeAbandonedStaging, removeStagingDir } from "../destination/staging.ts";
 import { ConfigError, ExitCode } from "../errors.ts";
 import { openSource as defaultOpenSource } from "../source/open.ts";
 import type { Source } from "../source/source.ts";
 import { statePathFor, StateStore } from "../state/store.ts";
+import { log } from "../util/log.ts";
+import type { PipelineHooks } from "./context.ts";
 import type { EventListener } from "./events.ts";
 import { runExport } from "./run_export.ts";
 import type { ExportSummary } from "./summary.ts";
@@ -20,6 +23,11 @@ export interface RunOptions {
   exports?: string[];
   /** Re-read each file before commit and compare row counts. */
   validate?: boolean;
+  /**
+   * Prove each piece's file matches the source column by column before delivery, with aggregates
+   * the database computes in the piece's own snapshot (one extra aggregate scan per piece).
+   */
+  reconcile?: boolean;
   /**
    * Continue each chunked export's newest interrupted run (only its windows not yet delivered)
    * instead of starting over; refused when the export's query, chunk column, chunk size or source
@@ -98,6 +106,7 @@ export async function runExportsWith(
   config: Config,
   options: RunOptions,
   openSource: SourceOpener,
+  hooks?: PipelineHooks,
 ): Promise<RunResult> {
   const selected = selectExports(config, options.exports);
   const toStdout = selected.filter((e) => e.destination.type === "stdout");
@@ -108,9 +117,14 @@ export async function runExportsWith(
       } all write to stdout and would interleave; run them one at a time with --export`,
     );
   }
+  if (options.reconcile) refuseReconcileWithKeyset(selected);
   const store = StateStore.open(statePathFor(config.path));
   const summaries: ExportSummary[] = [];
   try {
+    const stale = await removeAbandonedStaging();
+    if (stale > 0) {
+      log.info(`removed ${stale} staging director${stale === 1 ? "y" : "ies"} of dead runs`);
+    }
     for (const exp of selected) {
       if (options.signal?.aborted) break;
       const summary = await runExport({
@@ -118,9 +132,11 @@ export async function runExportsWith(
         exp,
         store,
         validate: options.validate ?? false,
+        reconcile: options.reconcile ?? false,
         resume: options.resume ?? false,
         openSource,
         onEvent: options.onEvent,
+        hooks,
         signal: options.signal,
       });
       summaries.push(summary);

@@ -10,15 +10,17 @@
 import type { Config, ExportConfig } from "../config/types.ts";
 import { createDestination } from "../destination/create.ts";
 import { runIdFor } from "../destination/file_name.ts";
-import { DataIntegrityError, ExitCode } from "../errors.ts";
+import { ConfigError, DataIntegrityError, ExitCode } from "../errors.ts";
 import { type Piece, planPieces } from "../plan/plan.ts";
 import { dialectFor } from "../source/dialect.ts";
 import type { Source } from "../source/source.ts";
 import type { StateStore } from "../state/store.ts";
 import { log } from "../util/log.ts";
-import { type ExportContext, slotFor } from "./context.ts";
+import { type ExportContext, type PipelineHooks, slotFor } from "./context.ts";
 import { resumeCursor } from "./cursor.ts";
+import { undoAbandonedDeliveries } from "./abandoned.ts";
 import { describeError } from "./describe_error.ts";
+import { faultPoint } from "./fault_point.ts";
 import { adviseKey } from "./key_advice.ts";
 import { type EventListener, safeListener } from "./events.ts";
 import { saveExportState } from "./export_state.ts";
@@ -40,6 +42,8 @@ export interface ExportRequest {
   store: StateStore;
   /** Re-read each finished file and compare its row count (`--validate`). */
   validate: boolean;
+  /** Prove each piece's file matches the source column by column (`--reconcile`). */
+  reconcile: boolean;
   /** Opens a fresh source connection (one per attempt). */
   openSource: (config: Config["source"]) => Promise<Source>;
   /** Receives the run's events. */
@@ -48,6 +52,8 @@ export interface ExportRequest {
   resume: boolean;
   /** Stops the run. */
   signal?: AbortSignal;
+  /** Fault injection for tests (see `PipelineHooks`). */
+  hooks?: PipelineHooks;
 }
 
 /** Runs one export to completion and returns its summary; never throws for export failures. */
@@ -79,6 +85,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
   };
   try {
     log.info(`export '${exp.name}': starting (${exp.mode.kind}, ${exp.format}, run ${ctx.runId})`);
+    await undoAbandonedDeliveries(ctx);
     const { pieces, slots } = await planRun(ctx, request.resume, started);
     ctx.emit({
       type: "started",
@@ -103,6 +110,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
       }
     }
     if (ctx.chunkRunId !== undefined) store.endChunkRun(ctx.chunkRunId, "complete");
+    await faultPoint("delivered");
     if (summary.rows === 0 && exp.skipEmpty) {
       summary.status = "skipped";
       log.info(`export '${exp.name}': no rows; skipped (skip_empty), cursor unchanged`);
@@ -114,17 +122,16 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
         summary.rows,
         delivered.at(-1)?.cursor,
       );
-      if (ctx.validate) summary.validated = true;
+      if (ctx.validate) summary.validated ??= true;
     }
   } catch (err) {
     summary.status = "failed";
     summary.error = describeError(err);
-    if (err instanceof DataIntegrityError) {
-      summary.exitCode = ExitCode.DataIntegrity;
-      if (ctx.validate) summary.validated = false;
-    } else {
-      summary.exitCode = ExitCode.ExportFailed;
-    }
+    summary.exitCode = err instanceof DataIntegrityError
+      ? ExitCode.DataIntegrity
+      : err instanceof ConfigError
+      ? ExitCode.Usage
+      : ExitCode.ExportFailed;
     log.error(`export '${exp.name}': ${summary.error}`);
     if (err instanceof Error && err.cause) log.debug(`cause: ${describeError(err.cause)}`);
   } finally {
@@ -154,7 +161,8 @@ async function planRun(
     return { pieces: planPieces(exp, { windows: run.windows, now }, dialect), slots: run.slots };
   }
   const pieces = planPieces(exp, { cursor: resumeCursor(store, exp), now }, dialect);
-  const slot = slotFor(ctx);
+  // --reconcile compares the file with aggregates read in the same snapshot as its rows.
+  const slot = slotFor(ctx, ctx.reconcile ? pinOwnSnapshot : undefined);
   await adviseKey(ctx, pieces[0], slot);
   return { pieces, slots: [slot] };
 }
@@ -175,4 +183,9 @@ function announceLastCheck(ctx: ExportContext): void {
     verdict: last.verdict,
     checkedAt: last.checkedAt,
   });
+}
+
+/** Starts a snapshot of the connection's own for everything it reads. */
+async function pinOwnSnapshot(source: Source): Promise<void> {
+  await source.pinSnapshot();
 }

@@ -36,6 +36,10 @@ export interface ExportSummary {
   longestTransactionMs: number;
   /** Set when `--validate` ran: did the file hold every row read? */
   validated?: boolean;
+  /** Set when the export has quality rules: did every check pass? */
+  quality?: boolean;
+  /** Set with `--reconcile`: did every file match the source column by column? */
+  reconciled?: boolean;
   /** `unchanged` / `CHANGED`; absent on an export's first run. */
   schema?: "unchanged" | "CHANGED";
   /** Where the files went (paths, URIs or `stdout`). */
@@ -85,6 +89,8 @@ export function formatSummary(s: ExportSummary): string {
     ["longest transaction", formatDuration(s.longestTransactionMs)],
   ];
   if (s.validated !== undefined) lines.push(["validated", s.validated ? "pass" : "FAIL"]);
+  if (s.quality !== undefined) lines.push(["quality", s.quality ? "pass" : "FAIL"]);
+  if (s.reconciled !== undefined) lines.push(["reconciled", s.reconciled ? "pass" : "FAIL"]);
   if (s.schema !== undefined) lines.push(["schema", s.schema]);
   for (const location of s.locations) lines.push(["file", location]);
   if (s.error !== undefined) lines.push(["error", s.error]);

@@ -100,6 +100,28 @@ export const MIGRATIONS: readonly string[] = [
      report_json TEXT NOT NULL
    );
    CREATE INDEX idx_check_result_export ON check_result(export_name, id DESC);`,
+  // 5: the outcome of each run's data gates (quality rules, --reconcile).
+  `ALTER TABLE export_metrics ADD COLUMN quality_passed INTEGER;
+   ALTER TABLE export_metrics ADD COLUMN reconciled INTEGER;`,
+  // 6: deliveries in progress, for every mode: a piece lists its files (and the staging directory
+  // of the process delivering them) before any becomes visible, so that the files of a delivery
+  // whose process died are removed by the next run instead of lingering unrecorded and
+  // duplicating rows. Replaces the chunk-only `chunk_task.delivering`.
+  `CREATE TABLE pending_delivery (
+     export_name TEXT NOT NULL,
+     run_id TEXT NOT NULL,
+     piece INTEGER NOT NULL,
+     owner TEXT NOT NULL,
+     locations_json TEXT NOT NULL,
+     started_at TEXT NOT NULL,
+     PRIMARY KEY (export_name, run_id, piece)
+   );
+   INSERT INTO pending_delivery (export_name, run_id, piece, owner, locations_json, started_at)
+     SELECT r.export_name, t.run_id, t.chunk_index, '', t.delivering, coalesce(t.updated_at, '')
+     FROM chunk_task t JOIN chunk_run r ON r.run_id = t.run_id
+     WHERE t.status = 'delivering' AND t.delivering IS NOT NULL;
+   UPDATE chunk_task SET status = 'pending' WHERE status = 'delivering';
+   ALTER TABLE chunk_task DROP COLUMN delivering;`,
 ];
 
 /** Brings `db` to the latest version. Refuses a database written by a newer rivet. */

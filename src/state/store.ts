@@ -60,6 +60,10 @@ export interface MetricsRecord {
   longestStatementMs: number | null;
   /** The run's longest transaction on the source, in ms (null for runs before migration 3). */
   longestTransactionMs: number | null;
+  /** Whether the quality rules passed (null without rules). */
+  qualityPassed: boolean | null;
+  /** Whether `--reconcile` passed (null without it). */
+  reconciled: boolean | null;
 }
 
 /** One chunked run: its plan's identity and progress (`chunk_run`). */
@@ -98,21 +102,32 @@ export interface ChunkTaskRecord {
   hi: string;
   /** Whether `hi` is inclusive (the last window). */
   hiInclusive: boolean;
-  /**
-   * `done` once the window's files are delivered and recorded; `delivering` while they are being
-   * published (a crash then leaves the files listed in `delivering`, to be removed on resume).
-   */
-  status: "pending" | "delivering" | "done";
-  /** The locations being published while `delivering`. */
-  delivering: string[];
+  /** `done` once the window's files are delivered and recorded. */
+  status: "pending" | "done";
   /** Rows delivered (when done). */
   rows: number | null;
   /** Files delivered (when done). */
   files: number | null;
 }
 
+/** A piece being delivered: whose it is, and where its files will appear. */
+export interface PendingDelivery {
+  /** The export. */
+  exportName: string;
+  /** The run delivering it. */
+  runId: string;
+  /** The piece's index in the run. */
+  piece: number;
+  /** The staging directory of the process delivering it (its heartbeat says it is alive). */
+  owner: string;
+  /** The locations its files are published to. */
+  locations: string[];
+}
+
 /** A delivered piece: its files, and the chunk window it completes, if any. */
 export interface PieceRecord {
+  /** The delivery this record completes. */
+  delivery: Pick<PendingDelivery, "exportName" | "runId" | "piece">;
   /** The files now at the destination. */
   files: readonly FileRecord[];
   /** The window this piece delivered (chunked mode). */
@@ -243,9 +258,9 @@ export class StateStore {
   }
 
   /**
-   * Records a delivered piece atomically: its files in the manifest and, in chunked mode, its
-   * window as done. A crash leaves both recorded or neither, so a resume never skips a window
-   * whose files are not in the manifest.
+   * Records a delivered piece atomically: its files in the manifest, its delivery as finished and,
+   * in chunked mode, its window as done. A crash leaves all of it recorded or none, so a resume
+   * never skips a window whose files are not in the manifest.
    */
   recordPiece(piece: PieceRecord): void {
     this.transaction(() => {
@@ -266,11 +281,13 @@ export class StateStore {
           f.createdAt,
         );
       }
+      this.db.prepare(
+        "DELETE FROM pending_delivery WHERE export_name = ? AND run_id = ? AND piece = ?",
+      ).run(piece.delivery.exportName, piece.delivery.runId, piece.delivery.piece);
       if (piece.chunk) {
         const now = new Date().toISOString();
         this.db.prepare(
-          `UPDATE chunk_task SET status = 'done', delivering = NULL, rows = ?, files = ?,
-             updated_at = ?
+          `UPDATE chunk_task SET status = 'done', rows = ?, files = ?, updated_at = ?
            WHERE run_id = ? AND chunk_index = ?`,
         ).run(piece.chunk.rows, piece.files.length, now, piece.chunk.runId, piece.chunk.index);
         this.db.prepare("UPDATE chunk_run SET updated_at = ? WHERE run_id = ?").run(
@@ -282,20 +299,43 @@ export class StateStore {
   }
 
   /**
-   * Marks a window as being published to `locations`, durably, before any of them is made
-   * visible; `null` puts it back to pending (its publication failed and was undone).
+   * Records, durably, that a piece's files are about to be published: a crash before
+   * {@link StateStore.recordPiece} leaves this row, and the next run removes the listed files.
    */
-  markDelivering(runId: string, index: number, locations: readonly string[] | null): void {
+  beginDelivery(d: PendingDelivery): void {
     this.db.prepare(
-      `UPDATE chunk_task SET status = ?, delivering = ?, updated_at = ?
-       WHERE run_id = ? AND chunk_index = ? AND status <> 'done'`,
+      `INSERT OR REPLACE INTO pending_delivery
+         (export_name, run_id, piece, owner, locations_json, started_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
     ).run(
-      locations === null ? "pending" : "delivering",
-      locations === null ? null : JSON.stringify(locations),
+      d.exportName,
+      d.runId,
+      d.piece,
+      d.owner,
+      JSON.stringify(d.locations),
       new Date().toISOString(),
-      runId,
-      index,
     );
+  }
+
+  /** Forgets a delivery whose files were taken back after a failure. */
+  endDelivery(d: Pick<PendingDelivery, "exportName" | "runId" | "piece">): void {
+    this.db.prepare(
+      "DELETE FROM pending_delivery WHERE export_name = ? AND run_id = ? AND piece = ?",
+    ).run(d.exportName, d.runId, d.piece);
+  }
+
+  /** The deliveries of `exportName` that were begun and never recorded. */
+  pendingDeliveries(exportName: string): PendingDelivery[] {
+    const rows = this.db.prepare(
+      "SELECT * FROM pending_delivery WHERE export_name = ? ORDER BY started_at",
+    ).all(exportName) as Record<string, string | number>[];
+    return rows.map((r) => ({
+      exportName: String(r.export_name),
+      runId: String(r.run_id),
+      piece: Number(r.piece),
+      owner: String(r.owner),
+      locations: JSON.parse(String(r.locations_json)) as string[],
+    }));
   }
 
   /** Records a new chunked run and its windows, all pending. */
@@ -358,8 +398,7 @@ export class StateStore {
       lo: String(r.lo),
       hi: String(r.hi),
       hiInclusive: r.hi_inclusive === 1,
-      status: r.status === "done" || r.status === "delivering" ? r.status : "pending",
-      delivering: r.delivering === null ? [] : JSON.parse(String(r.delivering)) as string[],
+      status: r.status === "done" ? "done" : "pending",
       rows: r.rows === null ? null : Number(r.rows),
       files: r.files === null ? null : Number(r.files),
     }));
@@ -432,8 +471,9 @@ export class StateStore {
     this.db.prepare(
       `INSERT INTO export_metrics (export_name, run_id, run_at, duration_ms, total_rows, peak_rss_mb,
          status, error_message, tuning_profile, format, mode, files_produced, bytes_written, retries,
-         validated, schema_changed, longest_statement_ms, longest_transaction_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         validated, schema_changed, longest_statement_ms, longest_transaction_ms, quality_passed,
+         reconciled)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       m.exportName,
       m.runId,
@@ -453,6 +493,8 @@ export class StateStore {
       m.schemaChanged === null ? null : Number(m.schemaChanged),
       m.longestStatementMs,
       m.longestTransactionMs,
+      m.qualityPassed === null ? null : Number(m.qualityPassed),
+      m.reconciled === null ? null : Number(m.reconciled),
     );
   }
 
@@ -485,6 +527,8 @@ export class StateStore {
       longestTransactionMs: r.longest_transaction_ms === null
         ? null
         : Number(r.longest_transaction_ms),
+      qualityPassed: r.quality_passed === null ? null : r.quality_passed === 1,
+      reconciled: r.reconciled === null ? null : r.reconciled === 1,
     }));
   }
 

@@ -1,7 +1,7 @@
 /**
- * A loopback TCP proxy that can be told to fail the network in the ways uploads meet: long
- * transfers dropped half way while short requests get through, or a reply lost after the server
- * acted.
+ * A loopback TCP proxy that can be told to fail the network in the ways uploads and downloads
+ * meet: long transfers dropped half way while short requests get through, a reply lost after the
+ * server acted, or a download (a query's result) cut mid-stream.
  *
  * @module
  */
@@ -21,6 +21,13 @@ export interface TcpProxy {
    * loses that answer and is closed: the server acted, the client never hears of it.
    */
   loseNextReply(bytes: number): void;
+  /**
+   * The next connection to receive more than `bytes` from the server is cut there (both sides
+   * closed mid-answer); connections after it pass untouched.
+   */
+  cutNextDownload(bytes: number): void;
+  /** How many connections {@link cutNextDownload} has cut so far. */
+  downloadsCut(): number;
   /** Bytes sent to the server so far. */
   forwarded(): number;
   /** Stops listening and closes every connection. */
@@ -36,6 +43,8 @@ export function startTcpProxy(targetPort: number): TcpProxy {
   let limit = Infinity;
   let cutAfter = Infinity;
   let loseReplyAfter: number | undefined;
+  let cutDownloadAfter: number | undefined;
+  let downloadsCut = 0;
 
   const pipe = async (
     from: Deno.Conn,
@@ -73,6 +82,7 @@ export function startTcpProxy(targetPort: number): TcpProxy {
     };
     let sinceArmed = 0;
     let fromClient = 0;
+    let fromServer = 0;
     const upstream = (n: number) => {
       sent += n;
       fromClient += n;
@@ -85,7 +95,13 @@ export function startTcpProxy(targetPort: number): TcpProxy {
     };
     await Promise.all([
       pipe(client, server, upstream, closeBoth),
-      pipe(server, client, () => {
+      pipe(server, client, (n) => {
+        fromServer += n;
+        if (cutDownloadAfter !== undefined && fromServer > cutDownloadAfter) {
+          cutDownloadAfter = undefined;
+          downloadsCut++;
+          return false;
+        }
         if (loseReplyAfter === undefined || fromClient <= loseReplyAfter) return true;
         loseReplyAfter = undefined;
         return false;
@@ -110,6 +126,10 @@ export function startTcpProxy(targetPort: number): TcpProxy {
     loseNextReply(bytes) {
       loseReplyAfter = bytes;
     },
+    cutNextDownload(bytes) {
+      cutDownloadAfter = bytes;
+    },
+    downloadsCut: () => downloadsCut,
     forwarded: () => sent,
     close() {
       listener.close();

@@ -30,12 +30,15 @@ const UNITS: Record<string, number> = {
  * ```
  */
 export function parseFileSize(value: string | number): number | undefined {
-  if (typeof value === "number") return Number.isInteger(value) && value > 0 ? value : undefined;
+  // Beyond 2^53 bytes (8 PiB) a size is no longer an exact integer, and `1e999` is Infinity.
+  if (typeof value === "number") {
+    return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+  }
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
   const unit = match ? UNITS[match[2].toUpperCase()] : undefined;
   if (!match || unit === undefined) return undefined;
   const bytes = Math.floor(Number(match[1]) * unit);
-  return bytes > 0 ? bytes : undefined;
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
 }
 
 /** The export's part size limit in bytes, if any. */

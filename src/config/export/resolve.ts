@@ -11,6 +11,7 @@ import { resolveFormat } from "./format.ts";
 import { resolveKeyColumns } from "./key_column.ts";
 import { resolveMetaColumns } from "./meta_columns.ts";
 import { resolveMode } from "./mode.ts";
+import { resolveQuality } from "./quality.ts";
 import { resolveQuery } from "./query.ts";
 import type { RuleContext } from "./rule.ts";
 
@@ -27,6 +28,7 @@ export async function resolveExport(ctx: RuleContext): Promise<ExportConfig> {
     ...resolveFormat(ctx),
     maxFileSize: resolveFileSize(ctx),
     metaColumns: resolveMetaColumns(ctx),
+    ...resolveQuality(ctx, mode),
     skipEmpty: ctx.raw.skip_empty ?? false,
     destination: resolveDestination(ctx),
   };

@@ -6,7 +6,7 @@
  */
 import type { Variables } from "../expand.ts";
 import type { KeyPath } from "../location.ts";
-import type { CompressionName, FormatName } from "../types.ts";
+import type { CompressionName, ConfigSite, FormatName } from "../types.ts";
 
 /** Throws a `ConfigError` for `keyPath` (its value's line, or its key's line with `keyLine`). */
 export type Fail = (message: string, keyPath?: KeyPath, keyLine?: boolean) => never;
@@ -26,6 +26,12 @@ export interface RawExport {
   days_window?: number;
   max_file_size?: string | number;
   meta_columns?: { exported_at?: boolean; row_hash?: boolean };
+  quality?: {
+    row_count_min?: number;
+    row_count_max?: number;
+    null_ratio_max?: Record<string, number>;
+    unique_columns?: string[];
+  };
   format?: FormatName;
   compression?: CompressionName;
   compression_level?: number;
@@ -56,6 +62,8 @@ export interface RuleContext {
   vars: Variables;
   /** Reports a problem with one of the entry's keys. */
   fail: Fail;
+  /** Where a key path stands in the file, for errors the run finds later. */
+  site: (keyPath: KeyPath) => ConfigSite;
 }
 
 /** The key path of `key` inside this entry, e.g. `["exports", 2, "cursor_column"]`. */
