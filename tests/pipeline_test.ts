@@ -299,7 +299,7 @@ Deno.test("pipeline: max_file_size splits a piece into _part<N> files, each at m
         destination: { type: "local", path: out },
       });
       const { summaries } = await runExportsWith(config, {}, fake.open);
-      assert.equal(summaries[0].status, "success", summaries[0].error);
+      assert.equal(summaries[0].status, "success", String(summaries[0].error));
       const files = await listDir(out);
       assert.ok(files.length >= 2, `${format}: several parts (${files.length})`);
       files.forEach((name, i) =>

@@ -112,7 +112,7 @@ Deno.test("quality: rules that hold deliver the file and report quality: pass", 
       nullRatioMax: { name: 1 / 3 },
       uniqueColumns: ["id"],
     });
-    assert.equal(exitCode, 0, summaries[0].error);
+    assert.equal(exitCode, 0, String(summaries[0].error));
     assert.equal(summaries[0].status, "success");
     assert.equal(summaries[0].quality, true);
     assert.equal((await listDir(join(dir, "out"))).length, 1);
@@ -204,7 +204,7 @@ Deno.test("quality: NULLs are never repeated values", async () => {
   await withTempDir(async (dir) => {
     // `name` has two NULLs, in different batches, and otherwise distinct values.
     const { summaries, exitCode } = await run(dir, { uniqueColumns: ["name", "id"] });
-    assert.equal(exitCode, 0, summaries[0].error);
+    assert.equal(exitCode, 0, String(summaries[0].error));
     assert.equal(summaries[0].quality, true);
   });
 });

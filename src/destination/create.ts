@@ -5,21 +5,26 @@
  */
 import type { DestinationConfig } from "../config/types.ts";
 import type { Destination } from "./destination.ts";
-import { GcsDestination } from "./gcs.ts";
 import { LocalDestination } from "./local.ts";
-import { S3Destination } from "./s3.ts";
 import { StdoutDestination } from "./stdout.ts";
 
-/** The destination for `config`. */
-export function createDestination(config: DestinationConfig): Destination {
+/**
+ * The destination for `config`. A cloud SDK is loaded only by the exports that use it: each costs
+ * tens of MB of memory and a noticeable start-up time.
+ */
+export async function createDestination(config: DestinationConfig): Promise<Destination> {
   switch (config.type) {
     case "local":
       return new LocalDestination(config.path);
     case "stdout":
       return new StdoutDestination();
-    case "s3":
+    case "s3": {
+      const { S3Destination } = await import("./s3.ts");
       return new S3Destination(config);
-    case "gcs":
+    }
+    case "gcs": {
+      const { GcsDestination } = await import("./gcs.ts");
       return new GcsDestination(config);
+    }
   }
 }

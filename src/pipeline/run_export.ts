@@ -76,14 +76,15 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
     longestTransactionMs: 0,
     locations: [],
   };
-  const ctx: ExportContext = {
-    ...request,
-    runId: summary.runId,
-    tally: summary,
-    destination: createDestination(exp.destination),
-    emit: safeListener(request.onEvent),
-  };
+  const emit = safeListener(request.onEvent);
   try {
+    const ctx: ExportContext = {
+      ...request,
+      runId: summary.runId,
+      tally: summary,
+      destination: await createDestination(exp.destination),
+      emit,
+    };
     log.info(`export '${exp.name}': starting (${exp.mode.kind}, ${exp.format}, run ${ctx.runId})`);
     await undoAbandonedDeliveries(ctx);
     const { pieces, slots } = await planRun(ctx, request.resume, started);
@@ -139,7 +140,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
     summary.peakRssMb = rss.stop();
   }
   recordMetrics(store, config, exp, summary, started);
-  ctx.emit({ type: "finished", summary });
+  emit({ type: "finished", summary });
   return summary;
 }
 

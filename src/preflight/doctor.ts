@@ -120,7 +120,7 @@ async function checkSource(
 async function checkDestination(config: DestinationConfig): Promise<DoctorResult> {
   const what = `Destination ${destinationLabel(config)}`;
   try {
-    await createDestination(config).probe();
+    await (await createDestination(config)).probe();
     return { what, ok: true };
   } catch (err) {
     const category: DoctorCategory = !(err instanceof DestinationError)

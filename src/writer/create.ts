@@ -4,7 +4,6 @@
  * @module
  */
 import { createCsvWriter } from "./csv.ts";
-import { createParquetWriter } from "./parquet.ts";
 import type { FormatWriter, WriterFactory } from "./writer.ts";
 
 /**
@@ -28,7 +27,9 @@ import type { FormatWriter, WriterFactory } from "./writer.ts";
  * assert.equal(text, 'id,name\n1,a\n2,""\n');
  * ```
  */
-export const createWriter: WriterFactory = (schema, sink, options): Promise<FormatWriter> =>
-  options.format === "parquet"
-    ? createParquetWriter(schema, sink, options)
-    : createCsvWriter(schema, sink);
+export const createWriter: WriterFactory = async (schema, sink, options): Promise<FormatWriter> => {
+  if (options.format !== "parquet") return await createCsvWriter(schema, sink);
+  // Loaded on first use: the Parquet engine's WebAssembly costs memory a CSV export never needs.
+  const { createParquetWriter } = await import("./parquet.ts");
+  return await createParquetWriter(schema, sink, options);
+};

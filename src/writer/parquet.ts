@@ -1,20 +1,17 @@
 /**
- * Streaming Parquet writer on parquet-wasm (arrow-rs compiled to WebAssembly).
+ * Streaming Parquet writer. The encoding itself (parquet-wasm: arrow-rs compiled to WebAssembly)
+ * runs in a worker (`parquet_encoder.ts`), so that it overlaps with reading rows: this side checks
+ * each batch, moves it to the encoder as an Arrow IPC stream, and stores the bytes that come back.
  *
- * One file, many row groups: batches go one at a time through parquet-wasm's
- * `transformParquetStream`, whose input is pulled, so at most one converted batch (itself cut to
- * at most 8 MiB) waits in WASM memory, and row groups are cut by rows and by
- * bytes ({@link ParquetTuning}). WASM memory grows but never shrinks, so these bounds are what keeps
- * a long export's footprint flat.
+ * Memory stays flat: a batch goes out only once the encoder took the previous one (so at most one
+ * batch waits for it, besides the one it encodes), big batches go in slices of at most
+ * {@link MAX_FEED_BYTES}, row groups are cut by rows and by bytes ({@link ParquetTuning}), and the
+ * encoder sends output at most 8 MiB ahead of what the sink stored. WASM memory grows but never
+ * shrinks, so these bounds are what keeps a long export's footprint flat.
  *
- * That stream path discards errors from the encoder and from its own output (a batch it cannot
- * encode is silently skipped), so this writer checks for itself: every output chunk goes to the
- * sink under our control and sink failures reject `write`/`finish`, and `finish` parses the
- * footer it just produced and compares its row count with the rows it was given.
- *
- * Under Deno, `import "parquet-wasm"` resolves to the package's Node build (the `node` export
- * condition), which instantiates its WASM synchronously on import, reading the `.wasm` file next
- * to it: no init call is needed.
+ * parquet-wasm's stream path discards errors from the encoder (a batch it cannot encode is
+ * silently skipped), so this writer checks for itself: `finish` parses the footer it received and
+ * compares its row count with the rows it was given.
  *
  * @module
  */
@@ -28,10 +25,11 @@ import {
   tableToIPC,
   util,
 } from "apache-arrow";
-import * as pw from "parquet-wasm";
 import type { CompressionName } from "../config/types.ts";
-import { DataIntegrityError, errorMessage, TypeMappingError } from "../errors.ts";
-import { log } from "../util/log.ts";
+import { DataIntegrityError, TypeMappingError } from "../errors.ts";
+import { acquireEncoder, discardEncoder, releaseEncoder } from "./encoder_pool.ts";
+import type { LevelCodec } from "./parquet_levels.ts";
+import type { EncoderReply, EncoderRequest, EncoderSettings } from "./parquet_protocol.ts";
 import { assertSupportedFields } from "./types.ts";
 import { parquetTailRowCount } from "./verify.ts";
 import type { FormatWriter, WriterOptions } from "./writer.ts";
@@ -64,38 +62,37 @@ export const DEFAULT_PARQUET_TUNING: Readonly<ParquetTuning> = {
   maxRowGroupBytes: 32 * 1024 * 1024,
 };
 
-const CODECS: Record<CompressionName, pw.Compression> = {
-  zstd: pw.Compression.ZSTD,
-  snappy: pw.Compression.SNAPPY,
-  gzip: pw.Compression.GZIP,
+/** parquet-wasm's name for each codec. */
+const CODECS: Record<CompressionName, string> = {
+  zstd: "ZSTD",
+  snappy: "SNAPPY",
+  gzip: "GZIP",
   // LZ4_RAW: the legacy LZ4 codec is deprecated by the format and unreadable by e.g. DuckDB.
-  lz4: pw.Compression.LZ4_RAW,
-  none: pw.Compression.UNCOMPRESSED,
+  lz4: "LZ4_RAW",
+  none: "UNCOMPRESSED",
 };
 
 /**
- * The level each codec is written at. parquet-wasm 0.8.0 maps its codec enum to arrow-rs codecs
- * with `Default::default()` levels and exposes no level setter: zstd 3 (zstd's own default),
- * gzip 6 (flate2's default).
+ * The levels parquet-wasm compresses at itself: it maps its codec enum to arrow-rs's default
+ * levels, zstd 1 and gzip 6, and has no level setting (recompressing its uncompressed pages with
+ * `node:zlib` at these levels reproduces its pages). Another level costs a second pass: the
+ * encoder writes UNCOMPRESSED and its pages are compressed at that level on the way out
+ * (`parquet_levels.ts`).
  */
-const FIXED_LEVEL: Partial<Record<CompressionName, number>> = { zstd: 3, gzip: 6 };
+const ENCODER_LEVELS: Record<LevelCodec, number> = { zstd: 1, gzip: 6 };
 
 const PARQUET_MAGIC = [0x50, 0x41, 0x52, 0x31];
 
-/** Most encoded bytes read from the encoder ahead of the sink. */
-const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
-
-/** Most Arrow buffer bytes copied into WASM memory at once. */
+/** Most Arrow buffer bytes sent to the encoder at once (each is copied into WASM memory). */
 const MAX_FEED_BYTES = 8 * 1024 * 1024;
 
 /**
  * Opens a streaming Parquet writer on `sink`.
  *
- * parquet-wasm cannot set codec levels, so a `compressionLevel` other than the codec's default
- * (zstd 3, gzip 6) cannot be applied: a warning says so, once per file.
- *
  * @throws {TypeMappingError} when a column's type is not one rivet writes (see `types.ts`) or
  * arrow-rs cannot build a Parquet schema for it (the sink is aborted).
+ * @throws {RangeError} when `compressionLevel` is set for a codec without levels (the sink is
+ * aborted).
  */
 export async function createParquetWriter(
   schema: Schema,
@@ -103,37 +100,39 @@ export async function createParquetWriter(
   options: WriterOptions,
   tuning: Readonly<ParquetTuning> = DEFAULT_PARQUET_TUNING,
 ): Promise<FormatWriter> {
+  let recompress: EncoderSettings["recompress"];
   try {
     assertSupportedFields(schema.fields, "Parquet");
+    recompress = levelPass(options);
   } catch (err) {
     await sink.abort(err).catch(() => {});
     throw err;
   }
-  warnUnappliedLevel(options);
   const writer = new ParquetWriter(schema, sink.getWriter());
   try {
-    await writer.start(properties(options.compression, forParts(tuning, options.partBytes)));
+    await writer.start(
+      settings(options.compression, forParts(tuning, options.partBytes), recompress),
+    );
   } catch (err) {
     await writer.abort(err);
     throw err instanceof TypeMappingError ? err : new TypeMappingError(
-      `cannot write this schema to Parquet: ${errorMessage(err)}`,
+      `cannot write this schema to Parquet: ${err instanceof Error ? err.message : String(err)}`,
       { cause: err },
     );
   }
   return writer;
 }
 
-function warnUnappliedLevel({ compression, compressionLevel }: WriterOptions): void {
-  if (compressionLevel === undefined) return;
-  const fixed = FIXED_LEVEL[compression];
-  if (fixed === compressionLevel) return;
-  log.warn(
-    fixed === undefined
-      ? `compression_level ${compressionLevel} ignored: ${compression} has no levels`
-      : `compression_level ${compressionLevel} cannot be applied: the Parquet writer ` +
-        `(parquet-wasm 0.8.0) has no codec level setting, so ${compression} is written at its ` +
-        `default level ${fixed}`,
-  );
+/** The level pass `compressionLevel` needs, or undefined when the encoder's own level is it. */
+function levelPass(
+  { compression, compressionLevel }: WriterOptions,
+): EncoderSettings["recompress"] {
+  if (compressionLevel === undefined) return undefined;
+  if (compression !== "zstd" && compression !== "gzip") {
+    throw new RangeError(`compression_level ${compressionLevel}: ${compression} has no levels`);
+  }
+  if (compressionLevel === ENCODER_LEVELS[compression]) return undefined;
+  return { codec: compression, level: compressionLevel };
 }
 
 /**
@@ -149,32 +148,22 @@ function forParts(tuning: Readonly<ParquetTuning>, partBytes: number | undefined
 /** Below this, per-row-group overhead (metadata, page headers) would dominate small parts. */
 const MIN_PART_ROW_GROUP_BYTES = 16 * 1024;
 
-function properties(
+function settings(
   compression: CompressionName,
   tuning: Readonly<ParquetTuning>,
-): pw.WriterProperties {
-  return new pw.WriterPropertiesBuilder()
-    .setCompression(CODECS[compression])
-    .setMaxRowGroupSize(tuning.maxRowGroupRows)
-    .setMaxRowGroupBytes(tuning.maxRowGroupBytes)
-    .build();
+  recompress: EncoderSettings["recompress"],
+): EncoderSettings {
+  return {
+    codec: CODECS[recompress ? "none" : compression],
+    maxRowGroupRows: tuning.maxRowGroupRows,
+    maxRowGroupBytes: tuning.maxRowGroupBytes,
+    recompress,
+  };
 }
 
-/** Copies an Arrow JS batch into WASM memory, via the IPC stream format. */
-function toWasm(batch: RecordBatch): pw.RecordBatch[] {
-  let table: pw.Table;
-  try {
-    table = pw.Table.fromIPCStream(tableToIPC(new ArrowTable([batch]), "stream"));
-  } catch (err) {
-    throw new TypeMappingError(`Parquet writer rejected a batch: ${errorMessage(err)}`, {
-      cause: err,
-    });
-  }
-  try {
-    return table.recordBatches();
-  } finally {
-    table.free();
-  }
+/** `batch` as one Arrow IPC stream, the form the encoder reads. */
+function toIpc(batch: RecordBatch): Uint8Array {
+  return tableToIPC(new ArrowTable([batch]), "stream");
 }
 
 /** A zero-row batch of `schema`, with every nested child present (the IPC writer needs them). */
@@ -191,17 +180,17 @@ type State = "open" | "finishing" | "finished" | "aborted";
 class ParquetWriter implements FormatWriter {
   readonly #schema: Schema;
   readonly #sink: WritableStreamDefaultWriter<Uint8Array>;
-  /** Batches for the encoder; pulled one at a time, so at most one waits in WASM memory. */
-  readonly #inputStream: ReadableStream<pw.RecordBatch>;
-  readonly #input: ReadableStreamDefaultController<pw.RecordBatch>;
-  /** Resolves when the encoder asks for its next batch. */
-  #demand = Promise.withResolvers<void>();
-  /** Rejects with the first failure, so waits on the encoder end when something breaks. */
+  readonly #worker: Worker;
+  /** Resolves when the encoder may take the next batch (it took the last one, or started). */
+  #accepted = Promise.withResolvers<void>();
+  /** Resolves when every byte of the file reached the sink. */
+  readonly #ended = Promise.withResolvers<void>();
+  /** Rejects with the first failure, so every wait on the encoder ends when something breaks. */
   readonly #failed = Promise.withResolvers<never>();
   #failure: { error: unknown } | undefined;
-  #output?: ReadableStreamDefaultReader<Uint8Array>;
-  #pump: Promise<void> = Promise.resolve();
-  /** Output chunks read after `finish` began: they end with the footer. */
+  /** Sink writes, in order of arrival. */
+  #storing: Promise<void> = Promise.resolve();
+  /** Output chunks received after `finish` began: they end with the footer. */
   #tail: Uint8Array[] | undefined;
   readonly #head: number[] = [];
   #rows = 0;
@@ -212,26 +201,21 @@ class ParquetWriter implements FormatWriter {
     this.#schema = schema;
     this.#sink = sink;
     this.#failed.promise.catch(() => {});
-    let input!: ReadableStreamDefaultController<pw.RecordBatch>;
-    this.#inputStream = new ReadableStream<pw.RecordBatch>({
-      start: (controller) => {
-        input = controller;
-      },
-      pull: () => this.#demand.resolve(),
-    }, { highWaterMark: 0 });
-    this.#input = input;
+    this.#ended.promise.catch(() => {});
+    this.#worker = acquireEncoder();
+    this.#worker.onmessage = (event: MessageEvent<EncoderReply>) => this.#receive(event.data);
+    this.#worker.onerror = (event) => {
+      event.preventDefault();
+      this.#fail(new Error(`Parquet encoder crashed: ${event.message}`));
+    };
   }
 
-  async start(props: pw.WriterProperties): Promise<void> {
+  async start(settings: EncoderSettings): Promise<void> {
     // An empty first batch makes the encoder build the Parquet schema now, so a type arrow-rs
     // cannot write fails here rather than on the first data batch.
-    for (const first of toWasm(emptyBatch(this.#schema))) this.#input.enqueue(first);
-    const output: ReadableStream<Uint8Array> = await pw.transformParquetStream(
-      this.#inputStream,
-      props,
-    );
-    this.#output = output.getReader();
-    this.#pump = this.#pumpOutput(this.#output);
+    const schema = toIpc(emptyBatch(this.#schema));
+    this.#send({ type: "start", schema, settings }, [schema.buffer as ArrayBuffer]);
+    await Promise.race([this.#accepted.promise, this.#failed.promise]);
   }
 
   async write(batch: RecordBatch): Promise<void> {
@@ -247,7 +231,10 @@ class ParquetWriter implements FormatWriter {
     const step = Math.ceil(rows / slices);
     try {
       for (let start = 0; start < rows; start += step) {
-        await this.#feed(slices > 1 ? batch.slice(start, start + step) : batch);
+        const ipc = toIpc(slices > 1 ? batch.slice(start, start + step) : batch);
+        await Promise.race([this.#accepted.promise, this.#failed.promise]);
+        this.#accepted = Promise.withResolvers<void>();
+        this.#send({ type: "batch", ipc }, [ipc.buffer as ArrayBuffer]);
       }
     } catch (err) {
       // Some rows may already be encoded: the file can no longer match what was written.
@@ -257,22 +244,6 @@ class ParquetWriter implements FormatWriter {
     this.#rows += rows;
   }
 
-  /** Hands one batch to the encoder once it asks for one. */
-  async #feed(batch: RecordBatch): Promise<void> {
-    const pending = toWasm(batch);
-    let sent = 0;
-    try {
-      for (; sent < pending.length; sent++) {
-        await Promise.race([this.#demand.promise, this.#failed.promise]);
-        this.#demand = Promise.withResolvers<void>();
-        // The encoder takes ownership of the batch: its WASM memory is freed after encoding.
-        this.#input.enqueue(pending[sent]);
-      }
-    } finally {
-      for (let i = sent; i < pending.length; i++) pending[i].free();
-    }
-  }
-
   bytesWritten(): number {
     return this.#bytes;
   }
@@ -280,20 +251,20 @@ class ParquetWriter implements FormatWriter {
   async finish(): Promise<{ rows: number; bytes: number }> {
     this.#usable();
     this.#state = "finishing";
-    this.#tail = [];
-    this.#input.close();
-    await this.#pump;
-    this.#usable("finishing");
     try {
+      await Promise.race([this.#accepted.promise, this.#failed.promise]);
+      this.#tail = [];
+      this.#send({ type: "finish" });
+      await Promise.race([this.#ended.promise, this.#failed.promise]);
       this.#verify(this.#tail);
       this.#tail = undefined;
       await this.#sink.close();
     } catch (err) {
       this.#fail(err);
-      await this.#pump;
-      throw err;
+      throw this.#failure!.error;
     }
     this.#state = "finished";
+    releaseEncoder(this.#worker);
     return { rows: this.#rows, bytes: this.#bytes };
   }
 
@@ -301,7 +272,49 @@ class ParquetWriter implements FormatWriter {
     if (this.#state === "finished" || this.#state === "aborted") return;
     this.#fail(reason ?? new Error("Parquet writer aborted"));
     this.#state = "aborted";
-    await this.#pump;
+    await this.#storing.catch(() => {});
+  }
+
+  #send(request: EncoderRequest, transfer: Transferable[] = []): void {
+    this.#worker.postMessage(request, transfer);
+  }
+
+  #receive(reply: EncoderReply): void {
+    switch (reply.type) {
+      case "ready":
+      case "accepted":
+        this.#accepted.resolve();
+        break;
+      case "chunk":
+        this.#store(reply.bytes);
+        break;
+      case "end":
+        this.#storing.then(() => this.#ended.resolve(), () => {});
+        break;
+      case "failed":
+        this.#fail(
+          reply.rejected
+            ? new TypeMappingError(`Parquet writer rejected a batch: ${reply.message}`)
+            : new Error(`Parquet encoder failed: ${reply.message}`),
+        );
+        break;
+    }
+  }
+
+  /**
+   * Counts a chunk at once (so `bytesWritten()` is current at every batch boundary, which part
+   * rotation depends on) and writes it after the chunks before it; the encoder learns when it is
+   * stored, which is what lets it send more.
+   */
+  #store(bytes: Uint8Array): void {
+    for (let i = 0; this.#head.length < 4 && i < bytes.length; i++) this.#head.push(bytes[i]);
+    this.#tail?.push(bytes);
+    this.#bytes += bytes.length;
+    this.#storing = this.#storing.then(async () => {
+      await this.#sink.write(bytes);
+      if (!this.#failure) this.#send({ type: "written", bytes: bytes.length });
+    });
+    this.#storing.catch((err) => this.#fail(err));
   }
 
   #verify(tail: Uint8Array[]): void {
@@ -316,72 +329,14 @@ class ParquetWriter implements FormatWriter {
     }
   }
 
-  /**
-   * Moves encoder output to the sink; the only place that writes to it. Output is read as soon as
-   * the encoder produces it and counted then, so `bytesWritten()` is current at every batch
-   * boundary (part rotation depends on it) even while the sink is still writing earlier chunks;
-   * at most {@link MAX_QUEUED_BYTES} wait between the two.
-   */
-  async #pumpOutput(output: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-    const queue: Uint8Array[] = [];
-    let queued = 0;
-    let ended = false;
-    let wake = Promise.withResolvers<void>();
-    let drained = Promise.withResolvers<void>();
-    const read = async () => {
-      for (;;) {
-        if (queued >= MAX_QUEUED_BYTES) await Promise.race([drained.promise, this.#failed.promise]);
-        const { value, done } = await output.read();
-        if (done) break;
-        if (!(value instanceof Uint8Array)) {
-          throw new TypeError(`Parquet encoder produced ${typeof value}, not bytes`);
-        }
-        for (let i = 0; this.#head.length < 4 && i < value.length; i++) this.#head.push(value[i]);
-        this.#tail?.push(value);
-        this.#bytes += value.length;
-        queue.push(value);
-        queued += value.length;
-        wake.resolve();
-      }
-      ended = true;
-      wake.resolve();
-    };
-    const write = async () => {
-      for (;;) {
-        if (queue.length === 0) {
-          if (ended) return;
-          await Promise.race([wake.promise, this.#failed.promise]);
-          wake = Promise.withResolvers<void>();
-          continue;
-        }
-        const chunk = queue.shift()!;
-        queued -= chunk.length;
-        drained.resolve();
-        drained = Promise.withResolvers<void>();
-        await this.#sink.write(chunk);
-      }
-    };
-    try {
-      await Promise.all([read(), write()]);
-    } catch (err) {
-      this.#fail(err);
-    }
-  }
-
   /** Records the first failure and tears everything down; later calls only keep the first. */
   #fail(error: unknown): void {
     if (this.#failure) return;
     this.#failure = { error };
     this.#failed.reject(error);
     this.#tail = undefined;
-    // Ending the input lets the encoder task finish and release its WASM memory; cancelling
-    // the output unblocks it if it waits on a full stream.
-    try {
-      this.#input.error(error);
-    } catch {
-      // Already closed by finish(): the encoder ends on its own.
-    }
-    this.#output?.cancel(error).catch(() => {});
+    // The encoder may be in any state: a fresh worker serves the next file.
+    discardEncoder(this.#worker);
     this.#sink.abort(error).catch(() => {});
   }
 

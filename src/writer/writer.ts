@@ -12,7 +12,7 @@ export interface WriterOptions {
   format: FormatName;
   /** Parquet codec; CSV ignores it. */
   compression: CompressionName;
-  /** Codec level when the user set one (zstd 1..22, gzip 0..10). */
+  /** Codec level when the user set one (zstd 1..22, gzip 0..9). */
   compressionLevel?: number;
   /**
    * The size at which the pipeline will end this file and start the next part

@@ -1,5 +1,5 @@
 /**
- * Export rule: the file format and, for Parquet, the codec and its level (zstd 1..22, gzip 0..10,
+ * Export rule: the file format and, for Parquet, the codec and its level (zstd 1..22, gzip 0..9,
  * no level for the others). CSV ignores compression, which is worth a warning, not an error.
  *
  * @module
@@ -21,7 +21,7 @@ export interface FormatSettings {
 /** Level ranges per codec; codecs missing here take no level. */
 const LEVELS: Partial<Record<CompressionName, [number, number]>> = {
   zstd: [1, 22],
-  gzip: [0, 10],
+  gzip: [0, 9],
 };
 
 /** The export's format, codec and level. */

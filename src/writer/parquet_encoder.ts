@@ -1,0 +1,184 @@
+/**
+ * The Parquet encoder, run in a Worker so that encoding (arrow-rs compiled to WebAssembly, the
+ * costliest step of a Parquet export) overlaps with reading and decoding rows on the main thread:
+ * an export uses two cores.
+ *
+ * One file at a time: batches arrive as Arrow IPC streams (moved, not copied, from the main
+ * thread) and go through parquet-wasm's `transformParquetStream`, whose input is pulled, so at
+ * most one batch waits in WASM memory; the output is sent back as it is produced, never more than
+ * {@link MAX_UNWRITTEN_BYTES} ahead of what the writer has stored. WASM memory grows but never
+ * shrinks, which is why both directions are bounded. A worker is reused for the next file once
+ * one is finished.
+ *
+ * @module
+ */
+import * as pw from "parquet-wasm";
+import type { EncoderReply, EncoderRequest, EncoderSettings } from "./parquet_protocol.ts";
+
+/** Most output bytes sent to the writer and not yet stored by it. */
+const MAX_UNWRITTEN_BYTES = 8 * 1024 * 1024;
+
+/** The parts of the worker's global scope this module uses. */
+interface WorkerScope {
+  onmessage: ((event: MessageEvent<EncoderRequest>) => void) | null;
+  postMessage(message: EncoderReply, transfer?: Transferable[]): void;
+}
+
+const scope = globalThis as unknown as WorkerScope;
+
+function reply(message: EncoderReply, transfer: Transferable[] = []): void {
+  scope.postMessage(message, transfer);
+}
+
+/** One file being encoded. */
+class Encoding {
+  readonly #input: ReadableStreamDefaultController<pw.RecordBatch>;
+  readonly #inputStream: ReadableStream<pw.RecordBatch>;
+  /** Resolves when the encoder asks for its next batch. */
+  #demand = Promise.withResolvers<void>();
+  #unwritten = 0;
+  #written = Promise.withResolvers<void>();
+  #failed = false;
+
+  constructor() {
+    let input!: ReadableStreamDefaultController<pw.RecordBatch>;
+    this.#inputStream = new ReadableStream<pw.RecordBatch>({
+      start: (controller) => {
+        input = controller;
+      },
+      pull: () => this.#demand.resolve(),
+    }, { highWaterMark: 0 });
+    this.#input = input;
+  }
+
+  /** Starts the file; the schema batch makes arrow-rs build the Parquet schema at once. */
+  async start(schema: Uint8Array, settings: EncoderSettings): Promise<void> {
+    const pass = settings.recompress && await levelPass(settings.recompress);
+    for (const batch of fromIpc(schema)) this.#input.enqueue(batch);
+    const encoded: ReadableStream<Uint8Array> = await pw.transformParquetStream(
+      this.#inputStream,
+      properties(settings),
+    );
+    const output = pass ? encoded.pipeThrough(pass) : encoded;
+    void this.#send(output.getReader());
+  }
+
+  /** Hands the batch to the encoder once it asks for one. */
+  async add(ipc: Uint8Array): Promise<void> {
+    const pending = fromIpc(ipc);
+    let sent = 0;
+    try {
+      for (; sent < pending.length; sent++) {
+        await this.#demand.promise;
+        this.#demand = Promise.withResolvers<void>();
+        // The encoder takes ownership of the batch: its WASM memory is freed after encoding.
+        this.#input.enqueue(pending[sent]);
+      }
+    } finally {
+      for (let i = sent; i < pending.length; i++) pending[i].free();
+    }
+  }
+
+  finish(): void {
+    this.#input.close();
+  }
+
+  /** The writer stored `bytes`: more output may be sent. */
+  written(bytes: number): void {
+    this.#unwritten -= bytes;
+    this.#written.resolve();
+    this.#written = Promise.withResolvers<void>();
+  }
+
+  /** Sends the encoder's output as it comes; reports the end, or the first failure. */
+  async #send(output: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+    try {
+      for (;;) {
+        while (this.#unwritten >= MAX_UNWRITTEN_BYTES) await this.#written.promise;
+        const { value, done } = await output.read();
+        if (done) break;
+        // Only a buffer of its own can be moved to the other thread.
+        const bytes = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength
+          ? value
+          : value.slice();
+        this.#unwritten += bytes.byteLength;
+        reply({ type: "chunk", bytes }, [bytes.buffer as ArrayBuffer]);
+      }
+      reply({ type: "end" });
+    } catch (err) {
+      this.fail(err, false);
+    }
+  }
+
+  /** Reports the failure once and stops the encoder, which releases its WASM memory. */
+  fail(err: unknown, rejected: boolean): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    reply({ type: "failed", message: err instanceof Error ? err.message : String(err), rejected });
+    try {
+      this.#input.error(err);
+    } catch {
+      // Already closed by finish(): the encoder ends on its own.
+    }
+  }
+}
+
+/** Loaded on first use: most files need no level pass, and its libraries take a while to load. */
+async function levelPass(
+  { codec, level }: NonNullable<EncoderSettings["recompress"]>,
+): Promise<TransformStream<Uint8Array, Uint8Array>> {
+  const { recompressParquet } = await import("./parquet_levels.ts");
+  return recompressParquet(codec, level);
+}
+
+/** The batches of one IPC stream, in WASM memory. */
+function fromIpc(ipc: Uint8Array): pw.RecordBatch[] {
+  const table = pw.Table.fromIPCStream(ipc);
+  try {
+    return table.recordBatches();
+  } finally {
+    table.free();
+  }
+}
+
+function properties(settings: EncoderSettings): pw.WriterProperties {
+  return new pw.WriterPropertiesBuilder()
+    .setCompression(pw.Compression[settings.codec as keyof typeof pw.Compression])
+    .setMaxRowGroupSize(settings.maxRowGroupRows)
+    .setMaxRowGroupBytes(settings.maxRowGroupBytes)
+    .build();
+}
+
+let current: Encoding | undefined;
+/** Requests run one after another; `written` is handled at once, since output waits on it. */
+let queue = Promise.resolve();
+
+scope.onmessage = ({ data }) => {
+  if (data.type === "written") {
+    current?.written(data.bytes);
+    return;
+  }
+  queue = queue.then(() => handle(data));
+};
+
+async function handle(request: Exclude<EncoderRequest, { type: "written" }>): Promise<void> {
+  const encoding = request.type === "start" ? (current = new Encoding()) : current;
+  if (!encoding) return;
+  try {
+    switch (request.type) {
+      case "start":
+        await encoding.start(request.schema, request.settings);
+        reply({ type: "ready" });
+        break;
+      case "batch":
+        await encoding.add(request.ipc);
+        reply({ type: "accepted" });
+        break;
+      case "finish":
+        encoding.finish();
+        break;
+    }
+  } catch (err) {
+    encoding.fail(err, request.type !== "finish");
+  }
+}

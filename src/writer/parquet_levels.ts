@@ -1,0 +1,615 @@
+/**
+ * Parquet pages recompressed at a chosen codec level, in one streaming pass over a file written
+ * without compression.
+ *
+ * The encoder (parquet-wasm) compresses only at its codecs' default levels, so a file that needs
+ * another level is encoded UNCOMPRESSED and passes through here: each page is compressed with
+ * `node:zlib` as it goes by and re-emitted with a header carrying its new size (data pages v2
+ * keep their level bytes uncompressed and are flagged compressed). At the end, the page indexes
+ * and the footer are rewritten: the codec, every column chunk's sizes and page offsets, each row
+ * group's offset and sizes, and the offset-index page locations, all of which the shrinking
+ * pages moved. Column indexes hold no offsets and are kept as they are; so is every other field.
+ *
+ * Memory: one page (only when it arrives split across chunks) plus, at the end, the page indexes
+ * and the footer. Offsets are tracked per page (two numbers each) to rewrite them at the end.
+ *
+ * Only what arrow-rs writes is accepted: pages tile each column chunk, column chunks tile the file
+ * from byte 4, and only page indexes lie between the last page and the footer. Anything else
+ * (bloom filters, page CRCs, an input that is already compressed) fails the stream with a
+ * `DataIntegrityError` instead of producing a file whose offsets might be wrong.
+ *
+ * @module
+ */
+import zlib from "node:zlib";
+import { type ColumnChunk, type FileMetaData, parquetMetadata } from "hyparquet";
+import { DataIntegrityError, errorMessage } from "../errors.ts";
+import { type CopyResult, copyStruct, type StructRule, ThriftType } from "./thrift_copy.ts";
+
+/** The codecs that have levels. */
+export type LevelCodec = "zstd" | "gzip";
+
+/**
+ * Levels each codec accepts: zstd's 1..22, and zlib's 0..9 for gzip (the 10 some Rust writers
+ * offer is a miniz_oxide extra that zlib does not have).
+ */
+export const LEVEL_RANGES: Readonly<Record<LevelCodec, readonly [number, number]>> = {
+  zstd: [1, 22],
+  gzip: [0, 9],
+};
+
+/**
+ * A stream pass that turns an UNCOMPRESSED Parquet file into the same file with every page
+ * compressed by `codec` at `level`. Rows, values, encodings, statistics and metadata are
+ * unchanged; sizes and offsets follow the new page sizes.
+ *
+ * @throws {RangeError} when `level` is outside {@link LEVEL_RANGES} for `codec`. The stream
+ * fails with `DataIntegrityError` when its input is not an uncompressed Parquet file as arrow-rs
+ * writes it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tableFromArrays, tableToIPC } from "apache-arrow";
+ * import { parquetMetadata } from "hyparquet";
+ * import * as pw from "parquet-wasm";
+ *
+ * const table = tableFromArrays({
+ *   id: Int32Array.from({ length: 20_000 }, (_, i) => i),
+ *   word: Array.from({ length: 20_000 }, (_, i) => `word ${i % 300}`),
+ * });
+ * const plain = pw.writeParquet(
+ *   pw.Table.fromIPCStream(tableToIPC(table, "stream")),
+ *   new pw.WriterPropertiesBuilder().setCompression(pw.Compression.UNCOMPRESSED).build(),
+ * );
+ * const stream = ReadableStream.from([plain]).pipeThrough(recompressParquet("zstd", 19));
+ * const packed = new Uint8Array(await new Response(stream).arrayBuffer());
+ *
+ * assert.ok(packed.length < plain.length / 2);
+ * const meta = parquetMetadata(packed.buffer);
+ * assert.equal(meta.num_rows, 20_000n);
+ * assert.deepEqual(meta.row_groups[0].columns.map((c) => c.meta_data?.codec), ["ZSTD", "ZSTD"]);
+ * ```
+ */
+export function recompressParquet(
+  codec: LevelCodec,
+  level: number,
+): TransformStream<Uint8Array, Uint8Array> {
+  const pass = new LevelPass(CODEC_IDS[codec], compressor(codec, level));
+  return new TransformStream({
+    transform: (chunk, controller) => pass.push(chunk, (bytes) => controller.enqueue(bytes)),
+    flush: (controller) => pass.end((bytes) => controller.enqueue(bytes)),
+  });
+}
+
+/** Parquet's `CompressionCodec` values. */
+const CODEC_IDS: Record<LevelCodec, number> = { gzip: 2, zstd: 6 };
+
+function compressor(codec: LevelCodec, level: number): (bytes: Uint8Array) => Uint8Array {
+  const [min, max] = LEVEL_RANGES[codec];
+  if (!Number.isInteger(level) || level < min || level > max) {
+    throw new RangeError(`${codec} level must be an integer in ${min}..${max}, got ${level}`);
+  }
+  // The synchronous calls: Deno's callback variants run on this thread too, only slower. The
+  // pledged size puts the content size in the frame header, as arrow-rs does.
+  return codec === "zstd"
+    ? (bytes) =>
+      zlib.zstdCompressSync(bytes, {
+        pledgedSrcSize: bytes.length,
+        params: { [zlib.constants.ZSTD_c_compressionLevel]: level },
+      })
+    : (bytes) => zlib.gzipSync(bytes, { level });
+}
+
+// Field ids from parquet.thrift, for the fields this pass reads or rewrites.
+const PAGE = { type: 1, uncompressedSize: 2, compressedSize: 3, crc: 4, v2: 8 } as const;
+const PAGE_V2 = { definitionLength: 5, repetitionLength: 6, isCompressed: 7 } as const;
+/** Page types with a body to compress: data (0), dictionary (2) and data v2 (3). */
+const PAGE_TYPES: ReadonlySet<number> = new Set([0, 2, 3]);
+const FILE = { rowGroups: 4 } as const;
+const ROW_GROUP = { columns: 1, totalByteSize: 2, fileOffset: 5, totalCompressedSize: 6 } as const;
+const CHUNK = {
+  fileOffset: 2,
+  metaData: 3,
+  offsetIndexOffset: 4,
+  offsetIndexLength: 5,
+  columnIndexOffset: 6,
+} as const;
+const COLUMN = {
+  codec: 4,
+  totalUncompressedSize: 6,
+  totalCompressedSize: 7,
+  dataPageOffset: 9,
+  indexPageOffset: 10,
+  dictionaryPageOffset: 11,
+} as const;
+const OFFSET_INDEX = { pageLocations: 1 } as const;
+const PAGE_LOCATION = { offset: 1, compressedPageSize: 2 } as const;
+
+const MAGIC = new TextEncoder().encode("PAR1");
+
+/** First window tried for a page header; headers are tens of bytes unless they carry statistics. */
+const HEADER_WINDOW = 1024;
+
+/** A page header as read: what the pass needs to find and compress its body. */
+interface PageHeader {
+  /** Bytes of the header itself. */
+  length: number;
+  /** Bytes of the (uncompressed) body. */
+  size: number;
+  /** Leading body bytes that stay uncompressed: a v2 page's repetition and definition levels. */
+  levels: number;
+  /** The header's own bytes, rewritten once the compressed size is known. */
+  bytes: Uint8Array;
+}
+
+/** Where an input position landed in the output. */
+interface Boundary {
+  /** Output position. */
+  at: number;
+  /** How many bytes longer all page headers before it became (their sizes' varints change). */
+  growth: number;
+}
+
+/** The rewritten sizes of one column chunk, planned from the footer before it is copied. */
+interface ChunkPlan {
+  compressed: number;
+  uncompressed: number;
+  /** How many bytes longer its page headers became. */
+  grown: number;
+}
+
+class LevelPass {
+  readonly #codecId: number;
+  readonly #compress: (bytes: Uint8Array) => Uint8Array;
+  readonly #queue = new ByteQueue();
+  #phase: "magic" | "pages" | "tail" = "magic";
+  #header: PageHeader | undefined;
+  /** Input position of the queue's first byte. */
+  #read = 0;
+  /** Output position after everything emitted. */
+  #written = 0;
+  #growth = 0;
+  /** Page starts (and the file start and tail start), keyed by input position. */
+  readonly #boundaries = new Map<number, Boundary>([[0, { at: 0, growth: 0 }]]);
+  /** The page indexes and footer, kept whole until the input ends. */
+  readonly #tail: Uint8Array[] = [];
+
+  constructor(codecId: number, compress: (bytes: Uint8Array) => Uint8Array) {
+    this.#codecId = codecId;
+    this.#compress = compress;
+  }
+
+  push(chunk: Uint8Array, emit: (bytes: Uint8Array) => void): void {
+    if (this.#phase === "tail") {
+      this.#tail.push(chunk);
+      return;
+    }
+    this.#queue.push(chunk);
+    while (this.#step(emit));
+  }
+
+  end(emit: (bytes: Uint8Array) => void): void {
+    if (this.#phase !== "tail") {
+      throw new DataIntegrityError(
+        this.#phase === "magic"
+          ? "Parquet stream ended before its magic bytes"
+          : "Parquet stream ended inside its pages, without a footer",
+      );
+    }
+    for (const bytes of this.#rewriteTail(concat(this.#tail))) emit(bytes);
+  }
+
+  /** Handles the next unit of input if all of it is there; false when waiting for more. */
+  #step(emit: (bytes: Uint8Array) => void): boolean {
+    if (this.#phase === "magic") {
+      if (this.#queue.length < MAGIC.length) return false;
+      const magic = this.#queue.take(MAGIC.length);
+      if (!magic.every((b, i) => b === MAGIC[i])) {
+        throw new DataIntegrityError("Parquet stream does not start with the Parquet magic bytes");
+      }
+      emit(magic);
+      this.#read = this.#written = MAGIC.length;
+      this.#phase = "pages";
+      return true;
+    }
+    if (this.#header === undefined) {
+      const header = this.#readHeader();
+      if (header === "short") return false;
+      if (header === "refused") {
+        // Not a page header: the page indexes or the footer begin here.
+        this.#boundaries.set(this.#read, { at: this.#written, growth: this.#growth });
+        this.#phase = "tail";
+        this.#tail.push(...this.#queue.drain());
+        return false;
+      }
+      this.#header = header;
+    }
+    const header = this.#header;
+    if (this.#queue.length < header.length + header.size) return false;
+    this.#header = undefined;
+    this.#queue.take(header.length);
+    const body = this.#queue.take(header.size);
+    const packed = this.#compress(body.subarray(header.levels));
+    const rewritten = rewriteHeader(header.bytes, header.levels + packed.length);
+    this.#boundaries.set(this.#read, { at: this.#written, growth: this.#growth });
+    // One chunk per page: fewer, whole messages for whoever carries the output on.
+    const page = new Uint8Array(rewritten.length + header.levels + packed.length);
+    page.set(rewritten);
+    page.set(body.subarray(0, header.levels), rewritten.length);
+    page.set(packed, rewritten.length + header.levels);
+    emit(page);
+    this.#read += header.length + header.size;
+    this.#written += rewritten.length + header.levels + packed.length;
+    this.#growth += rewritten.length - header.length;
+    return true;
+  }
+
+  /** Reads the page header at the front of the queue, widening the window while it is cut off. */
+  #readHeader(): PageHeader | "short" | "refused" {
+    for (let window = HEADER_WINDOW;; window *= 16) {
+      const available = Math.min(window, this.#queue.length);
+      const header = readPageHeader(this.#queue.peek(available), this.#read);
+      if (header !== "short" || available === this.#queue.length) return header;
+    }
+  }
+
+  /** The page indexes and footer, rewritten for the new page positions, with the file's end. */
+  #rewriteTail(tail: Uint8Array<ArrayBuffer>): Uint8Array[] {
+    const tailStart = this.#read;
+    if (tail.length < 8 || !tail.subarray(-4).every((b, i) => b === MAGIC[i])) {
+      throw new DataIntegrityError("Parquet stream does not end with a footer");
+    }
+    const footerLength = new DataView(tail.buffer, tail.byteOffset).getUint32(
+      tail.length - 8,
+      true,
+    );
+    const footerAt = tail.length - 8 - footerLength;
+    if (footerAt < 0) throw new DataIntegrityError("Parquet stream ends with a truncated footer");
+    let meta: FileMetaData;
+    try {
+      meta = parquetMetadata(tail.buffer);
+    } catch (err) {
+      throw new DataIntegrityError(`unreadable Parquet footer: ${errorMessage(err)}`, {
+        cause: err,
+      });
+    }
+    const plans = this.#planChunks(meta, tailStart);
+
+    // The page indexes: column indexes copied, offset indexes rewritten, in file order.
+    const out: Uint8Array[] = [];
+    const moved = new Map<number, { at: number; length: number }>();
+    let at = this.#written;
+    let next = tailStart;
+    for (const blob of pageIndexes(meta)) {
+      if (blob.offset !== next) {
+        throw new DataIntegrityError(
+          `Parquet page index at ${blob.offset} does not follow the previous one (at ${next})`,
+        );
+      }
+      const old = tail.subarray(blob.offset - tailStart, blob.offset - tailStart + blob.length);
+      const bytes = blob.kind === "column" ? old : this.#rewriteOffsetIndex(old);
+      moved.set(blob.offset, { at, length: bytes.length });
+      out.push(bytes);
+      at += bytes.length;
+      next += blob.length;
+    }
+    if (next !== tailStart + footerAt) {
+      throw new DataIntegrityError("Parquet page indexes do not end where the footer begins");
+    }
+
+    const footer = copied(
+      copyStruct(
+        tail.subarray(footerAt, footerAt + footerLength),
+        this.#footerRule(plans, moved),
+      ),
+      footerLength,
+      "footer",
+    );
+    const trailer = new Uint8Array(8);
+    new DataView(trailer.buffer).setUint32(0, footer.length, true);
+    trailer.set(MAGIC, 4);
+    out.push(footer, trailer);
+    return out;
+  }
+
+  /**
+   * Checks that the column chunks tile the pages exactly and plans their new sizes. A header's
+   * bytes count in both sizes, so the uncompressed size follows the headers' growth too.
+   */
+  #planChunks(meta: FileMetaData, tailStart: number): ChunkPlan[][] {
+    let expected = MAGIC.length;
+    const plans = meta.row_groups.map((group) =>
+      group.columns.map((chunk) => {
+        const column = chunk.meta_data;
+        if (!column) throw new DataIntegrityError("Parquet column chunk without metadata");
+        if (column.codec !== "UNCOMPRESSED" || column.bloom_filter_offset !== undefined) {
+          throw new DataIntegrityError(
+            `Parquet column chunk is ${column.codec}` +
+              (column.bloom_filter_offset === undefined ? "" : " with a bloom filter") +
+              `, not plain UNCOMPRESSED pages`,
+          );
+        }
+        const start = Number(column.dictionary_page_offset ?? column.data_page_offset);
+        const end = start + Number(column.total_compressed_size);
+        if (start !== expected) {
+          throw new DataIntegrityError(
+            `Parquet column chunk starts at ${start}, not where the previous one ended (${expected})`,
+          );
+        }
+        expected = end;
+        const first = this.#boundary(start);
+        const last = this.#boundary(end);
+        const grown = last.growth - first.growth;
+        return {
+          compressed: last.at - first.at,
+          uncompressed: Number(column.total_uncompressed_size) + grown,
+          grown,
+        };
+      })
+    );
+    if (expected !== tailStart) {
+      throw new DataIntegrityError(
+        `Parquet column chunks end at ${expected}, but the pages end at ${tailStart}`,
+      );
+    }
+    return plans;
+  }
+
+  #boundary(position: number): Boundary {
+    const boundary = this.#boundaries.get(position);
+    if (!boundary) {
+      throw new DataIntegrityError(
+        `Parquet footer refers to ${position}, which is not a page start`,
+      );
+    }
+    return boundary;
+  }
+
+  #rewriteOffsetIndex(bytes: Uint8Array): Uint8Array {
+    let offset = 0;
+    const location: StructRule = {
+      integer: (fid, old) => {
+        if (fid === PAGE_LOCATION.offset) {
+          offset = old;
+          return this.#boundary(old).at;
+        }
+        if (fid === PAGE_LOCATION.compressedPageSize) {
+          return this.#boundary(offset + old).at - this.#boundary(offset).at;
+        }
+        return undefined;
+      },
+    };
+    const rule: StructRule = {
+      nested: (fid) => fid === OFFSET_INDEX.pageLocations ? location : undefined,
+    };
+    return copied(copyStruct(bytes, rule), bytes.length, "offset index");
+  }
+
+  #footerRule(
+    plans: ChunkPlan[][],
+    indexes: ReadonlyMap<number, { at: number; length: number }>,
+  ): StructRule {
+    const index = (old: number) => {
+      const moved = indexes.get(old);
+      if (!moved) throw new DataIntegrityError(`Parquet footer refers to no page index at ${old}`);
+      return moved;
+    };
+    const column = (plan: ChunkPlan): StructRule => ({
+      integer: (fid, old) => {
+        switch (fid) {
+          case COLUMN.codec:
+            return this.#codecId;
+          case COLUMN.totalUncompressedSize:
+            return plan.uncompressed;
+          case COLUMN.totalCompressedSize:
+            return plan.compressed;
+          case COLUMN.dataPageOffset:
+          case COLUMN.indexPageOffset:
+          case COLUMN.dictionaryPageOffset:
+            return this.#boundary(old).at;
+        }
+        return undefined;
+      },
+    });
+    const chunk = (plan: ChunkPlan): StructRule => {
+      let offsetIndexAt = 0;
+      return {
+        integer: (fid, old) => {
+          switch (fid) {
+            case CHUNK.fileOffset:
+              return this.#boundary(old).at;
+            case CHUNK.offsetIndexOffset:
+              offsetIndexAt = old;
+              return index(old).at;
+            case CHUNK.offsetIndexLength:
+              return index(offsetIndexAt).length;
+            case CHUNK.columnIndexOffset:
+              return index(old).at;
+          }
+          return undefined;
+        },
+        nested: (fid) => fid === CHUNK.metaData ? column(plan) : undefined,
+      };
+    };
+    const group = (chunks: ChunkPlan[]): StructRule => ({
+      integer: (fid, old) => {
+        switch (fid) {
+          case ROW_GROUP.totalByteSize:
+            return old + sum(chunks, (c) => c.grown);
+          case ROW_GROUP.fileOffset:
+            return this.#boundary(old).at;
+          case ROW_GROUP.totalCompressedSize:
+            return sum(chunks, (c) => c.compressed);
+        }
+        return undefined;
+      },
+      nested: (fid, i) => fid === ROW_GROUP.columns ? chunk(chunks[i]) : undefined,
+    });
+    return { nested: (fid, i) => fid === FILE.rowGroups ? group(plans[i]) : undefined };
+  }
+}
+
+/** Reads the page header at the start of `bytes`, or says why it cannot. */
+function readPageHeader(bytes: Uint8Array, position: number): PageHeader | "short" | "refused" {
+  const seen = { type: -1, uncompressed: -1, compressed: -1, crc: false, levels: 0 };
+  const v2: StructRule = {
+    integer: (fid, old) => {
+      if (fid === PAGE_V2.definitionLength || fid === PAGE_V2.repetitionLength) seen.levels += old;
+      return undefined;
+    },
+  };
+  const result = copyStruct(bytes, {
+    // A page header starts with two i32 fields; the page indexes and the footer that follow the
+    // last page do not (their first or second field is a list).
+    accepts: (fid, type) => fid > PAGE.uncompressedSize || type === ThriftType.I32,
+    integer: (fid, old) => {
+      if (fid === PAGE.type) seen.type = old;
+      else if (fid === PAGE.uncompressedSize) seen.uncompressed = old;
+      else if (fid === PAGE.compressedSize) seen.compressed = old;
+      else if (fid === PAGE.crc) seen.crc = true;
+      return undefined;
+    },
+    nested: (fid) => fid === PAGE.v2 ? v2 : undefined,
+  });
+  if (typeof result === "string") return result;
+  const where = `Parquet page at ${position}`;
+  if (!PAGE_TYPES.has(seen.type)) {
+    throw new DataIntegrityError(`${where} has page type ${seen.type}`);
+  }
+  if (seen.compressed < 0 || seen.compressed !== seen.uncompressed) {
+    throw new DataIntegrityError(`${where} is compressed already`);
+  }
+  if (seen.crc) throw new DataIntegrityError(`${where} carries a CRC, which would no longer hold`);
+  if (seen.levels > seen.compressed) {
+    throw new DataIntegrityError(`${where} has more level bytes than page bytes`);
+  }
+  return {
+    length: result.read,
+    size: seen.compressed,
+    levels: seen.levels,
+    bytes: bytes.subarray(0, result.read),
+  };
+}
+
+/** `header` with its compressed size set, and a v2 page's values flagged compressed. */
+function rewriteHeader(header: Uint8Array, compressedSize: number): Uint8Array {
+  const v2: StructRule = {
+    bool: (fid) => fid === PAGE_V2.isCompressed ? true : undefined,
+  };
+  return copied(
+    copyStruct(header, {
+      integer: (fid) => fid === PAGE.compressedSize ? compressedSize : undefined,
+      nested: (fid) => fid === PAGE.v2 ? v2 : undefined,
+    }),
+    header.length,
+    "page header",
+  );
+}
+
+/** The struct's new bytes, once `result` shows the whole `length` input bytes were one struct. */
+function copied(result: CopyResult, length: number, what: string): Uint8Array {
+  if (typeof result === "string" || result.read !== length) {
+    throw new DataIntegrityError(`Parquet ${what} is not one complete Thrift struct`);
+  }
+  return result.bytes;
+}
+
+/** Every column and offset index the footer points at, in file order. */
+function pageIndexes(
+  meta: FileMetaData,
+): { offset: number; length: number; kind: "column" | "offset" }[] {
+  const blobs: { offset: number; length: number; kind: "column" | "offset" }[] = [];
+  const add = (chunk: ColumnChunk) => {
+    if (chunk.column_index_offset !== undefined) {
+      blobs.push({
+        offset: Number(chunk.column_index_offset),
+        length: chunk.column_index_length ?? 0,
+        kind: "column",
+      });
+    }
+    if (chunk.offset_index_offset !== undefined) {
+      blobs.push({
+        offset: Number(chunk.offset_index_offset),
+        length: chunk.offset_index_length ?? 0,
+        kind: "offset",
+      });
+    }
+  };
+  for (const group of meta.row_groups) group.columns.forEach(add);
+  return blobs.sort((a, b) => a.offset - b.offset);
+}
+
+function sum<T>(items: readonly T[], of: (item: T) => number): number {
+  let total = 0;
+  for (const item of items) total += of(item);
+  return total;
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(sum(chunks, (c) => c.length));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/** Input bytes not yet handled, as the chunks they arrived in. */
+class ByteQueue {
+  readonly #chunks: Uint8Array[] = [];
+  /** Bytes of the first chunk already taken. */
+  #head = 0;
+  #length = 0;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#length += chunk.length;
+  }
+
+  /** The first `n` bytes (at most `length`): a view when they lie in one chunk, else a copy. */
+  peek(n: number): Uint8Array {
+    const first = this.#chunks[0];
+    if (first && first.length - this.#head >= n) return first.subarray(this.#head, this.#head + n);
+    const out = new Uint8Array(n);
+    let at = 0;
+    for (let i = 0; at < n; i++) {
+      const chunk = i === 0 ? this.#chunks[0].subarray(this.#head) : this.#chunks[i];
+      const part = chunk.subarray(0, n - at);
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  }
+
+  /** Removes and returns the first `n` bytes (at most `length`). */
+  take(n: number): Uint8Array {
+    const out = this.peek(n);
+    this.#length -= n;
+    while (n > 0) {
+      const left = this.#chunks[0].length - this.#head;
+      if (n < left) {
+        this.#head += n;
+        break;
+      }
+      n -= left;
+      this.#chunks.shift();
+      this.#head = 0;
+    }
+    return out;
+  }
+
+  /** Removes and returns everything. */
+  drain(): Uint8Array[] {
+    const out = this.#chunks.splice(0);
+    if (out.length > 0) out[0] = out[0].subarray(this.#head);
+    this.#head = 0;
+    this.#length = 0;
+    return out;
+  }
+}
