@@ -116,6 +116,12 @@ const PG_WIDE = "CREATE TABLE wide (id int PRIMARY KEY, body text);" +
   `INSERT INTO wide SELECT g, repeat(md5(g::text), ${BODY_REPEAT}) ` +
   `FROM generate_series(1, ${ROWS}) g`;
 
+const MYSQL_WIDE = "CREATE TABLE wide (id int PRIMARY KEY, body mediumtext) ENGINE=InnoDB;" +
+  `INSERT INTO wide VALUES ${
+    Array.from({ length: ROWS }, (_, i) => `(${i + 1}, REPEAT(MD5(${i + 1}), ${BODY_REPEAT}))`)
+      .join(",")
+  }`;
+
 // ---------------------------------------------------------------------------------------------
 // Wide rows on every path
 // ---------------------------------------------------------------------------------------------
@@ -131,13 +137,7 @@ for (const path of ["fetch", "copy"] as const) {
 }
 
 Deno.test("mysql: batches of wide rows stay near batchBytes", async () => {
-  const values = Array.from(
-    { length: ROWS },
-    (_, i) => `(${i + 1}, REPEAT(MD5(${i + 1}), ${BODY_REPEAT}))`,
-  );
-  const setup = "CREATE TABLE wide (id int PRIMARY KEY, body mediumtext) ENGINE=InnoDB;" +
-    `INSERT INTO wide VALUES ${values.join(",")}`;
-  await withMysqlDb(setup, async (db) => {
+  await withMysqlDb(MYSQL_WIDE, async (db) => {
     assertWideRead(await readAll(db.config(), WIDE_QUERY, WIDE_OPTIONS));
   });
 });
@@ -220,6 +220,55 @@ Deno.test("mysql: narrow rows fill batchRows before the memory budget", async ()
       assertNarrowRead(await readAll(db.config(), NARROW_QUERY, NARROW_OPTIONS));
     },
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// The ceiling without a budget (maxBatchBytes): wide rows are cut where each row is seen first
+// ---------------------------------------------------------------------------------------------
+
+const CEILING_OPTIONS: StreamOptions = {
+  batchRows: 1_000_000,
+  maxBatchBytes: MIB,
+  throttleMs: 0,
+};
+
+/** Every row once, in order; batches near 1 MiB; and no log line, since nobody asked for one. */
+function assertCeilingRead({ batches, log }: Read): void {
+  assert.ok(batches.length >= 15, `${batches.length} batches`);
+  for (const [i, batch] of batches.entries()) {
+    const bytes = batchBytes(batch);
+    assert.ok(bytes <= 1.5 * MIB, `batch ${i} holds ${bytes} bytes (${batch.numRows} rows)`);
+  }
+  const ids = batches.flatMap((b) => [...b.getChild("id")!]).map(Number);
+  assert.deepEqual(ids, Array.from({ length: ROWS }, (_, i) => i + 1));
+  assert.deepEqual(log, []);
+}
+
+Deno.test("postgres copy: without a budget, batches of wide rows still end near maxBatchBytes", async () => {
+  await withSchema(PG_WIDE, async (schema) => {
+    const config = sourceConfig(schema, { statementTimeoutS: 0 });
+    assert.ok(usesCopy(config, WIDE_QUERY, CEILING_OPTIONS));
+    assertCeilingRead(await readAll(config, WIDE_QUERY, CEILING_OPTIONS));
+  });
+});
+
+Deno.test("postgres fetch: the ceiling does not change FETCH sizes (batchRows rows per batch)", async () => {
+  await withSchema(PG_WIDE, async (schema) => {
+    const config = sourceConfig(schema, { statementTimeoutS: 30 });
+    const options = { ...CEILING_OPTIONS, batchRows: 500 };
+    const { batches, log } = await readAll(config, WIDE_QUERY, options);
+    assert.deepEqual(
+      batches.map((b) => b.numRows),
+      Array.from({ length: Math.ceil(ROWS / 500) }, (_, i) => Math.min(500, ROWS - i * 500)),
+    );
+    assert.deepEqual(log, []);
+  });
+});
+
+Deno.test("mysql: without a budget, batches of wide rows still end near maxBatchBytes", async () => {
+  await withMysqlDb(MYSQL_WIDE, async (db) => {
+    assertCeilingRead(await readAll(db.config(), WIDE_QUERY, CEILING_OPTIONS));
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

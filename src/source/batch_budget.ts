@@ -42,14 +42,26 @@ export class BatchBudget {
     this.maxRows = maxRows;
   }
 
-  /** The budget `options` ask for, or undefined when batches are sized by rows only. */
+  /**
+   * The budget `options` ask for (`batchBytes`, else the `maxBatchBytes` ceiling), or undefined
+   * when batches are sized by rows only.
+   */
   static of(options: StreamOptions): BatchBudget | undefined {
-    const { batchBytes, batchRows } = options;
-    if (batchBytes === undefined) return undefined;
-    if (!Number.isFinite(batchBytes) || batchBytes < 1) {
-      throw new RangeError(`batchBytes must be a positive number, got ${batchBytes}`);
+    const { batchBytes, maxBatchBytes, batchRows } = options;
+    const bytes = batchBytes ?? maxBatchBytes;
+    if (bytes === undefined) return undefined;
+    if (!Number.isFinite(bytes) || bytes < 1) {
+      throw new RangeError(`batchBytes must be a positive number, got ${bytes}`);
     }
-    return new BatchBudget(batchBytes, batchRows);
+    const budget = new BatchBudget(bytes, batchRows);
+    // A ceiling the user did not set is not worth a log line.
+    if (batchBytes === undefined) budget.#logged = true;
+    return budget;
+  }
+
+  /** The budget the user asked for (`batchBytes`) only: the FETCH path ignores the ceiling. */
+  static requested(options: StreamOptions): BatchBudget | undefined {
+    return BatchBudget.of({ ...options, maxBatchBytes: undefined });
   }
 
   /** Mean Arrow bytes per row over everything measured, or undefined before the first row. */

@@ -16,6 +16,13 @@ export interface StreamOptions {
    * the rows, so a batch of wide rows stays near the budget.
    */
   batchBytes?: number;
+  /**
+   * A ceiling on one batch's column buffers when no {@link batchBytes} is set: the read paths that
+   * see each row before it joins a batch (COPY, MySQL) end a batch once it would pass this size,
+   * so a batch of wide rows cannot take `batchRows` times their width. The FETCH path, which must
+   * name a row count before it sees the rows, keeps `batchRows`.
+   */
+  maxBatchBytes?: number;
   /** Sleep between batches, in milliseconds. */
   throttleMs: number;
   /** Aborts the stream (the source must stop reading and release the server promptly). */

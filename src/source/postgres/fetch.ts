@@ -71,7 +71,7 @@ async function* fetchBatches(
   const { batchRows, throttleMs, signal } = options;
   const session = tx.session;
   const builders = buildersOf(sinks);
-  const budget = BatchBudget.of(options);
+  const budget = BatchBudget.requested(options);
   // An abort mid-FETCH cancels it on the server; the FETCH then fails and the finally rolls back.
   const unsubscribe = onAbort(signal, () => session.cancelRunning());
   /** The latest FETCH's rows; those from `at` on are not in a batch yet. */
