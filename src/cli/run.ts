@@ -7,11 +7,13 @@ import { Command } from "commander";
 import { loadConfig } from "../config/load.ts";
 import { ConfigError } from "../errors.ts";
 import { slackNotifier } from "../notify/slack.ts";
+import { type EventListener, safeListener } from "../pipeline/events.ts";
 import { runExports, selectExports } from "../pipeline/run.ts";
 import { formatSummary } from "../pipeline/summary.ts";
 import { log } from "../util/log.ts";
 import { collect, configOption, type SetExit } from "./options.ts";
 import { printErr, printOut } from "./output.ts";
+import { ProgressDisplay, progressStyle } from "./progress_display.ts";
 
 /** Options of `rivet run`. */
 export interface RunCommandOptions {
@@ -27,6 +29,8 @@ export interface RunCommandOptions {
   reconcile?: boolean;
   /** `--param key=value` pairs. */
   param?: Record<string, string>;
+  /** `--quiet`: no progress output. */
+  quiet?: boolean;
 }
 
 /** Parses repeated `--param key=value` flags. */
@@ -61,7 +65,16 @@ export function runCommand(setExit: SetExit): Command {
       "value for ${key} placeholders (repeatable; wins over env)",
       (v: string, prev: Record<string, string>) => collectParam(v, prev),
     )
+    .option("-q, --quiet", "no progress output (the live line on a terminal, periodic log lines)")
     .action(async (opts: RunCommandOptions) => setExit(await run(opts)));
+}
+
+/** One listener that hands each event to every one of `listeners`, each failing alone. */
+function fanOut(listeners: (EventListener | undefined)[]): EventListener {
+  const safe = listeners.filter((l) => l !== undefined).map(safeListener);
+  return (event) => {
+    for (const listener of safe) listener(event);
+  };
 }
 
 /** Runs the command; resolves to the process exit code. */
@@ -78,6 +91,7 @@ async function run(options: RunCommandOptions): Promise<number> {
   };
   const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
   for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+  const progress = new ProgressDisplay(progressStyle(options.quiet ?? false));
   try {
     const result = await runExports(config, {
       exports: options.export,
@@ -86,10 +100,11 @@ async function run(options: RunCommandOptions): Promise<number> {
       reconcile: options.reconcile,
       signal: controller.signal,
       onSummary: (s) => print(formatSummary(s)),
-      onEvent: slack?.listener,
+      onEvent: fanOut([progress.listener, slack?.listener]),
     });
     return result.exitCode;
   } finally {
+    progress.stop();
     // The process exits right after this returns: messages still in flight would be lost.
     await slack?.flush();
     for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
