@@ -12,6 +12,7 @@ import { runExports, selectExports } from "../pipeline/run.ts";
 import { formatSummary } from "../pipeline/summary.ts";
 import { log } from "../util/log.ts";
 import { collect, configOption, type SetExit } from "./options.ts";
+import { summaryJson } from "./json_output.ts";
 import { printErr, printOut } from "./output.ts";
 import { ProgressDisplay, progressStyle } from "./progress_display.ts";
 
@@ -29,6 +30,8 @@ export interface RunCommandOptions {
   reconcile?: boolean;
   /** `--param key=value` pairs. */
   param?: Record<string, string>;
+  /** `--json`: one JSON summary per line on stdout instead of the text blocks. */
+  json?: boolean;
   /** `--quiet`: no progress output. */
   quiet?: boolean;
 }
@@ -65,6 +68,7 @@ export function runCommand(setExit: SetExit): Command {
       "value for ${key} placeholders (repeatable; wins over env)",
       (v: string, prev: Record<string, string>) => collectParam(v, prev),
     )
+    .option("--json", "print each summary as one JSON object per line on stdout")
     .option("-q, --quiet", "no progress output (the live line on a terminal, periodic log lines)")
     .action(async (opts: RunCommandOptions) => setExit(await run(opts)));
 }
@@ -81,8 +85,15 @@ function fanOut(listeners: (EventListener | undefined)[]): EventListener {
 async function run(options: RunCommandOptions): Promise<number> {
   const config = await loadConfig(options.config, { params: options.param });
   const selected = selectExports(config, options.export);
+  const toStdout = selected.find((e) => e.destination.type === "stdout");
+  if (options.json && toStdout) {
+    throw new ConfigError(
+      `--json prints the summaries on stdout, where export '${toStdout.name}' writes its file; drop --json or run that export without it`,
+    );
+  }
   // File bytes own stdout when an export writes there; summaries move to stderr.
-  const print = selected.some((e) => e.destination.type === "stdout") ? printErr : printOut;
+  const print = toStdout ? printErr : printOut;
+  const render = options.json ? summaryJson : formatSummary;
   const slack = config.notifications?.slack && slackNotifier(config.notifications.slack);
   const controller = new AbortController();
   const onSignal = (signal: Deno.Signal) => () => {
@@ -99,7 +110,7 @@ async function run(options: RunCommandOptions): Promise<number> {
       resume: options.resume,
       reconcile: options.reconcile,
       signal: controller.signal,
-      onSummary: (s) => print(formatSummary(s)),
+      onSummary: (s) => print(render(s)),
       onEvent: fanOut([progress.listener, slack?.listener]),
     });
     return result.exitCode;
