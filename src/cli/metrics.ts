@@ -7,6 +7,7 @@ import { Command } from "commander";
 import { readOutline } from "../config/outline.ts";
 import { StateStore } from "../state/store.ts";
 import { formatBytes, formatDuration } from "../util/format.ts";
+import { metricsJson } from "./json_output.ts";
 import { configOption, positiveInt, type SetExit } from "./options.ts";
 import { printOut } from "./output.ts";
 
@@ -17,12 +18,13 @@ export function metricsCommand(setExit: SetExit): Command {
     .addOption(configOption())
     .option("-e, --export <name>", "only this export")
     .option("-l, --last <n>", "newest N runs", positiveInt, 20)
+    .option("--json", "one JSON object per run and line instead of the table")
     .action(async (opts) => setExit(await showMetrics(opts)));
 }
 
 /** Prints the newest `last` runs, optionally of one export. */
 async function showMetrics(
-  options: { config: string; export?: string; last: number },
+  options: { config: string; export?: string; last: number; json?: boolean },
 ): Promise<number> {
   const outline = await readOutline(options.config, options.export);
   const store = StateStore.open(outline.statePath);
@@ -31,6 +33,10 @@ async function showMetrics(
     rows = store.metrics({ exportName: options.export, last: options.last });
   } finally {
     store.close();
+  }
+  if (options.json) {
+    printOut(rows.map(metricsJson).join(""));
+    return 0;
   }
   if (rows.length === 0) {
     printOut("No metrics recorded yet.\n");

@@ -7,6 +7,7 @@ import { Command } from "commander";
 import { readOutline } from "../config/outline.ts";
 import { StateStore } from "../state/store.ts";
 import { formatBytes } from "../util/format.ts";
+import { cursorJson, fileJson } from "./json_output.ts";
 import { configOption, positiveInt, type SetExit } from "./options.ts";
 import { printOut } from "./output.ts";
 
@@ -16,6 +17,7 @@ export function stateCommand(setExit: SetExit): Command {
   state.command("show")
     .description("show the cursor of each incremental export")
     .addOption(configOption())
+    .option("--json", "one JSON object per export and line instead of the table")
     .action(async (opts) => setExit(await stateShow(opts)));
   state.command("reset")
     .description("forget an export's cursor so the next run exports from scratch")
@@ -32,6 +34,7 @@ export function stateCommand(setExit: SetExit): Command {
     .addOption(configOption())
     .option("-e, --export <name>", "only this export")
     .option("-l, --last <n>", "newest N files", positiveInt, 50)
+    .option("--json", "one JSON object per file and line instead of the table")
     .action(async (opts) => setExit(await stateFiles(opts)));
   return state;
 }
@@ -46,9 +49,13 @@ function withStore<T>(path: string, body: (store: StateStore) => T): T {
 }
 
 /** `state show`: the cursor of every incremental export. */
-async function stateShow(options: { config: string }): Promise<number> {
+async function stateShow(options: { config: string; json?: boolean }): Promise<number> {
   const outline = await readOutline(options.config);
   const cursors = withStore(outline.statePath, (s) => s.cursors());
+  if (options.json) {
+    printOut(cursors.map(cursorJson).join(""));
+    return 0;
+  }
   if (cursors.length === 0) {
     printOut("No export state recorded yet.\n");
     return 0;
@@ -77,13 +84,17 @@ async function stateReset(options: { config: string; export: string }): Promise<
 
 /** `state files`: the file manifest, newest first. */
 async function stateFiles(
-  options: { config: string; export?: string; last: number },
+  options: { config: string; export?: string; last: number; json?: boolean },
 ): Promise<number> {
   const outline = await readOutline(options.config, options.export);
   const files = withStore(
     outline.statePath,
     (s) => s.files({ exportName: options.export, last: options.last }),
   );
+  if (options.json) {
+    printOut(files.map(fileJson).join(""));
+    return 0;
+  }
   if (files.length === 0) {
     printOut("No files recorded yet.\n");
     return 0;

@@ -34,6 +34,8 @@ export interface ChunkedRun {
   windows: ChunkWindow[];
   /** One connection slot per worker (at most `parallel`), all on the run's snapshot. */
   slots: ConnectionSlot[];
+  /** The planner's estimate of the query's rows, for a new run when the plan gives one. */
+  estimatedRows?: number;
 }
 
 /** Plans (or resumes) the windows of a chunked export and opens its snapshot. */
@@ -74,7 +76,7 @@ export async function prepareChunkedRun(
       );
       store.endChunkRun(open.runId, "abandoned");
     }
-    const windows = await planWindows(ctx, mode, slots[0]);
+    const { windows, estimatedRows } = await planWindows(ctx, mode, slots[0]);
     const now = new Date().toISOString();
     store.startChunkRun(
       {
@@ -88,7 +90,7 @@ export async function prepareChunkedRun(
       },
       windows.map(toTask),
     );
-    return { chunkRunId: ctx.runId, windows, slots: trim(slots, windows) };
+    return { chunkRunId: ctx.runId, windows, slots: trim(slots, windows), estimatedRows };
   } catch (err) {
     for (const slot of slots) await slot.close();
     throw err;
@@ -171,11 +173,12 @@ async function acquireWithRetries(ctx: ExportContext, slot: ConnectionSlot): Pro
   }, { tuning: ctx.config.source.tuning, signal: ctx.signal, onRetry: () => {} });
 }
 
+/** The windows of a new run, and the query's estimated rows (logged when the key is sparse). */
 async function planWindows(
   ctx: ExportContext,
   mode: ChunkedMode,
   coordinator: ConnectionSlot,
-): Promise<ChunkWindow[]> {
+): Promise<{ windows: ChunkWindow[]; estimatedRows?: number }> {
   const { exp, config } = ctx;
   const dialect = dialectFor(config.source.type);
   const base = stripTerminator(exp.query);
@@ -190,7 +193,7 @@ async function planWindows(
   }, { tuning: config.source.tuning, signal: ctx.signal, onRetry: () => {} });
   if (range === undefined) {
     log.info(`export '${exp.name}': ${mode.chunkColumn} has no values; nothing to export`);
-    return [];
+    return { windows: [] };
   }
   const render = (value: bigint) => renderBound(range.unit, value);
   const windows = cutWindows(range, mode.chunkSize, render);
@@ -199,14 +202,15 @@ async function planWindows(
       render(range.max).text
     }: ${windows.length} windows of ${mode.chunkSize}${range.unit === "int" ? "" : " days"}`,
   );
-  if (range.unit === "int") {
-    const estimate = await (await coordinator.acquire()).estimateRows({ text: base, params: [] });
+  // On the pinned snapshot: a failure here leaves the coordinator's transaction unusable, so it
+  // fails the plan like the range read above rather than being skipped.
+  const raw = await (await coordinator.acquire()).estimateRows({ text: base, params: [] });
+  const estimate = raw === undefined ? undefined : Math.round(raw);
+  if (range.unit === "int" && estimate !== undefined) {
     const span = Number(range.max - range.min) + 1;
-    if (estimate !== undefined && estimate / span < SPARSE_DENSITY) {
+    if (estimate / span < SPARSE_DENSITY) {
       log.warn(
-        `export '${exp.name}': sparse key range: about ${
-          Math.round(estimate)
-        } rows over ${span} ${mode.chunkColumn} values (${
+        `export '${exp.name}': sparse key range: about ${estimate} rows over ${span} ${mode.chunkColumn} values (${
           (100 * estimate / span).toFixed(1)
         }% dense), so most of the ${
           windowCount(range, mode.chunkSize)
@@ -214,7 +218,7 @@ async function planWindows(
       );
     }
   }
-  return windows;
+  return { windows, estimatedRows: estimate };
 }
 
 function toTask(w: ChunkWindow): ChunkTaskRecord {

@@ -23,6 +23,12 @@ export interface StartedEvent {
   format: FormatName;
   /** How many pieces the run is cut into (1 for full and incremental). */
   pieces: number;
+  /**
+   * The planner's estimate of the rows the run will read, when the pipeline has one (absent for
+   * a resumed chunked run, a date-chunked run without statistics, or when the plan gives none).
+   * Estimates can be far off: use them for progress, never for correctness.
+   */
+  estimatedRows?: number;
 }
 
 /** One record batch was written to a piece's staged file. */
@@ -37,6 +43,11 @@ export interface BatchEvent {
   rows: number;
   /** Rows written to the piece's file so far in this attempt, this batch included. */
   pieceRows: number;
+  /**
+   * Bytes written to the piece's files so far in this attempt (every part). Parquet bytes reach
+   * the file a row group at a time, so this lags the rows by up to one row group.
+   */
+  pieceBytes: number;
   /** `performance.now()` when the batch arrived from the source. */
   at: number;
 }
@@ -123,7 +134,15 @@ export type EventListener = (event: RunEvent) => void;
  *   seen.push(e.type);
  *   throw new Error("display broke");
  * });
- * emit({ type: "batch", exportName: "orders", piece: 0, rows: 10, pieceRows: 10, at: 0 });
+ * emit({
+ *   type: "batch",
+ *   exportName: "orders",
+ *   piece: 0,
+ *   rows: 10,
+ *   pieceRows: 10,
+ *   pieceBytes: 420,
+ *   at: 0,
+ * });
  * assert.deepEqual(seen, ["batch"]);
  * ```
  */

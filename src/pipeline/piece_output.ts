@@ -109,6 +109,7 @@ export class PieceOutput {
       piece: this.#piece.index,
       rows: batch.numRows,
       pieceRows: this.#rows,
+      pieceBytes: this.#bytes() + part.writer!.bytesWritten(),
       at,
     });
     if (exp.maxFileSize !== undefined && part.writer!.bytesWritten() >= exp.maxFileSize) {
@@ -122,7 +123,7 @@ export class PieceOutput {
     const open = this.#open;
     this.#open = undefined;
     if (open) this.#parts.push(await finishPart(open));
-    const bytes = this.#parts.reduce((sum, p) => sum + p.bytes, 0);
+    const bytes = this.#bytes();
     log.info(
       `export '${this.#ctx.exp.name}': ${this.#label}read ${this.#rows} rows, wrote ${bytes} bytes${
         this.#parts.length > 1 ? ` in ${this.#parts.length} parts` : ""
@@ -144,6 +145,11 @@ export class PieceOutput {
     if (open) await abortPart(open, reason);
     for (const part of this.#parts) await part.staged.abort();
     this.#parts.length = 0;
+  }
+
+  /** Bytes of the parts already finished. */
+  #bytes(): number {
+    return this.#parts.reduce((sum, p) => sum + p.bytes, 0);
   }
 
   async #startPart(): Promise<OpenPart> {

@@ -30,6 +30,7 @@ import type { ConnectionSlot } from "./connection.ts";
 import type { DeliveredPiece } from "./piece.ts";
 import { runPieces } from "./workers.ts";
 import { RssSampler } from "./rss.ts";
+import { estimateRows } from "./row_estimate.ts";
 import type { ExportSummary } from "./summary.ts";
 
 /** What {@link runExport} needs from the run. */
@@ -87,7 +88,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
     };
     log.info(`export '${exp.name}': starting (${exp.mode.kind}, ${exp.format}, run ${ctx.runId})`);
     await undoAbandonedDeliveries(ctx);
-    const { pieces, slots } = await planRun(ctx, request.resume, started);
+    const { pieces, slots, estimatedRows } = await planRun(ctx, request.resume, started);
     ctx.emit({
       type: "started",
       exportName: exp.name,
@@ -95,6 +96,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
       mode: exp.mode.kind,
       format: exp.format,
       pieces: pieces.length,
+      estimatedRows,
     });
     announceLastCheck(ctx);
     let delivered: DeliveredPiece[];
@@ -144,28 +146,36 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
   return summary;
 }
 
+/** What {@link planRun} prepared. */
+interface PlannedRun {
+  pieces: Piece[];
+  slots: ConnectionSlot[];
+  estimatedRows?: number;
+}
+
 /**
- * The run's pieces and the connections that will read them: a chunked run plans (or resumes) its
- * windows on a pinned snapshot with one connection per worker; every other mode is one piece on
- * one connection.
+ * The run's pieces, the connections that will read them and the planner's row estimate: a
+ * chunked run plans (or resumes) its windows on a pinned snapshot with one connection per worker;
+ * every other mode is one piece on one connection.
  */
-async function planRun(
-  ctx: ExportContext,
-  resume: boolean,
-  now: Date,
-): Promise<{ pieces: Piece[]; slots: ConnectionSlot[] }> {
+async function planRun(ctx: ExportContext, resume: boolean, now: Date): Promise<PlannedRun> {
   const { exp, config, store } = ctx;
   const dialect = dialectFor(config.source.type);
   if (exp.mode.kind === "chunked") {
     const run = await prepareChunkedRun(ctx, exp.mode, resume);
     ctx.chunkRunId = run.chunkRunId;
-    return { pieces: planPieces(exp, { windows: run.windows, now }, dialect), slots: run.slots };
+    return {
+      pieces: planPieces(exp, { windows: run.windows, now }, dialect),
+      slots: run.slots,
+      estimatedRows: run.estimatedRows,
+    };
   }
   const pieces = planPieces(exp, { cursor: resumeCursor(store, exp), now }, dialect);
   // --reconcile compares the file with aggregates read in the same snapshot as its rows.
   const slot = slotFor(ctx, ctx.reconcile ? pinOwnSnapshot : undefined);
-  await adviseKey(ctx, pieces[0], slot);
-  return { pieces, slots: [slot] };
+  const estimatedRows = await estimateRows(ctx, pieces[0].query, slot);
+  await adviseKey(ctx, estimatedRows, slot);
+  return { pieces, slots: [slot], estimatedRows };
 }
 
 /**

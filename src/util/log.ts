@@ -36,6 +36,7 @@ function envLevel(): LogLevel {
 }
 
 let current: LogLevel = envLevel();
+let beforeLine: (() => void) | undefined;
 const encoder = new TextEncoder();
 
 /** Overrides the level (tests, library callers). */
@@ -48,8 +49,17 @@ export function enabled(level: LogLevel): boolean {
   return ORDER[level] <= ORDER[current];
 }
 
+/**
+ * Registers what must happen before each log line is written, or removes it (`undefined`): a
+ * live status line on the same terminal erases itself so the two never mix on one row.
+ */
+export function setBeforeLog(hook: (() => void) | undefined): void {
+  beforeLine = hook;
+}
+
 function emit(level: LogLevel, message: string): void {
   if (!enabled(level)) return;
+  beforeLine?.();
   const line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${redact(message)}\n`;
   Deno.stderr.writeSync(encoder.encode(line));
 }
