@@ -18,7 +18,11 @@ import {
   PERMISSION_FORMATS,
   type PermissionFormat,
 } from "../preflight/permission_format.ts";
-import { derivePermissions, type Surroundings } from "../preflight/permissions.ts";
+import {
+  derivePermissions,
+  type PermissionSet,
+  type Surroundings,
+} from "../preflight/permissions.ts";
 import { ExitCode } from "../errors.ts";
 import { collect, configOption, type SetExit } from "./options.ts";
 import { osTempDir } from "../util/temp_dir.ts";
@@ -53,32 +57,62 @@ export function permissionsCommand(setExit: SetExit): Command {
 }
 
 async function permissions(options: PermissionsOptions): Promise<number> {
-  const configEnv = new Set<string>();
-  const config = await loadConfig(options.config, {
+  const set = await configPermissions(options.config, {
+    exports: options.export,
     params: options.param,
+  });
+  printOut(formatPermissions(set, options.format, meta.version));
+  return ExitCode.Ok;
+}
+
+/** Options of {@link configPermissions}. */
+export interface ConfigPermissionsOptions {
+  /** Only these exports (all when absent or empty). */
+  exports?: string[];
+  /** `--param` values, as the run will get them. */
+  params?: Record<string, string>;
+  /**
+   * The program's modules are embedded in a compiled binary, which may always read them: no read
+   * permission for its source directory.
+   */
+  embedded?: boolean;
+}
+
+/**
+ * The permissions a run of the config at `path` needs on this machine: the config is loaded as a
+ * run loads it, noting every variable it reads.
+ */
+export async function configPermissions(
+  path: string,
+  options: ConfigPermissionsOptions = {},
+): Promise<PermissionSet> {
+  const configEnv = new Set<string>();
+  const config = await loadConfig(path, {
+    params: options.params,
     env: (name) => {
       configEnv.add(name);
       return Deno.env.get(name);
     },
   });
-  const exports = selectExports(config, options.export);
-  const set = derivePermissions(config, exports, surroundings([...configEnv]));
-  printOut(formatPermissions(set, options.format, meta.version));
-  return ExitCode.Ok;
+  const exports = selectExports(config, options.exports);
+  return derivePermissions(
+    config,
+    exports,
+    surroundings([...configEnv], options.embedded ?? false),
+  );
 }
 
 /** This machine's and this program's side of the derivation. */
-function surroundings(configEnv: string[]): Surroundings {
+function surroundings(configEnv: string[], embedded: boolean): Surroundings {
   const env = (name: string) => Deno.env.get(name) || undefined;
-  const windows = Deno.build.os === "windows";
-  const home = windows ? env("USERPROFILE") : env("HOME");
+  const home = Deno.build.os === "windows" ? env("USERPROFILE") : env("HOME");
   const src = new URL("../", import.meta.url);
   return {
     configEnv,
     env,
     tempDir: osTempDir(env),
     ...(home === undefined ? {} : { home }),
-    ...(src.protocol === "file:" ? { programDir: fileURLToPath(src) } : {}),
+    ...(src.protocol === "file:" && !embedded ? { programDir: fileURLToPath(src) } : {}),
     cwd: Deno.cwd(),
     os: Deno.build.os,
   };
