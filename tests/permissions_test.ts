@@ -401,6 +401,23 @@ Deno.test("from a checkout, the program's own src/ is readable (the encoder work
   assert.ok(!set.write.includes("/opt/rivet/src"));
 });
 
+Deno.test("a path inside a granted directory is not listed again", async () => {
+  const { dir, set } = await derive(
+    {
+      "rivet.yaml": `
+      source: { type: postgres, url: "postgresql://u:p@db/app" }
+      exports:
+        - { name: a, query: SELECT 1, destination: { type: local, path: ./out } }
+        - { name: b, query: SELECT 1, destination: { type: local, path: ./out/b } }
+    `,
+    },
+    {},
+    { programDir: "/" },
+  );
+  assert.deepEqual(set.read, ["/"]);
+  assert.deepEqual(set.write, sorted([`${dir}/.rivet_state.db`, `${dir}/out`, TMP]));
+});
+
 const SAMPLE: PermissionSet = {
   net: ["db:5432"],
   env: ["PG*", "RIVET_LOG"],

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { join, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import type {
   Config,
   DestinationConfig,
@@ -265,9 +265,21 @@ class Needs {
     return {
       net: sorted("net"),
       env: sorted("env"),
-      read: sorted("read"),
-      write: sorted("write"),
+      read: outermost(sorted("read")),
+      write: outermost(sorted("write")),
       sys: sorted("sys"),
     };
   }
+}
+
+/** Drops the paths inside another path of the list: a directory's grant covers them. */
+function outermost(paths: string[]): string[] {
+  return paths.filter((path) =>
+    !paths.some((other) => other !== path && relativeInside(other, path))
+  );
+}
+
+function relativeInside(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
 }
