@@ -3,7 +3,9 @@
  *
  * @example
  * ```sh
- * deno run -A jsr:@rivet/cli run --config rivet.yaml
+ * # The narrowest permissions for this config, installed as a `rivet` command:
+ * deno run --allow-read --allow-env jsr:@rivet/cli permissions --config rivet.yaml --format install | sh
+ * rivet run --config rivet.yaml
  * ```
  *
  * @module

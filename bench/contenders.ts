@@ -70,7 +70,7 @@ const RIVET_PERMISSIONS = [
   "--allow-env",
   "--allow-read",
   "--allow-write",
-  "--allow-sys",
+  "--allow-sys=osRelease,networkInterfaces",
 ];
 
 /** Rivet's CLI with `cliArgs` (e.g. `run --config <path>`), run from source as the task runs it. */

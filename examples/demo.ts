@@ -6,11 +6,13 @@
  * it would to a server. The demo seeds `users`, `orders` and `events`, then runs the CLI as a
  * subprocess with `examples/demo.yaml`:
  *
- * 1. `rivet run`: users → Parquet and orders → CSV (full), events → Parquet (incremental);
- * 2. inserts {@link NEW_EVENTS} `events` rows with a later `updated_at`;
- * 3. `rivet run --export events`: must export exactly those rows;
- * 4. `rivet state show` and `rivet metrics`;
- * 5. lists the files in {@link OUTPUT_DIR} with their row counts.
+ * 1. `rivet permissions`: the narrowest Deno flags for the config; every later step runs with
+ *    only these (the database host and port, the config, state and output paths...);
+ * 2. `rivet run`: users → Parquet and orders → CSV (full), events → Parquet (incremental);
+ * 3. inserts {@link NEW_EVENTS} `events` rows with a later `updated_at`;
+ * 4. `rivet run --export events`: must export exactly those rows;
+ * 5. `rivet state show` and `rivet metrics`;
+ * 6. lists the files in {@link OUTPUT_DIR} with their row counts.
  *
  * Every step is checked (exit codes, row counts in the summaries and in the files, the stored
  * cursor); the demo exits 1 when anything is off, and always stops the embedded server.
@@ -51,15 +53,11 @@ export const SEEDED: Readonly<{ users: number; orders: number; events: number }>
 /** `events` rows inserted between the two incremental runs. */
 export const NEW_EVENTS = 3;
 
-/** The permissions of `deno task rivet`: the demo runs the CLI exactly as a user would. */
-const RIVET_PERMISSIONS = [
-  "--allow-net",
-  "--allow-env",
-  "--allow-read",
-  "--allow-write",
-  "--allow-sys",
-  "--allow-run",
-];
+/**
+ * The permissions of the step that asks rivet which permissions the demo's runs need: it only
+ * reads the config and the environment.
+ */
+const PERMISSIONS_STEP = ["--allow-read", "--allow-env"];
 
 /** A stuck CLI run must fail the demo (and a test waiting on it), not hang it. */
 const CLI_TIMEOUT_MS = 120_000;
@@ -67,7 +65,7 @@ const CLI_TIMEOUT_MS = 120_000;
 /** How long shutdown may wait for the socket server before the process exits anyway. */
 const STOP_TIMEOUT_MS = 5_000;
 
-const TOTAL_STEPS = 8;
+const TOTAL_STEPS = 9;
 
 // Fixed timestamps (with microseconds) keep the output identical from run to run; `events` rows get
 // strictly increasing `updated_at` values so the incremental boundary is exact.
@@ -219,11 +217,16 @@ async function pump(
   return text + decoder.decode();
 }
 
-/** Runs the real CLI (`cli.ts`) in a subprocess; fails the demo on a non-zero exit. */
-async function rivet(args: string[], pgUrl: string): Promise<string> {
-  console.log(`$ DEMO_PG_URL=${pgUrl} deno task rivet ${args.join(" ")}\n`);
+/**
+ * Runs the real CLI (`cli.ts`) in a subprocess under `permissions`; fails the demo on a non-zero
+ * exit.
+ */
+async function rivet(args: string[], pgUrl: string, permissions: string[]): Promise<string> {
+  console.log(
+    `$ DEMO_PG_URL=${pgUrl} deno run ${permissions.join(" ")} cli.ts ${args.join(" ")}\n`,
+  );
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...RIVET_PERMISSIONS, "cli.ts", ...args],
+    args: ["run", "--no-prompt", ...permissions, "cli.ts", ...args],
     cwd: ROOT,
     env: { DEMO_PG_URL: pgUrl },
     stdin: "null",
@@ -243,6 +246,11 @@ async function rivet(args: string[], pgUrl: string): Promise<string> {
     throw new DemoFailure(`'rivet ${args.join(" ")}' ${how}`);
   }
   return stdout;
+}
+
+/** The flags `rivet permissions` prints, one per line, as arguments (shell quotes removed). */
+function parseFlags(printed: string): string[] {
+  return printed.trim().split("\n").map((line) => line.replace(/^'(.*)'$/, "$1"));
 }
 
 /** Fails unless the summary says `name` succeeded with exactly `rows` rows. */
@@ -367,8 +375,15 @@ async function demo(): Promise<void> {
       `users: ${SEEDED.users} rows, orders: ${SEEDED.orders} rows, events: ${SEEDED.events} rows`,
     );
 
+    step(
+      "rivet permissions: the narrowest Deno flags for demo.yaml; every run below gets only these",
+    );
+    const flags = parseFlags(
+      await rivet(["permissions", "--config", CONFIG_PATH], pgUrl, PERMISSIONS_STEP),
+    );
+
     step("rivet run: users → Parquet, orders → CSV (full), events → Parquet (incremental)");
-    const first = parseSummaries(await rivet(["run", "--config", CONFIG_PATH], pgUrl));
+    const first = parseSummaries(await rivet(["run", "--config", CONFIG_PATH], pgUrl, flags));
     expectExported(first, "users", SEEDED.users);
     expectExported(first, "orders", SEEDED.orders);
     expectExported(first, "events", SEEDED.events);
@@ -386,19 +401,19 @@ async function demo(): Promise<void> {
 
     step("rivet run --export events: the incremental export picks up only the new rows");
     const second = parseSummaries(
-      await rivet(["run", "--config", CONFIG_PATH, "--export", "events"], pgUrl),
+      await rivet(["run", "--config", CONFIG_PATH, "--export", "events"], pgUrl, flags),
     );
     expectExported(second, "events", NEW_EVENTS);
 
     step("rivet state show: the stored cursor");
-    const state = await rivet(["state", "show", "--config", CONFIG_PATH], pgUrl);
+    const state = await rivet(["state", "show", "--config", CONFIG_PATH], pgUrl, flags);
     if (!state.includes(latest.cursor)) {
       throw new DemoFailure(`state show does not list the cursor ${latest.cursor}`);
     }
     console.log(`✓ the events cursor is the newest updated_at (${latest.cursor})`);
 
     step("rivet metrics: the run history");
-    await rivet(["metrics", "--config", CONFIG_PATH], pgUrl);
+    await rivet(["metrics", "--config", CONFIG_PATH], pgUrl, flags);
 
     step(`Files in ${OUTPUT_DIR}`);
     const files = await listOutput();

@@ -8,12 +8,14 @@ import { Command, CommanderError } from "commander";
 import meta from "../../deno.json" with { type: "json" };
 import { errorMessage, ExitCode, RivetError } from "../errors.ts";
 import { log } from "../util/log.ts";
+import { missingPermission, permissionLine } from "../util/permission_error.ts";
 import { redact } from "../util/secrets.ts";
 import { checkCommand } from "./check.ts";
 import { doctorCommand } from "./doctor.ts";
 import { metricsCommand } from "./metrics.ts";
 import type { SetExit } from "./options.ts";
 import { printErr } from "./output.ts";
+import { permissionsCommand } from "./permissions.ts";
 import { plannedCommands } from "./planned.ts";
 import { runCommand } from "./run.ts";
 import { stateCommand } from "./state.ts";
@@ -34,6 +36,7 @@ function buildProgram(setExit: SetExit): Command {
   program.addCommand(metricsCommand(setExit));
   program.addCommand(doctorCommand(setExit));
   program.addCommand(checkCommand(setExit));
+  program.addCommand(permissionsCommand(setExit));
   inheritSettings(program, program);
   for (const planned of plannedCommands(program)) program.addCommand(planned, { hidden: true });
   return program;
@@ -73,6 +76,11 @@ export async function main(args: string[]): Promise<number> {
       // Help and version end with a "commander.helpDisplayed"/"commander.version" pseudo-error.
       return err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     }
+    const missing = missingPermission(err);
+    if (missing) {
+      printErr(`error: ${redact(permissionLine(missing, configArg(args)))}\n`);
+      return ExitCode.Usage;
+    }
     if (err instanceof RivetError) {
       printErr(`error: ${redact(err.message)}\n`);
       return ExitCode.Usage;
@@ -81,4 +89,13 @@ export async function main(args: string[]): Promise<number> {
     if (err instanceof Error && err.stack) log.debug(err.stack);
     return ExitCode.ExportFailed;
   }
+}
+
+/** The value of `--config` / `-c` in `args`, for hints; `undefined` when absent. */
+function configArg(args: readonly string[]): string | undefined {
+  for (const [i, arg] of args.entries()) {
+    if (arg === "--config" || arg === "-c") return args[i + 1];
+    if (arg.startsWith("--config=")) return arg.slice("--config=".length);
+  }
+  return undefined;
 }

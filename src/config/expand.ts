@@ -15,13 +15,12 @@ export interface Variables {
   env: (name: string) => string | undefined;
 }
 
-/** Reads an environment variable, treating a denied permission as "not set". */
+/**
+ * Reads an environment variable. A denied permission is thrown, not taken for "not set": the
+ * variable may well be set, and the error names the `--allow-env` entry the run lacks.
+ */
 export function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
+  return Deno.env.get(name);
 }
 
 /** Thrown by {@link expandPlaceholders} with the first unresolved name. */

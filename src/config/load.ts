@@ -182,7 +182,12 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
   return {
     path: file,
     dir,
-    source: { type: raw.source.type, connection, tuning: resolveTuning(raw.source.tuning) },
+    source: {
+      type: raw.source.type,
+      connection,
+      tuning: resolveTuning(raw.source.tuning),
+      ...(raw.source.url_file === undefined ? {} : { urlFile: resolve(dir, raw.source.url_file) }),
+    },
     exports,
     ...(notifications === undefined ? {} : { notifications }),
   };

@@ -60,6 +60,8 @@ export interface SourceConfig {
   connection: ConnectionSettings;
   /** How gently to read (spec "Source Tuning"). */
   tuning: Tuning;
+  /** The absolute path of `url_file`, when the URL comes from one. */
+  urlFile?: string;
 }
 
 /** An export's mode with the settings that belong to it (spec "Choosing a Mode"). */
@@ -216,6 +218,8 @@ export interface ExportConfig {
   name: string;
   /** The SQL text after `${...}` expansion (from `query` or `query_file`). */
   query: string;
+  /** The absolute path of `query_file`, when the SQL comes from one. */
+  queryFile?: string;
   /** The mode and its settings. */
   mode: ExportModeConfig;
   /**

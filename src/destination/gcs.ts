@@ -182,7 +182,23 @@ async function connect(config: GcsDestinationConfig): Promise<Connection> {
     // code starts from `{}`); the options pass through with the timeout added.
     request: (options) => ({ ...options, timeout: REQUEST_TIMEOUT_MS }) as SdkRequestOptions,
   });
+  if (source.kind === "metadata") skipGcloudProjectLookup(storage);
   return { storage, bucket: storage.bucket(config.bucket), source };
+}
+
+/**
+ * With no credentials given, google-auth-library looks for a project ID before the first
+ * request, and one of its steps runs the `gcloud` CLI (with the whole environment): that needs
+ * `--allow-run` and every variable, and under narrow permissions fails the upload. Bucket and
+ * object requests need no project ID, so that step answers "none", and the library goes on to
+ * the metadata server's (or to none).
+ */
+function skipGcloudProjectLookup(storage: Storage): void {
+  // A private method of GoogleAuth at run time, a plain method.
+  const auth = storage.authClient as unknown as {
+    getDefaultServiceProjectId?: () => Promise<string | null>;
+  };
+  auth.getDefaultServiceProjectId = () => Promise.resolve(null);
 }
 
 /** The first source of the spec's order that applies; its file is read later. */

@@ -11,6 +11,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
+import { osTempDir } from "../util/temp_dir.ts";
 import type { Staged } from "./destination.ts";
 
 /** The file inside a staging directory whose lock says its process is alive. */
@@ -28,12 +29,26 @@ let lock: Deno.FsFile | undefined;
 
 /** The process's staging directory, created (and locked) on first use. */
 export function stagingDir(): Promise<string> {
-  dir ??= Deno.makeTempDir({ prefix: PREFIX }).then(async (path) => {
-    lock = await Deno.open(join(path, LOCK_FILE), { write: true, create: true });
-    await lock.lock(true);
-    return path;
-  });
+  dir ??= Deno.makeTempDir({ prefix: PREFIX, ...tempParent() }).then(
+    async (path) => {
+      lock = await Deno.open(join(path, LOCK_FILE), { write: true, create: true });
+      await lock.lock(true);
+      return path;
+    },
+  );
   return dir;
+}
+
+/**
+ * The temp directory, named so that a denied write names it too; without permission to read the
+ * variables that locate it, Deno picks the same directory by itself.
+ */
+function tempParent(): { dir?: string } {
+  try {
+    return { dir: osTempDir() };
+  } catch {
+    return {};
+  }
 }
 
 /** A fresh, unique path inside the staging directory. */

@@ -129,7 +129,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
     }
   } catch (err) {
     summary.status = "failed";
-    summary.error = describeError(err);
+    summary.error = describeError(err, config.path);
     summary.exitCode = err instanceof DataIntegrityError
       ? ExitCode.DataIntegrity
       : err instanceof ConfigError

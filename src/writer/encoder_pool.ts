@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { fileURLToPath as fromFileUrl } from "node:url";
 
 /** How long an idle worker waits for its next file. */
 export const IDLE_MS = 2_000;
@@ -20,7 +21,23 @@ let timer: ReturnType<typeof setTimeout> | undefined;
 export function acquireEncoder(): Worker {
   const reused = idle.pop();
   if (reused) return reused;
+  requireModuleRead();
   return new Worker(new URL("./parquet_encoder.ts", import.meta.url), { type: "module" });
+}
+
+/**
+ * Deno reads a worker's modules under the read permission when they are local files (run from a
+ * checkout, not from JSR or a compiled binary). Without it the worker dies as it starts, naming
+ * one file; this names the program's `src/` directory, which holds all of them.
+ */
+function requireModuleRead(): void {
+  const src = new URL("../", import.meta.url);
+  if (src.protocol !== "file:") return;
+  const path = fromFileUrl(src).replace(/[\\/]+$/, "");
+  if (Deno.permissions.requestSync({ name: "read", path }).state === "granted") return;
+  throw new Deno.errors.NotCapable(
+    `Requires read access to "${path}", run again with the --allow-read flag (the Parquet encoder worker's modules)`,
+  );
 }
 
 /** Returns a worker whose file finished cleanly, for the next file. */

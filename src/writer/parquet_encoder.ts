@@ -12,7 +12,10 @@
  *
  * @module
  */
-import * as pw from "parquet-wasm";
+// The bundler build imports its WebAssembly as a module, so it loads with the module graph: no
+// read permission for the .wasm file (the Node build reads it from node_modules or the npm cache),
+// and `deno compile` embeds it.
+import * as pw from "parquet-wasm/bundler";
 import type { EncoderReply, EncoderRequest, EncoderSettings } from "./parquet_protocol.ts";
 
 /** Most output bytes sent to the writer and not yet stored by it. */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { resolve } from "node:path";
 import type { ExportConfig } from "../types.ts";
 import { resolveDestination } from "./destination.ts";
 import { resolveFileSize } from "./file_size.ts";
@@ -23,6 +24,9 @@ export async function resolveExport(ctx: RuleContext): Promise<ExportConfig> {
   return {
     name: ctx.raw.name,
     query,
+    ...(ctx.raw.query_file === undefined
+      ? {}
+      : { queryFile: resolve(ctx.dir, ctx.raw.query_file) }),
     mode,
     ...(keyColumns === undefined ? {} : { keyColumns }),
     ...resolveFormat(ctx),
