@@ -22,12 +22,10 @@ const TWO_16 = 65536;
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 const LIMBS = 8;
 
+/** Digits of `value` (an integer below 10^9): comparisons, as divisions cost far more per value. */
 function digitCount(value: number): number {
   let n = 1;
-  while (value >= 10) {
-    value = Math.floor(value / 10);
-    n++;
-  }
+  while (n < POW10.length && value >= POW10[n]) n++;
   return n;
 }
 
