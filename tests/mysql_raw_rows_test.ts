@@ -268,6 +268,13 @@ Deno.test("mysql row packets: numbers, dates and durations are exact at the edge
     [column("dt", "date", "date"), "9999-12-31", Number(utcMicros(9999, 12, 31) / 86_400_000_000n)],
     [column("dt", "date", "date"), "1969-12-31", -1],
     [column("dt", "date", "date"), "2024-02-29", Number(utcMicros(2024, 2, 29) / 86_400_000_000n)],
+    // Either side of the years whose month starts are looked up rather than computed.
+    ...["1899-12-31", "1900-01-01", "2155-12-31", "2156-01-01"].map((
+      text,
+    ): [MysqlColumn, string, number] => {
+      const [y, m, d] = text.split("-").map(Number);
+      return [column("dt", "date", "date"), text, Number(utcMicros(y, m, d) / 86_400_000_000n)];
+    }),
     [column("ts", "datetime", "datetime(6)"), "1000-01-01 00:00:00.000000", utcMicros(1000, 1, 1)],
     [
       column("ts", "datetime", "datetime(6)"),

@@ -56,11 +56,19 @@ const TWO_32 = 4_294_967_296;
 const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
 const MICROS_SCALE = [1, 100_000, 10_000, 1_000, 100, 10, 1];
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+/**
+ * Day numbers of the first of every month from 1900 to 2155 (the years nearly every stored date
+ * falls in), so a date costs a lookup instead of the calendar arithmetic.
+ */
+const MONTH_STARTS_FROM = 1900;
+const MONTH_STARTS = Int32Array.from(
+  { length: 256 * 12 },
+  (_, k) => daysFromCivil(MONTH_STARTS_FROM + Math.floor(k / 12), (k % 12) + 1, 1),
+);
 
+/** `v[start, end)` as one character per byte; for short ranges (one call argument per byte). */
 function ascii(v: Uint8Array, start: number, end: number): string {
-  let text = "";
-  for (let i = start; i < end; i++) text += String.fromCharCode(v[i]);
-  return text;
+  return String.fromCharCode.apply(null, v.subarray(start, end) as unknown as number[]);
 }
 
 /**
@@ -169,7 +177,10 @@ function parseDays(v: Uint8Array, s: number, kind: string): number {
       "CAST(% AS CHAR)",
     );
   }
-  return daysFromCivil(year, month, day);
+  const k = (year - MONTH_STARTS_FROM) * 12 + month - 1;
+  return k >= 0 && k < MONTH_STARTS.length
+    ? MONTH_STARTS[k] + day - 1
+    : daysFromCivil(year, month, day);
 }
 
 /** Microseconds of the `.ffffff` fraction in `v[at, end)` (from a `.`), or 0 when empty. */
@@ -253,6 +264,8 @@ function parseFloating(v: Uint8Array, start: number, end: number): number {
     const x = scale > 0 ? mantissa / POW10[scale] : mantissa;
     return negative ? -x : x;
   }
+  // No floating-point text the server sends comes near this length.
+  if (end - start > 64) throw malformed("floating-point");
   const x = Number.parseFloat(ascii(v, start, end));
   if (Number.isNaN(x)) throw malformed("floating-point");
   return x;
@@ -287,9 +300,35 @@ function decodeWidenedFloat(b: NumberBuilder): Decode {
   };
 }
 
+/** The digits after the point of the last value {@link smallDecimal} read. */
+let smallFraction = 0;
+
+/**
+ * The digits of decimal text `v[s, e)` as one integer when there are at most 15 (every such value
+ * is an exact double; the usual case), with {@link smallFraction} set; -1 when there are more, or
+ * the text is not digits with at most one point.
+ */
+function smallDecimal(v: Uint8Array, s: number, e: number): number {
+  if (e - s > 16) return -1;
+  let n = 0;
+  let point = -1;
+  for (let i = s; i < e; i++) {
+    const d = v[i] - 48;
+    if (d >= 0 && d <= 9) n = n * 10 + d;
+    else if (d === -2 && point < 0) point = i;
+    else return -1;
+  }
+  const digits = point < 0 ? e - s : e - s - 1;
+  if (digits === 0 || digits > 15) return -1;
+  smallFraction = point < 0 ? 0 : e - point - 1;
+  return n;
+}
+
 function decodeDecimal(b: Decimal128Builder): Decode {
   return (v, s, e) => {
     const negative = s < e && v[s] === 45;
+    const n = smallDecimal(v, negative ? s + 1 : s, e);
+    if (n >= 0 && b.appendSmall(n, negative, smallFraction)) return;
     let chunk = 0;
     let count = 0;
     let fractionDigits = 0;
@@ -463,8 +502,8 @@ function shown(column: MysqlColumn, value: Uint8Array): string {
     const head = Array.from(value.subarray(0, 32), (x) => x.toString(16).padStart(2, "0"));
     return `0x${head.join("")}${value.length > 32 ? "..." : ""}`;
   }
-  const text = ascii(value, 0, value.length);
-  return `'${text.length > 64 ? `${text.slice(0, 64)}...` : text}'`;
+  const text = ascii(value, 0, Math.min(value.length, 64));
+  return `'${text}${value.length > 64 ? "..." : ""}'`;
 }
 
 /**
