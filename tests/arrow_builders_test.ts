@@ -89,6 +89,30 @@ Deno.test("decimal: digit-group API matches text", () => {
   assert.equal(unscaled(words, 1), -1234567890123456n);
 });
 
+Deno.test("decimal: the small-integer path matches text, and leaves what it cannot take", () => {
+  const b = new Decimal128Builder(12, 4);
+  // n / 10^fraction, scaled up to the column's 4 fraction digits.
+  assert.equal(b.appendSmall(12345, true, 2), true);
+  assert.equal(b.appendSmall(0, true, 4), true);
+  assert.equal(b.appendSmall(99_999_999, false, 0), true);
+  b.append("-123.45");
+  // More fraction digits than the scale, or past 2^53 once scaled: refused, nothing appended.
+  assert.equal(b.appendSmall(1, false, 5), false);
+  assert.equal(b.appendSmall(2 ** 50, false, 0), false);
+  // Within 2^53 but past the precision: the same error as the text path.
+  assert.throws(() => b.appendSmall(100_000_000, false, 0), TypeMappingError);
+  assert.throws(() => b.append("100000000"), TypeMappingError);
+  const data = b.finish();
+  const words = data.values as Uint32Array;
+  assert.equal(data.length, 4);
+  assert.deepEqual([0, 1, 2, 3].map((i) => unscaled(words, i)), [
+    -1_234_500n,
+    0n,
+    999_999_990_000n,
+    -1_234_500n,
+  ]);
+});
+
 Deno.test("validity: NULLs before, after and across batch boundaries", () => {
   const b = int32Builder();
   for (let i = 0; i < 20; i++) b.append(i);

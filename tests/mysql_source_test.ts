@@ -698,7 +698,7 @@ Deno.test("mysql source: a widened FLOAT is resolved as float and decoded to the
   const bytes = (text: string) => new TextEncoder().encode(text);
   const values: number[] = [];
   for (const text of ["1.2345677614212036", "1.23456776142120", "-0", "3.4028234663852886e38"]) {
-    decoders[0].decode(bytes(text));
+    decoders[0].decode(bytes(text), 0, bytes(text).length);
   }
   const data = decoders[0].builder.finish();
   for (let i = 0; i < 4; i++) values.push(Number((data.values as Float32Array)[i]));
@@ -708,7 +708,7 @@ Deno.test("mysql source: a widened FLOAT is resolved as float and decoded to the
   for (const text of ["1.23457", "3.5e38", "1e-50"]) {
     let error: unknown;
     try {
-      decoders[0].decode(bytes(text));
+      decoders[0].decode(bytes(text), 0, bytes(text).length);
     } catch (e) {
       error = valueError(column, bytes(text), e);
     }

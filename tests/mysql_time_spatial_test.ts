@@ -76,6 +76,14 @@ function hexBytes(hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
 }
 
+/** `hex` as bytes amid others (as a value sits in a row packet), with its range. */
+function framed(hex: string): [Uint8Array, number, number] {
+  const value = hexBytes(hex);
+  const bytes = new Uint8Array(value.length + 6).fill(0x20);
+  bytes.set(value, 3);
+  return [bytes, 3, 3 + value.length];
+}
+
 function hexOf(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -340,7 +348,7 @@ Deno.test("geometry bytes: EWKB in either byte order; malformed values are refus
       "0020000001" + "12345678" + "3ff0000000000000",
     ],
   ];
-  for (const [internal] of valid) assert.ok(appendGeometry(builder, hexBytes(internal)));
+  for (const [internal] of valid) assert.ok(appendGeometry(builder, ...framed(internal)));
   const refused = [
     "",
     "0000000001010000",
@@ -348,7 +356,7 @@ Deno.test("geometry bytes: EWKB in either byte order; malformed values are refus
     "e61000000101000020e6100000",
   ];
   for (const internal of refused) {
-    assert.equal(appendGeometry(builder, hexBytes(internal)), false, internal);
+    assert.equal(appendGeometry(builder, ...framed(internal)), false, internal);
   }
   const data = builder.finish();
   assert.equal(data.length, valid.length);

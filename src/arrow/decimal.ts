@@ -21,13 +21,13 @@ const TWO_16 = 65536;
 /** Powers of ten that are exact doubles and keep limb products below 2^53. */
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 const LIMBS = 8;
+/** Every power of ten below 2^53 (all exact doubles). */
+const SAFE_POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
+/** Digits of `value` (an integer below 10^9): comparisons, as divisions cost far more per value. */
 function digitCount(value: number): number {
   let n = 1;
-  while (value >= 10) {
-    value = Math.floor(value / 10);
-    n++;
-  }
+  while (n < POW10.length && value >= POW10[n]) n++;
   return n;
 }
 
@@ -47,6 +47,8 @@ export class Decimal128Builder implements ColumnBuilder<Decimal> {
   #wide = false;
   #limbs = new Uint32Array(LIMBS);
   #digits = 0;
+  /** 10^precision, the first magnitude too large (Infinity past what a double holds exactly). */
+  readonly #limit: number;
 
   constructor(precision: number, scale: number) {
     if (
@@ -58,6 +60,7 @@ export class Decimal128Builder implements ColumnBuilder<Decimal> {
     this.precision = precision;
     this.scale = scale;
     this.type = new Decimal(scale, precision, 128);
+    this.#limit = precision < SAFE_POW10.length ? SAFE_POW10[precision] : Infinity;
   }
 
   /** Values appended to the current batch. */
@@ -133,6 +136,23 @@ export class Decimal128Builder implements ColumnBuilder<Decimal> {
     this.endValue(negative, fraction, text);
   }
 
+  /**
+   * Appends `n / 10^fractionDigits`, negated when `negative`, for an integer `0 <= n < 2^53`: the
+   * common case of a text decoder, with no digit-group bookkeeping. Returns false, appending
+   * nothing, when that takes more fraction digits than the scale or the value at the scale would
+   * pass 2^53; the digit-group path ({@link beginValue}) then decides.
+   */
+  appendSmall(n: number, negative: boolean, fractionDigits: number): boolean {
+    const pad = this.scale - fractionDigits;
+    if (pad < 0 || pad >= SAFE_POW10.length) return false;
+    const scaled = n * SAFE_POW10[pad];
+    if (scaled > Number.MAX_SAFE_INTEGER) return false;
+    if (scaled >= this.#limit) throw this.#doesNotFit(undefined);
+    const high = Math.floor(scaled / TWO_32);
+    this.#store(scaled - high * TWO_32, high, 0, 0, negative);
+    return true;
+  }
+
   /** Starts a value fed digit group by digit group (binary wire formats); see {@link pushDigits}. */
   beginValue(): void {
     this.#small = 0;
@@ -187,19 +207,30 @@ export class Decimal128Builder implements ColumnBuilder<Decimal> {
         this.#mulAdd(POW10[step], 0);
       }
     }
+    if (this.#wide) {
+      const l = this.#limbs;
+      this.#store(
+        l[0] + l[1] * TWO_16,
+        l[2] + l[3] * TWO_16,
+        l[4] + l[5] * TWO_16,
+        l[6] + l[7] * TWO_16,
+        negative,
+      );
+    } else {
+      const high = Math.floor(this.#small / TWO_32);
+      this.#store(this.#small - high * TWO_32, high, 0, 0, negative);
+    }
+  }
+
+  /** Appends the magnitude given as four little-endian words, negated when `negative`. */
+  #store(w0: number, w1: number, w2: number, w3: number, negative: boolean): void {
     if (this.#length * 4 === this.#words.length) this.#grow();
     const w = this.#words;
     const at = this.#length++ * 4;
-    if (this.#wide) {
-      const l = this.#limbs;
-      for (let k = 0; k < 4; k++) w[at + k] = l[2 * k] + l[2 * k + 1] * TWO_16;
-    } else {
-      const high = Math.floor(this.#small / TWO_32);
-      w[at] = this.#small - high * TWO_32;
-      w[at + 1] = high;
-      w[at + 2] = 0;
-      w[at + 3] = 0;
-    }
+    w[at] = w0;
+    w[at + 1] = w1;
+    w[at + 2] = w2;
+    w[at + 3] = w3;
     if (negative) {
       let carry = 1;
       for (let k = 0; k < 4; k++) {

@@ -1,10 +1,12 @@
 /**
  * A loopback TCP proxy that can be told to fail the network in the ways uploads and downloads
  * meet: long transfers dropped half way while short requests get through, a reply lost after the
- * server acted, or a download (a query's result) cut mid-stream.
+ * server acted, or a download (a query's result) cut mid-stream. It can also hand the client its
+ * downloads in small pieces, so that the client's reads end at arbitrary points of the protocol.
  *
  * @module
  */
+import { setImmediate } from "node:timers";
 
 /** A running proxy in front of one server. */
 export interface TcpProxy {
@@ -26,6 +28,11 @@ export interface TcpProxy {
    * closed mid-answer); connections after it pass untouched.
    */
   cutNextDownload(bytes: number): void;
+  /**
+   * From now on, what the server sends reaches the client in pieces of 1 to `maxBytes` bytes (the
+   * sizes cycle), each written and flushed before the next.
+   */
+  splitDownloads(maxBytes: number): void;
   /** How many connections {@link cutNextDownload} has cut so far. */
   downloadsCut(): number;
   /** Bytes sent to the server so far. */
@@ -45,12 +52,15 @@ export function startTcpProxy(targetPort: number): TcpProxy {
   let loseReplyAfter: number | undefined;
   let cutDownloadAfter: number | undefined;
   let downloadsCut = 0;
+  let downloadPiece = Infinity;
+  let pieces = 0;
 
   const pipe = async (
     from: Deno.Conn,
     to: Deno.Conn,
     onChunk: (n: number) => boolean,
     close: () => void,
+    piece: () => number = () => Infinity,
   ) => {
     const buffer = new Uint8Array(64 * 1024);
     try {
@@ -58,7 +68,12 @@ export function startTcpProxy(targetPort: number): TcpProxy {
         const n = await from.read(buffer);
         if (n === null || !onChunk(n)) break;
         let offset = 0;
-        while (offset < n) offset += await to.write(buffer.subarray(offset, n));
+        while (offset < n) {
+          const size = piece();
+          offset += await to.write(buffer.subarray(offset, Math.min(n, offset + size)));
+          // Lets the client read this piece before the next one joins it.
+          if (size !== Infinity) await new Promise((resolve) => setImmediate(resolve));
+        }
       }
     } catch {
       // The other side or close() ended the connection.
@@ -95,17 +110,23 @@ export function startTcpProxy(targetPort: number): TcpProxy {
     };
     await Promise.all([
       pipe(client, server, upstream, closeBoth),
-      pipe(server, client, (n) => {
-        fromServer += n;
-        if (cutDownloadAfter !== undefined && fromServer > cutDownloadAfter) {
-          cutDownloadAfter = undefined;
-          downloadsCut++;
+      pipe(
+        server,
+        client,
+        (n) => {
+          fromServer += n;
+          if (cutDownloadAfter !== undefined && fromServer > cutDownloadAfter) {
+            cutDownloadAfter = undefined;
+            downloadsCut++;
+            return false;
+          }
+          if (loseReplyAfter === undefined || fromClient <= loseReplyAfter) return true;
+          loseReplyAfter = undefined;
           return false;
-        }
-        if (loseReplyAfter === undefined || fromClient <= loseReplyAfter) return true;
-        loseReplyAfter = undefined;
-        return false;
-      }, closeBoth),
+        },
+        closeBoth,
+        () => downloadPiece === Infinity ? Infinity : 1 + (pieces++ % downloadPiece),
+      ),
     ]);
   };
 
@@ -128,6 +149,9 @@ export function startTcpProxy(targetPort: number): TcpProxy {
     },
     cutNextDownload(bytes) {
       cutDownloadAfter = bytes;
+    },
+    splitDownloads(maxBytes) {
+      downloadPiece = maxBytes;
     },
     downloadsCut: () => downloadsCut,
     forwarded: () => sent,

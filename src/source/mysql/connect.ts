@@ -35,6 +35,7 @@ import { log } from "../../util/log.ts";
 import { parseSqlMode, type SqlMode } from "./dialect.ts";
 import { toSourceError } from "./errors.ts";
 import type { MysqlField } from "./types.ts";
+import { interceptRows, type RowPacketHandler } from "./raw_rows.ts";
 import { readOptionFile } from "../option_file.ts";
 import { SessionClock } from "../session_clock.ts";
 
@@ -64,10 +65,13 @@ export interface ServerInfo {
   connectionId: number;
 }
 
-/** The events of a streaming mysql2 query that the source listens to. */
+/**
+ * The events of a streaming mysql2 query that the source listens to (its rows go to the handler
+ * given to {@link MysqlSession.stream}). `fields` comes once per result set: `undefined` for one
+ * without rows, such as the status that ends a `CALL`.
+ */
 export interface StreamingQuery {
-  on(event: "fields", listener: (fields: MysqlField[] | undefined, index: number) => void): this;
-  on(event: "result", listener: (row: unknown, index: number) => void): this;
+  on(event: "fields", listener: (fields: MysqlField[] | undefined) => void): this;
   on(event: "error", listener: (error: Error) => void): this;
   on(event: "end", listener: () => void): this;
 }
@@ -460,21 +464,25 @@ export class MysqlSession {
 
   /**
    * Starts streaming `sql` with the server's statement time limit lifted (the caller bounds its
-   * start): rows arrive as arrays of raw value bytes (`null` for NULL) through the returned
-   * emitter, as fast as the socket delivers them until {@link pause}. The statement is timed
-   * until the emitter's `end` (which also follows an error) or until the session is killed.
+   * start): each row packet goes to `onRow` undecoded (see `raw_rows.ts`), as fast as the socket
+   * delivers them until {@link pause}; `onBypass` hears of a row mysql2 decoded itself, which
+   * means the installed mysql2 no longer works that way. The statement is timed until the
+   * returned emitter's `end` (which also follows an error) or until the session is killed.
    */
-  stream(sql: string): StreamingQuery {
+  stream(
+    sql: string,
+    onRow: RowPacketHandler,
+    onBypass: (error: SourceError) => void,
+  ): StreamingQuery {
     this.#assertUsable();
     this.#serverLimit(false);
     const end = this.clock.statement();
-    const query = this.connection.query({
-      sql,
-      rowsAsArray: true,
-      typeCast: false,
-    }) as unknown as StreamingQuery;
-    query.on("end", end);
-    return query;
+    // The options keep mysql2's own row parser (which should never run) as cheap as it gets.
+    const query = this.connection.query({ sql, rowsAsArray: true, typeCast: false });
+    interceptRows(query, onRow, onBypass);
+    const events = query as unknown as StreamingQuery;
+    events.on("end", end);
+    return events;
   }
 
   /** Stops reading the socket: the server blocks once the TCP window is full. */

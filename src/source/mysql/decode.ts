@@ -1,13 +1,15 @@
 /**
- * Decodes MySQL's text-protocol values (raw bytes, never JS strings) into Arrow column builders.
+ * Decodes MySQL's text-protocol values (byte ranges of a row packet, never JS strings) into Arrow
+ * column builders.
  *
  * The session pins `time_zone = '+00:00'` and `NAMES utf8mb4`, so every format parsed here is
  * fixed: integers and decimals as plain digits, dates as `YYYY-MM-DD`, datetimes as
  * `YYYY-MM-DD hh:mm:ss[.ffffff]`, TIME as `[-]h:mm:ss[.ffffff]`, BIT as big-endian bytes, text as
  * UTF-8, geometries as SRID + WKB (`geometry.ts`). Numbers are parsed from the bytes in place; text
- * is copied byte for byte. A value with no exact Arrow form fails the read with its column, its
- * text and a conversion that works. A FLOAT read widened (see `floats.ts`) arrives as DOUBLE text
- * and must be exactly a float32.
+ * is copied byte for byte. A decoder reads only its value's range: the bytes around it belong to
+ * the neighbouring cells (`text_row.ts`). A value with no exact Arrow form fails the read with its
+ * column, its text and a conversion that works. A FLOAT read widened (see `floats.ts`) arrives as
+ * DOUBLE text and must be exactly a float32.
  *
  * @module
  */
@@ -39,8 +41,8 @@ import type { MysqlColumn } from "./types.ts";
 
 import { METADATA } from "../../arrow/metadata.ts";
 
-/** Appends one non-NULL value, given as the bytes the server sent. */
-export type Decode = (value: Uint8Array) => void;
+/** Appends one non-NULL value, given as the bytes the server sent: `bytes[start, end)`. */
+export type Decode = (bytes: Uint8Array, start: number, end: number) => void;
 
 /** One column's builder and the decoder that fills it. */
 export interface ColumnDecoder {
@@ -54,18 +56,27 @@ const TWO_32 = 4_294_967_296;
 const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
 const MICROS_SCALE = [1, 100_000, 10_000, 1_000, 100, 10, 1];
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+/**
+ * Day numbers of the first of every month from 1900 to 2155 (the years nearly every stored date
+ * falls in), so a date costs a lookup instead of the calendar arithmetic.
+ */
+const MONTH_STARTS_FROM = 1900;
+const MONTH_STARTS = Int32Array.from(
+  { length: 256 * 12 },
+  (_, k) => daysFromCivil(MONTH_STARTS_FROM + Math.floor(k / 12), (k % 12) + 1, 1),
+);
 
-function ascii(value: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < value.length; i++) text += String.fromCharCode(value[i]);
-  return text;
+/** `v[start, end)` as one character per byte; for short ranges (one call argument per byte). */
+function ascii(v: Uint8Array, start: number, end: number): string {
+  return String.fromCharCode.apply(null, v.subarray(start, end) as unknown as number[]);
 }
 
 /**
  * A signed integer of at most 15 digits (every such value is an exact double), or NaN when the
  * bytes are not one.
  */
-function smallInt(v: Uint8Array, start = 0, end = v.length): number {
+function smallInt(v: Uint8Array, start: number, end: number): number {
+  if (start >= end) return NaN;
   let i = start;
   const negative = v[i] === 45;
   if (negative) i++;
@@ -122,11 +133,11 @@ function parseWords(v: Uint8Array, start: number, end: number): boolean {
   return high < TWO_32;
 }
 
-/** Big-endian bytes (at most 8) into `low`/`high`. */
-function bytesToWords(v: Uint8Array): void {
+/** Big-endian bytes `v[start, end)` (at most 8) into `low`/`high`. */
+function bytesToWords(v: Uint8Array, start: number, end: number): void {
   low = 0;
   high = 0;
-  for (let i = 0; i < v.length; i++) {
+  for (let i = start; i < end; i++) {
     high = ((high * 256) + Math.floor(low / 16_777_216)) % TWO_32;
     low = ((low % 16_777_216) * 256) + v[i];
   }
@@ -148,12 +159,15 @@ function zeroDate(): ValueProblem {
   );
 }
 
-/** Days since 1970-01-01 of `YYYY-MM-DD` at the start of `v`; throws a {@link ValueProblem}. */
-function parseDays(v: Uint8Array, kind: string): number {
-  const year = smallInt(v, 0, 4);
-  const month = twoDigits(v, 5);
-  const day = twoDigits(v, 8);
-  if (!(year >= 0) || v[4] !== 45 || v[7] !== 45 || !(month <= 12) || !(day <= 31)) {
+/**
+ * Days since 1970-01-01 of `YYYY-MM-DD` at `v[s]` (the caller checked that the 10 bytes are the
+ * value's); throws a {@link ValueProblem}.
+ */
+function parseDays(v: Uint8Array, s: number, kind: string): number {
+  const year = smallInt(v, s, s + 4);
+  const month = twoDigits(v, s + 5);
+  const day = twoDigits(v, s + 8);
+  if (!(year >= 0) || v[s + 4] !== 45 || v[s + 7] !== 45 || !(month <= 12) || !(day <= 31)) {
     throw malformed(kind);
   }
   if (month === 0 || day === 0) throw zeroDate();
@@ -163,49 +177,52 @@ function parseDays(v: Uint8Array, kind: string): number {
       "CAST(% AS CHAR)",
     );
   }
-  return daysFromCivil(year, month, day);
+  const k = (year - MONTH_STARTS_FROM) * 12 + month - 1;
+  return k >= 0 && k < MONTH_STARTS.length
+    ? MONTH_STARTS[k] + day - 1
+    : daysFromCivil(year, month, day);
 }
 
-/** Microseconds of the `.ffffff` fraction starting at `at` (a `.`), or 0 when absent. */
-function fraction(v: Uint8Array, at: number, kind: string): number {
-  if (at === v.length) return 0;
-  const digits = v.length - at - 1;
+/** Microseconds of the `.ffffff` fraction in `v[at, end)` (from a `.`), or 0 when empty. */
+function fraction(v: Uint8Array, at: number, end: number, kind: string): number {
+  if (at === end) return 0;
+  const digits = end - at - 1;
   if (v[at] !== 46 || digits < 1 || digits > 6) throw malformed(kind);
-  const f = smallInt(v, at + 1);
+  const f = smallInt(v, at + 1, end);
   if (!(f >= 0)) throw malformed(kind);
   return f * MICROS_SCALE[digits];
 }
 
 function decodeBool(b: BoolBuilder): Decode {
-  return (v) => {
-    if (v.length !== 1 || (v[0] !== 48 && v[0] !== 49)) {
+  return (v, s, e) => {
+    if (e - s !== 1 || (v[s] !== 48 && v[s] !== 49)) {
       throw new ValueProblem(
         "a value other than 0 or 1 in a TINYINT(1) column, which maps to Boolean",
         "CAST(% AS SIGNED)",
       );
     }
-    b.appendValue(v[0] === 49);
+    b.appendValue(v[s] === 49);
   };
 }
 
 function decodeSmall(b: NumberBuilder): Decode {
-  return (v) => {
-    const n = smallInt(v);
+  return (v, s, e) => {
+    const n = smallInt(v, s, e);
     if (Number.isNaN(n)) throw malformed("integer");
     b.appendValue(n);
   };
 }
 
 function decodeInt64(b: Int64Builder): Decode {
-  return (v) => {
-    if (v.length <= 15) {
-      const n = smallInt(v);
+  return (v, s, e) => {
+    if (e - s <= 15) {
+      const n = smallInt(v, s, e);
       if (Number.isNaN(n)) throw malformed("integer");
       b.appendNumber(n);
       return;
     }
-    const negative = v[0] === 45;
-    const fits = parseWords(v, negative ? 1 : 0, v.length) &&
+    const negative = v[s] === 45;
+    const fits = parseWords(v, negative ? s + 1 : s, e) &&
       (high < 0x80000000 || (negative && high === 0x80000000 && low === 0));
     if (!fits) throw malformed("integer");
     if (!negative) b.appendWords(low, high);
@@ -215,22 +232,22 @@ function decodeInt64(b: Int64Builder): Decode {
 }
 
 function decodeUInt64(b: UInt64Builder): Decode {
-  return (v) => {
-    if (!parseWords(v, 0, v.length)) throw malformed("unsigned integer");
+  return (v, s, e) => {
+    if (!parseWords(v, s, e)) throw malformed("unsigned integer");
     b.appendWords(low, high);
   };
 }
 
-/** The number a floating-point text denotes, correctly rounded to a double. */
-function parseFloating(v: Uint8Array): number {
+/** The number the floating-point text `v[start, end)` denotes, correctly rounded to a double. */
+function parseFloating(v: Uint8Array, start: number, end: number): number {
   // Clinger's fast path: an integer mantissa below 2^53 divided by an exact power of ten is
   // correctly rounded, as parseFloat would be; anything else (exponents, long digits) falls back.
-  const n = v.length;
-  let i = v[0] === 45 ? 1 : 0;
+  const negative = start < end && v[start] === 45;
+  let i = negative ? start + 1 : start;
   let mantissa = 0;
   let digits = 0;
   let scale = -1;
-  for (; i < n; i++) {
+  for (; i < end; i++) {
     const d = v[i] - 48;
     if (d >= 0 && d <= 9) {
       mantissa = mantissa * 10 + d;
@@ -243,17 +260,19 @@ function parseFloating(v: Uint8Array): number {
     }
     if (scale >= 0) scale++;
   }
-  if (i === n && digits > 0 && digits <= 15) {
+  if (i === end && digits > 0 && digits <= 15) {
     const x = scale > 0 ? mantissa / POW10[scale] : mantissa;
-    return v[0] === 45 ? -x : x;
+    return negative ? -x : x;
   }
-  const x = Number.parseFloat(ascii(v));
+  // No floating-point text the server sends comes near this length.
+  if (end - start > 64) throw malformed("floating-point");
+  const x = Number.parseFloat(ascii(v, start, end));
   if (Number.isNaN(x)) throw malformed("floating-point");
   return x;
 }
 
 function decodeFloat(b: NumberBuilder): Decode {
-  return (v) => b.appendValue(parseFloating(v));
+  return (v, s, e) => b.appendValue(parseFloating(v, s, e));
 }
 
 /** 2^-30: far below half the relative spacing of float32 values (2^-25 at least). */
@@ -266,8 +285,8 @@ const FLOAT32_MATCH = 2 ** -30;
  * the one appended; a value farther from every float32 than that fails instead of being rounded.
  */
 function decodeWidenedFloat(b: NumberBuilder): Decode {
-  return (v) => {
-    const x = parseFloating(v);
+  return (v, s, e) => {
+    const x = parseFloating(v, s, e);
     const f = Math.fround(x);
     const exact = Object.is(f, x) ||
       (Number.isFinite(f) && Math.abs(f - x) <= Math.abs(f) * FLOAT32_MATCH);
@@ -281,16 +300,41 @@ function decodeWidenedFloat(b: NumberBuilder): Decode {
   };
 }
 
+/** The digits after the point of the last value {@link smallDecimal} read. */
+let smallFraction = 0;
+
+/**
+ * The digits of decimal text `v[s, e)` as one integer when there are at most 15 (every such value
+ * is an exact double; the usual case), with {@link smallFraction} set; -1 when there are more, or
+ * the text is not digits with at most one point.
+ */
+function smallDecimal(v: Uint8Array, s: number, e: number): number {
+  if (e - s > 16) return -1;
+  let n = 0;
+  let point = -1;
+  for (let i = s; i < e; i++) {
+    const d = v[i] - 48;
+    if (d >= 0 && d <= 9) n = n * 10 + d;
+    else if (d === -2 && point < 0) point = i;
+    else return -1;
+  }
+  const digits = point < 0 ? e - s : e - s - 1;
+  if (digits === 0 || digits > 15) return -1;
+  smallFraction = point < 0 ? 0 : e - point - 1;
+  return n;
+}
+
 function decodeDecimal(b: Decimal128Builder): Decode {
-  return (v) => {
-    const n = v.length;
-    const negative = v[0] === 45;
+  return (v, s, e) => {
+    const negative = s < e && v[s] === 45;
+    const n = smallDecimal(v, negative ? s + 1 : s, e);
+    if (n >= 0 && b.appendSmall(n, negative, smallFraction)) return;
     let chunk = 0;
     let count = 0;
     let fractionDigits = 0;
     let point = false;
     b.beginValue();
-    for (let i = negative ? 1 : 0; i < n; i++) {
+    for (let i = negative ? s + 1 : s; i < e; i++) {
       const d = v[i] - 48;
       if (d === -2 && !point) {
         point = true;
@@ -306,30 +350,34 @@ function decodeDecimal(b: Decimal128Builder): Decode {
       }
     }
     if (count > 0) b.pushDigits(chunk, count);
+    // A sign or a point alone holds no digit: no number at all, not zero.
+    if (e - s === (negative ? 1 : 0) + (point ? 1 : 0)) throw malformed("decimal");
     b.endValue(negative, fractionDigits);
   };
 }
 
 function decodeBytes(b: Utf8Builder | BinaryBuilder): Decode {
-  return (v) => b.appendBytes(v, 0, v.length);
+  return (v, s, e) => b.appendBytes(v, s, e);
 }
 
 function decodeDate(b: NumberBuilder): Decode {
-  return (v) => {
-    if (v.length !== 10) throw malformed("date");
-    b.appendValue(parseDays(v, "date"));
+  return (v, s, e) => {
+    if (e - s !== 10) throw malformed("date");
+    b.appendValue(parseDays(v, s, "date"));
   };
 }
 
 function decodeDateTime(b: Int64Builder): Decode {
-  return (v) => {
-    if (v.length < 19 || v[10] !== 32 || v[13] !== 58 || v[16] !== 58) throw malformed("datetime");
-    const days = parseDays(v, "datetime");
-    const hour = twoDigits(v, 11);
-    const minute = twoDigits(v, 14);
-    const second = twoDigits(v, 17);
+  return (v, s, e) => {
+    if (e - s < 19 || v[s + 10] !== 32 || v[s + 13] !== 58 || v[s + 16] !== 58) {
+      throw malformed("datetime");
+    }
+    const days = parseDays(v, s, "datetime");
+    const hour = twoDigits(v, s + 11);
+    const minute = twoDigits(v, s + 14);
+    const second = twoDigits(v, s + 17);
     if (!(hour <= 23 && minute <= 59 && second <= 59)) throw malformed("datetime");
-    const micros = fraction(v, 19, "datetime");
+    const micros = fraction(v, s + 19, e, "datetime");
     b.appendMicros(days * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second, micros);
   };
 }
@@ -339,16 +387,18 @@ function decodeDateTime(b: Int64Builder): Decode {
  * microseconds. Hours are not bounded here, so nothing the server sends is clamped.
  */
 function decodeTime(b: Int64Builder): Decode {
-  return (v) => {
-    const negative = v[0] === 45;
-    const colon = v.indexOf(58);
-    const hours = smallInt(v, negative ? 1 : 0, colon);
+  return (v, s, e) => {
+    const negative = s < e && v[s] === 45;
+    const colon = v.indexOf(58, s);
+    // `h:mm:ss` needs the colon and the 5 bytes after it within the value.
+    if (colon < 0 || colon + 6 > e) throw malformed("time");
+    const hours = smallInt(v, negative ? s + 1 : s, colon);
     const minute = twoDigits(v, colon + 1);
     const second = twoDigits(v, colon + 4);
-    if (colon < 1 || !(hours >= 0) || v[colon + 3] !== 58 || !(minute <= 59 && second <= 59)) {
+    if (!(hours >= 0) || v[colon + 3] !== 58 || !(minute <= 59 && second <= 59)) {
       throw malformed("time");
     }
-    const micros = fraction(v, colon + 6, "time");
+    const micros = fraction(v, colon + 6, e, "time");
     const total = ((hours * 60 + minute) * 60 + second) * 1_000_000 + micros;
     // Past 2^53 µs (about 285 years) the sum above would no longer be exact.
     if (!Number.isSafeInteger(total)) throw malformed("time");
@@ -357,22 +407,22 @@ function decodeTime(b: Int64Builder): Decode {
 }
 
 function decodeGeometry(b: BinaryBuilder): Decode {
-  return (v) => {
-    if (!appendGeometry(b, v)) {
+  return (v, s, e) => {
+    if (!appendGeometry(b, v, s, e)) {
       throw new ValueProblem("unexpected geometry bytes from the server", "ST_AsBinary(%)");
     }
   };
 }
 
 function decodeBit(b: Int64Builder | UInt64Builder): Decode {
-  return (v) => {
-    bytesToWords(v);
+  return (v, s, e) => {
+    bytesToWords(v, s, e);
     b.appendWords(low, high);
   };
 }
 
 function decodeBitBool(b: BoolBuilder): Decode {
-  return (v) => b.appendValue(v.length > 0 && v[v.length - 1] !== 0);
+  return (v, s, e) => b.appendValue(e > s && v[e - 1] !== 0);
 }
 
 /** The builder for `column` and its decoder, without the error context. */
@@ -452,8 +502,8 @@ function shown(column: MysqlColumn, value: Uint8Array): string {
     const head = Array.from(value.subarray(0, 32), (x) => x.toString(16).padStart(2, "0"));
     return `0x${head.join("")}${value.length > 32 ? "..." : ""}`;
   }
-  const text = ascii(value);
-  return `'${text.length > 64 ? `${text.slice(0, 64)}...` : text}'`;
+  const text = ascii(value, 0, Math.min(value.length, 64));
+  return `'${text}${value.length > 64 ? "..." : ""}'`;
 }
 
 /**

@@ -21,28 +21,33 @@ const EWKB_SRID_FLAG = 0x20;
 const HEADER = 9;
 
 /**
- * Appends the internal-format geometry `v` to `b` as WKB, or EWKB when its SRID is not 0. Returns
- * false, appending nothing, when `v` is not a geometry in that form (too short, an unknown byte
- * order, or a type word already carrying the SRID flag).
+ * Appends the internal-format geometry `v[start, end)` to `b` as WKB, or EWKB when its SRID is
+ * not 0. Returns false, appending nothing, when it is not a geometry in that form (too short, an
+ * unknown byte order, or a type word already carrying the SRID flag).
  */
-export function appendGeometry(b: BinaryBuilder, v: Uint8Array): boolean {
-  const n = v.length;
-  const order = v[4];
+export function appendGeometry(
+  b: BinaryBuilder,
+  v: Uint8Array,
+  start: number,
+  end: number,
+): boolean {
+  const n = end - start;
+  const order = v[start + 4];
   // The flag lives in the type word's most significant byte: first in big-endian, last in little.
   const flagByte = order === 1 ? 8 : 5;
-  if (n < HEADER || (order !== 0 && order !== 1) || (v[flagByte] & EWKB_SRID_FLAG) !== 0) {
+  if (n < HEADER || (order !== 0 && order !== 1) || (v[start + flagByte] & EWKB_SRID_FLAG) !== 0) {
     return false;
   }
-  if (v[0] === 0 && v[1] === 0 && v[2] === 0 && v[3] === 0) {
-    b.appendBytes(v, 4, n);
+  if (v[start] === 0 && v[start + 1] === 0 && v[start + 2] === 0 && v[start + 3] === 0) {
+    b.appendBytes(v, start + 4, end);
     return true;
   }
   const at = b.reserve(n);
   const out = b.bytes;
-  out.set(v.subarray(4, HEADER), at);
+  out.set(v.subarray(start + 4, start + HEADER), at);
   out[at + flagByte - 4] |= EWKB_SRID_FLAG;
-  for (let k = 0; k < 4; k++) out[at + 5 + k] = v[order === 1 ? k : 3 - k];
-  out.set(v.subarray(HEADER), at + HEADER);
+  for (let k = 0; k < 4; k++) out[at + 5 + k] = v[start + (order === 1 ? k : 3 - k)];
+  out.set(v.subarray(start + HEADER, end), at + HEADER);
   b.commit(n);
   return true;
 }

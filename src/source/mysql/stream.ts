@@ -3,11 +3,12 @@
  *
  * MySQL has no server-side cursor for a plain query: the server pushes every row down the socket
  * as fast as the client reads. Backpressure is therefore TCP flow control: rows are decoded
- * straight into the column builders as they arrive, and the moment a batch is full the connection
- * stops reading the socket until the consumer asks for the next batch (and the throttle has
- * passed). Memory stays at about one batch plus one socket read, however large the result.
- * A batch is full at `batchRows` rows or, with a memory budget, once one more row of the mean
- * width would take its column data past the budget (see `batch_budget.ts`).
+ * straight from their packets into the column builders as they arrive (`raw_rows.ts`,
+ * `text_row.ts`), and the moment a batch is full the connection stops reading the socket until
+ * the consumer asks for the next batch (and the throttle has passed). Memory stays at about one
+ * batch plus one socket read, however large the result. A batch is full at `batchRows` rows or,
+ * with a memory budget, once one more row of the mean width would take its column data past the
+ * budget (see `batch_budget.ts`).
  *
  * For the same reason the tuning's statement timeout cannot be left to the server: the statement
  * stays open, blocked on the paused socket, for as long as the export takes, throttle included.
@@ -27,13 +28,11 @@ import { type ColumnBuilder, finishBatch, pendingBytes } from "../../arrow/mod.t
 import { BatchBudget } from "../batch_budget.ts";
 import type { ResultStream, StreamOptions } from "../source.ts";
 import type { MysqlSession } from "./connect.ts";
-import { createDecoders, type Decode, valueError } from "./decode.ts";
+import { createDecoders } from "./decode.ts";
 import { toSourceError } from "./errors.ts";
 import { sleep } from "../../util/sleep.ts";
+import { TextRowDecoder } from "./text_row.ts";
 import { type MysqlColumn, type MysqlField, resolveColumns } from "./types.ts";
-
-/** A row as mysql2 delivers it with `typeCast: false`: the raw bytes of each value. */
-type RawRow = (Uint8Array | null)[];
 
 /**
  * How long a statement stopped by `KILL QUERY` gets to report its end before the connection is
@@ -51,7 +50,9 @@ export class MysqlStream {
   #columns: MysqlColumn[] = [];
   #schema: Schema | undefined;
   #builders: ColumnBuilder[] = [];
-  #decoders: Decode[] = [];
+  #row: TextRowDecoder | undefined;
+  /** Result sets announced so far (a `CALL` may return several). */
+  #resultSets = 0;
   /** Rows decoded into the builders since the last batch was cut. */
   #pending = 0;
   /** The pending rows make a full batch. */
@@ -123,26 +124,30 @@ export class MysqlStream {
   #begin(sql: string): Promise<Schema> {
     const { signal } = this.#options;
     return new Promise<Schema>((resolve, reject) => {
-      const query = this.#session.stream(sql);
+      const query = this.#session.stream(
+        sql,
+        (bytes, start, end) => this.#onRow(bytes, start, end),
+        (error) => this.#fail(error),
+      );
       const timeoutMs = this.#session.statementTimeoutMs;
       if (timeoutMs > 0) this.#startTimer = setTimeout(() => this.#expire(timeoutMs), timeoutMs);
       this.#notify = () => {
         if (this.#schema !== undefined) resolve(this.#schema);
         else reject(this.#hasFailed ? this.#failure : this.#noResultSet());
       };
-      query.on("fields", (fields, index) => {
-        if (index > 0) {
-          if (fields !== undefined) {
-            this.#fail(
-              new SourceError(
-                "MySQL: the query returned more than one result set; export one SELECT at a time",
-                "permanent",
-              ),
-            );
-          }
+      query.on("fields", (fields) => {
+        // A result set without rows (the status ending a CALL) holds nothing to export.
+        if (fields === undefined) return;
+        if (++this.#resultSets > 1) {
+          this.#fail(
+            new SourceError(
+              "MySQL: the query returned more than one result set; export one SELECT at a time",
+              "permanent",
+            ),
+          );
           return;
         }
-        if (fields === undefined || this.#hasFailed) return;
+        if (this.#hasFailed) return;
         // Nothing more is read until the consumer asks for the first batch, unless the start is
         // still being timed: then the first row's arrival must not wait for the consumer.
         if (this.#startTimer === undefined) this.#session.pause();
@@ -150,16 +155,12 @@ export class MysqlStream {
           this.#columns = resolveColumns(fields, this.#widened);
           const { schema, decoders } = createDecoders(this.#columns);
           this.#builders = decoders.map((d) => d.builder);
-          this.#decoders = decoders.map((d) => d.decode);
+          this.#row = new TextRowDecoder(this.#columns, decoders);
           this.#schema = schema;
           this.#wake();
         } catch (error) {
           this.#fail(error);
         }
-      });
-      query.on("result", (row, index) => {
-        this.#clearDeadline();
-        if (index === 0 && Array.isArray(row) && !this.#hasFailed) this.#onRow(row as RawRow);
       });
       query.on("error", (error) => this.#fail(toSourceError(error)));
       query.on("end", () => {
@@ -221,18 +222,15 @@ export class MysqlStream {
     );
   }
 
-  #onRow(row: RawRow): void {
-    const decoders = this.#decoders;
-    const builders = this.#builders;
-    let i = 0;
+  /** One row packet's payload, `bytes[start, end)`, from the connection. */
+  #onRow(bytes: Uint8Array, start: number, end: number): void {
+    if (this.#startTimer !== undefined) this.#clearDeadline();
+    // After a failure (a second result set included) the rest of the result is only drained.
+    if (this.#hasFailed) return;
     try {
-      for (; i < decoders.length; i++) {
-        const value = row[i];
-        if (value === null) builders[i].appendNull();
-        else decoders[i](value);
-      }
+      this.#row!.decode(bytes, start, end);
     } catch (error) {
-      this.#fail(valueError(this.#columns[i], row[i]!, error));
+      this.#fail(error);
       return;
     }
     this.#pending++;

@@ -1,0 +1,88 @@
+/**
+ * The one place rivet reaches into mysql2's internals: a streamed query's row packets, handed over
+ * as the bytes that arrived instead of as one Buffer (or JS value) per cell.
+ *
+ * mysql2 offers no public way to see a row before it is split into per-cell values: `typeCast:
+ * false` slices a Buffer per cell, and a `typeCast` function is called per cell with a closure.
+ * Its `Query` command is a state machine, though, whose state for a text-protocol row is the
+ * method `row(packet)`, which the end of the column definitions hands over to as `this.row`.
+ * Setting `row` on the query object itself therefore routes every row packet here, while the
+ * end-of-result packet still goes through mysql2's own `row` (which ends the result or moves on to
+ * the next). Error packets never reach a state: the command handles them first.
+ *
+ * Verified on mysql2 3.24.6 (`lib/commands/query.js`: `fieldsEOF` returns `this.row`; the packet
+ * has `buffer`, `offset`, `end` and `isEOF()`). `tests/mysql_raw_rows_test.ts` fails if mysql2
+ * stops doing so, and so does any read: a row that mysql2 parses itself arrives as a `result`
+ * event, which fails the read instead of dropping the row silently.
+ *
+ * @module
+ */
+import { SourceError } from "../../errors.ts";
+
+/** mysql2's packet, as far as a row state reads it. */
+interface Packet {
+  buffer: Uint8Array;
+  offset: number;
+  end: number;
+  isEOF(): boolean;
+}
+
+/** A state of mysql2's command state machine: handles one packet, returns the next state. */
+type State = (this: QueryCommand, packet: Packet, connection: unknown) => State | null;
+
+/** The part of mysql2's `Query` command the interception relies on. */
+interface QueryCommand {
+  row: State;
+  on(event: "result", listener: (row: unknown) => void): unknown;
+}
+
+/**
+ * Receives one row packet's payload, `bytes[start, end)`: the row's cells as length-encoded
+ * strings. `bytes` is only valid during the call.
+ */
+export type RowPacketHandler = (bytes: Uint8Array, start: number, end: number) => void;
+
+/** The error of a read whose rows mysql2 parsed itself: the interception no longer works. */
+function bypassed(): SourceError {
+  return new SourceError(
+    "MySQL: mysql2 parsed a row itself, so its row handling changed and rivet's raw row reader " +
+      "(verified on mysql2 3.24.6) no longer applies; install the mysql2 version rivet pins",
+    "permanent",
+  );
+}
+
+/**
+ * Routes the row packets of `query` (a streaming mysql2 `Query`, as `connection.query()` returns
+ * it) to `onRow`, and reports through `onBypass` a row mysql2 delivered itself. Call it before the
+ * query's first packet arrives, i.e. synchronously after `connection.query()`.
+ */
+export function interceptRows(
+  query: object,
+  onRow: RowPacketHandler,
+  onBypass: (error: SourceError) => void,
+): void {
+  const command = query as QueryCommand;
+  const mysqlRow = command.row;
+  if (typeof mysqlRow !== "function") {
+    throw new TypeError("mysql2's Query command has no row state (mysql2 changed)");
+  }
+  // Packets arrive as Node Buffers, which slice and copy slower than plain views of the same
+  // memory; one view per socket chunk is enough, as consecutive rows share their chunk.
+  let source: Uint8Array | undefined;
+  let view: Uint8Array = new Uint8Array(0);
+  const row: State = function (packet, connection) {
+    if (packet.isEOF()) return mysqlRow.call(this, packet, connection);
+    const buffer = packet.buffer;
+    if (buffer !== source) {
+      source = buffer;
+      view = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    }
+    onRow(view, packet.offset, packet.end);
+    return row;
+  };
+  command.row = row;
+  command.on("result", (value) => {
+    // mysql2 also reports the OK packet ending a CALL this way; only a parsed row is an array.
+    if (Array.isArray(value)) onBypass(bypassed());
+  });
+}
