@@ -10,12 +10,14 @@ import { errorMessage, ExitCode, RivetError } from "../errors.ts";
 import { log } from "../util/log.ts";
 import { redact } from "../util/secrets.ts";
 import { checkCommand } from "./check.ts";
+import { completeExportsCommand } from "./complete_exports.ts";
+import { completionsCommand } from "./completions.ts";
 import { doctorCommand } from "./doctor.ts";
 import { metricsCommand } from "./metrics.ts";
 import type { SetExit } from "./options.ts";
 import { printErr } from "./output.ts";
-import { plannedCommands } from "./planned.ts";
 import { runCommand } from "./run.ts";
+import { schemaCommand } from "./schema.ts";
 import { stateCommand } from "./state.ts";
 
 /** The package version printed by `--version`. */
@@ -34,8 +36,10 @@ function buildProgram(setExit: SetExit): Command {
   program.addCommand(metricsCommand(setExit));
   program.addCommand(doctorCommand(setExit));
   program.addCommand(checkCommand(setExit));
+  program.addCommand(schemaCommand(setExit));
+  program.addCommand(completionsCommand(setExit));
+  program.addCommand(completeExportsCommand(setExit), { hidden: true });
   inheritSettings(program, program);
-  for (const planned of plannedCommands(program)) program.addCommand(planned, { hidden: true });
   return program;
 }
 
