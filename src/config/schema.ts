@@ -147,7 +147,7 @@ const destination: JsonSchema = doc({
     bucket: doc(nonEmptyString, "s3, gcs: the bucket, which must exist. Required for s3 and gcs."),
     prefix: doc(
       { type: "string" },
-      "s3, gcs: object name prefix; 'a/b' and 'a/b/' both give a/b/<file>. Empty: the bucket's top.",
+      "s3, gcs: object name prefix: 'a/b' and 'a/b/' both put the files under a/b/. Empty: the bucket's top.",
       "",
     ),
     region: doc(
@@ -234,7 +234,7 @@ const exportEntry: JsonSchema = doc({
     ),
     max_file_size: doc(
       { type: ["string", "integer"] },
-      "Split each piece's output into _part<N> files of about this size: 512MB, 1.5GB, 300KB (1024-based) or a number of bytes. Not with stdout.",
+      "Split each piece's output into part files (_part0, _part1, ...) of about this size: 512MB, 1.5GB, 300KB (1024-based) or a number of bytes. Not with stdout.",
     ),
     quality: doc(
       {
