@@ -102,7 +102,7 @@ const source: JsonSchema = doc({
     ),
     url: doc(
       nonEmptyString,
-      "Connection URL: postgresql://user:pass@host:port/db?sslmode=... or mysql://... Exactly one of url, url_env, url_file, or the structured fields.",
+      "Connection URL, e.g. postgresql://app@db.example.com:5432/shop?sslmode=require or mysql://app@db.example.com/shop. Exactly one of url, url_env, url_file, or the structured fields.",
     ),
     url_env: doc(
       nonEmptyString,
