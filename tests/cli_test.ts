@@ -51,9 +51,12 @@ Deno.test("cli: usage errors exit 1 with one clear line", async () => {
   const badParam = await rivet(["run", "--config", "x.yaml", "--param", "novalue"]);
   assert.equal(badParam.code, 1);
   assert.match(badParam.stderr, /--param expects key=value, got 'novalue'/);
-  const planned = await rivet(["completions", "bash"]);
-  assert.equal(planned.code, 1);
-  assert.match(planned.stderr, /'rivet completions' is not available in this release yet/);
+  const badShell = await rivet(["completions", "tcsh"]);
+  assert.equal(badShell.code, 1);
+  assert.match(
+    badShell.stderr,
+    /value 'tcsh' is invalid for argument 'shell'\. Allowed choices are bash, zsh, fish, powershell/,
+  );
 });
 
 Deno.test("cli: unknown export names are errors for run, state reset, state files, metrics", async () => {

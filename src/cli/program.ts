@@ -11,13 +11,15 @@ import { log } from "../util/log.ts";
 import { missingPermission, permissionLine } from "../util/permission_error.ts";
 import { redact } from "../util/secrets.ts";
 import { checkCommand } from "./check.ts";
+import { completeExportsCommand } from "./complete_exports.ts";
+import { completionsCommand } from "./completions.ts";
 import { doctorCommand } from "./doctor.ts";
 import { metricsCommand } from "./metrics.ts";
 import type { SetExit } from "./options.ts";
 import { printErr } from "./output.ts";
 import { permissionsCommand } from "./permissions.ts";
-import { plannedCommands } from "./planned.ts";
 import { runCommand } from "./run.ts";
+import { schemaCommand } from "./schema.ts";
 import { stateCommand } from "./state.ts";
 
 /** The package version printed by `--version`. */
@@ -37,8 +39,10 @@ function buildProgram(setExit: SetExit): Command {
   program.addCommand(doctorCommand(setExit));
   program.addCommand(checkCommand(setExit));
   program.addCommand(permissionsCommand(setExit));
+  program.addCommand(schemaCommand(setExit));
+  program.addCommand(completionsCommand(setExit));
+  program.addCommand(completeExportsCommand(setExit), { hidden: true });
   inheritSettings(program, program);
-  for (const planned of plannedCommands(program)) program.addCommand(planned, { hidden: true });
   return program;
 }
 
