@@ -208,6 +208,26 @@ Deno.test("csv: header names are quoted by the same rules", async () => {
   });
 });
 
+Deno.test("csv: in a one-column file, \\. alone is quoted (COPY FROM's end-of-data marker)", async () => {
+  await withTempDir(async (dir) => {
+    const one = new Schema([new Field("\\.", new Utf8(), true)]);
+    const batch = new RecordBatch(
+      one,
+      makeData({
+        type: new Struct(one.fields),
+        length: 4,
+        nullCount: 0,
+        children: [buildData(new Utf8(), ["\\.", "\\.x", null, "."])],
+      }),
+    );
+    await writeCsv(`${dir}/one.csv`, one, [batch]);
+    assert.equal(await Deno.readTextFile(`${dir}/one.csv`), '"\\."\n"\\."\n\\.x\n\n.\n');
+    // With two columns the line is never `\.` alone, so nothing needs quoting.
+    await writeCsv(`${dir}/two.csv`, textBatch(["\\."]).schema, [textBatch(["\\."])]);
+    assert.equal(await Deno.readTextFile(`${dir}/two.csv`), "n,s\n0,\\.\n");
+  });
+});
+
 Deno.test("csv: an unsupported type fails before writing and aborts the sink", async () => {
   let aborted = false;
   const sink = new WritableStream<Uint8Array>({
