@@ -887,12 +887,13 @@ Deno.test("postgres copy csv: --validate and max_file_size parts on the passthro
       assert.ok(parts.files.length > 3, `several parts: ${parts.files.length}`);
       const header = "id,note,at\n";
       let records = "";
-      for (const file of parts.files) {
+      for (const [i, file] of parts.files.entries()) {
         const text = await Deno.readTextFile(file);
         assert.ok(text.startsWith(header), file);
-        // A part is cut once it reaches the size, always between records.
-        assert.ok(text.length < 100 * 1024 + 256 * 1024, `${file}: ${text.length} bytes`);
         assert.ok(text.endsWith("\n"));
+        // Cut right after the record that reaches the size (every record here is under 80 bytes).
+        assert.ok(text.length < 100 * 1024 + 80, `${file}: ${text.length} bytes`);
+        if (i < parts.files.length - 1) assert.ok(text.length >= 100 * 1024, file);
         records += text.slice(header.length);
       }
       assert.equal(header + records, new TextDecoder().decode(whole));
@@ -971,12 +972,13 @@ Deno.test("postgres copy csv: records and rewrites do not depend on where chunks
     `"",f,0044-03-15 00:00:00+00 BC,\\x,{},-0.01\n`,
     `"\\.",t,12345-01-01 00:00:00+00,\\x00,{7},0.00\n`,
   ].join("");
-  const expected = [
+  const expectedRecords = [
     `"a,""b""\n\nc",true,2024-01-02T03:04:05.500000Z,0aff,"[1,null]",1.50\n`,
     `,,,,,\n`,
     `"",false,-0043-03-15T00:00:00.000000Z,"",[],-0.01\n`,
     `"\\.",true,12345-01-01T00:00:00.000000Z,00,[7],0.00\n`,
-  ].join("");
+  ];
+  const expected = expectedRecords.join("");
   const bytes = new TextEncoder().encode(input);
   for (let cut = 0; cut <= bytes.length; cut++) {
     for (const step of [1, 3, bytes.length]) {
@@ -987,8 +989,19 @@ Deno.test("postgres copy csv: records and rewrites do not depend on where chunks
       const feed = (chunk: Uint8Array) => {
         const records = framing.push(chunk);
         if (records === undefined) return;
+        const rewritten = rewriter.rewrite(records);
+        const text = new TextDecoder().decode(rewritten.bytes);
+        // Each record's end, as reported, is just past its line feed.
+        let start = 0;
+        for (let r = 0; r < rewritten.rows; r++) {
+          const end = rewritten.ends[r];
+          const record = new TextDecoder().decode(rewritten.bytes.subarray(start, end));
+          assert.ok(expectedRecords.includes(record), `cut ${cut} step ${step}: ${record}`);
+          start = end;
+        }
+        assert.equal(start, rewritten.bytes.length);
         rows += records.rows;
-        out += new TextDecoder().decode(rewriter.rewrite(records));
+        out += text;
       };
       feed(bytes.slice(0, cut));
       for (let at = cut; at < bytes.length; at += step) feed(bytes.slice(at, at + step));

@@ -1,10 +1,10 @@
 /**
  * The writing side of a CSV passthrough attempt (`extract_csv_copy.ts`): the source's CSV records
- * go into staged parts exactly as `piece_output.ts` writes batches, rotated into a new part (with
- * its own header) whenever `max_file_size` is reached, always between records; the incremental
- * cursor is taken from the watched column of the last record that has one, and every chunk is
- * announced as a batch. Nothing is visible at the destination: `finish` hands over the staged
- * parts, `abort` discards them.
+ * go into staged parts as `piece_output.ts` writes batches, rotated into a new part (with its own
+ * header) right after the record that reaches `max_file_size`; the incremental cursor is taken
+ * from the watched column of the last record that has one, and every chunk is announced as a
+ * batch. Nothing is visible at the destination: `finish` hands over the staged parts, `abort`
+ * discards them.
  *
  * @module
  */
@@ -59,34 +59,51 @@ export class CsvCopyOutput {
     this.#label = piece.window ? `chunk ${piece.window.index} ` : "";
   }
 
-  /** Writes a chunk of records (read at `at`, `performance.now()`), starting a part when needed. */
+  /**
+   * Writes a chunk of records (read at `at`, `performance.now()`), starting a part when needed
+   * and ending one right after the record that brings it to `max_file_size`.
+   */
   async write(chunk: CsvChunk, at: number): Promise<void> {
     const { exp } = this.#ctx;
     if (this.#chunks === 0) await faultPoint("read");
     if (chunk.watched !== undefined && this.#cursorField) {
       this.#cursor = csvValue(this.#cursorField, chunk.watched);
     }
-    const part = this.#open ??= await this.#startPart();
-    await part.writer!.write(chunk.bytes, chunk.rows);
-    part.rows += chunk.rows;
-    this.#rows += chunk.rows;
+    const { bytes, rows, ends } = chunk;
+    let row = 0;
+    while (row < rows) {
+      const part = this.#open ??= await this.#startPart();
+      const writer = part.writer!;
+      const from = row === 0 ? 0 : ends[row - 1];
+      let to = rows;
+      if (exp.maxFileSize !== undefined) {
+        const limit = from + exp.maxFileSize - writer.bytesWritten();
+        to = row;
+        while (to < rows - 1 && ends[to] < limit) to++;
+        to++;
+      }
+      await writer.write(bytes.subarray(from, ends[to - 1]), to - row);
+      part.rows += to - row;
+      row = to;
+      if (exp.maxFileSize !== undefined && writer.bytesWritten() >= exp.maxFileSize) {
+        this.#open = undefined;
+        this.#parts.push(await finishPart(part));
+      }
+    }
+    this.#rows += rows;
     this.#chunks++;
     if (this.#chunks === 1) await faultPoint("written");
     log.debug(
-      `export '${exp.name}': ${this.#label}batch ${this.#chunks}: ${chunk.rows} rows (total ${this.#rows})`,
+      `export '${exp.name}': ${this.#label}batch ${this.#chunks}: ${rows} rows (total ${this.#rows})`,
     );
     this.#ctx.emit({
       type: "batch",
       exportName: exp.name,
       piece: this.#piece.index,
-      rows: chunk.rows,
+      rows,
       pieceRows: this.#rows,
       at,
     });
-    if (exp.maxFileSize !== undefined && part.writer!.bytesWritten() >= exp.maxFileSize) {
-      this.#open = undefined;
-      this.#parts.push(await finishPart(part));
-    }
   }
 
   /** Finishes the last part and hands over everything written. */

@@ -80,6 +80,8 @@ export interface CsvChunk {
   bytes: Uint8Array;
   /** Records in `bytes` (a quoted line break is not a record's end). */
   rows: number;
+  /** `ends[r]` is the index in `bytes` just past record `r` (for `r < rows`). */
+  ends: Int32Array;
   /**
    * The last non-NULL value of the watched column in these records, as its field reads once
    * unquoted; undefined when there is none.

@@ -73,12 +73,12 @@ async function* copyChunks(
     try {
       for await (const data of stream) {
         // A plain view: the stream's Node Buffers search bytes in JavaScript, typed arrays natively.
-        const bytes = data as Uint8Array;
-        const records = framing.push(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+        const raw = data as Uint8Array;
+        const records = framing.push(new Uint8Array(raw.buffer, raw.byteOffset, raw.length));
         if (records === undefined) continue;
-        const chunk: CsvChunk = { bytes: rewriter.rewrite(records), rows: records.rows };
-        if (watch >= 0) chunk.watched = watchedValue(records, columns, watch);
-        yield chunk;
+        const watched = watch >= 0 ? watchedValue(records, columns, watch) : undefined;
+        const { bytes, rows, ends } = rewriter.rewrite(records);
+        yield watched === undefined ? { bytes, rows, ends } : { bytes, rows, ends, watched };
       }
     } catch (error) {
       signal?.throwIfAborted();

@@ -97,6 +97,8 @@ export class CsvRewriter {
   readonly #lastRule: number;
   #out = new Uint8Array(1 << 16);
   #o = 0;
+  /** Where each output record ends. */
+  #ends = new Int32Array(1 << 12);
 
   constructor(columns: readonly PgColumn[]) {
     this.#columns = columns;
@@ -104,19 +106,17 @@ export class CsvRewriter {
     this.#lastRule = this.#rules.findLastIndex((r) => r !== Rule.Keep);
   }
 
-  /** Whether every column passes untouched (then {@link rewrite} returns its input). */
-  get passThrough(): boolean {
-    return this.#lastRule < 0;
-  }
-
   /**
-   * `records` in rivet's conventions; the bytes are valid until the next call (they may be the
-   * input's own).
+   * `records` in rivet's conventions; valid until the next call (they may be the input itself).
    */
-  rewrite(records: Records): Uint8Array {
+  rewrite(records: Records): Records {
     const { bytes: buf, rows, ends } = records;
     const lastRule = this.#lastRule;
-    if (lastRule < 0) return buf;
+    if (lastRule < 0) return records;
+    if (this.#ends.length < rows) {
+      this.#ends = new Int32Array(Math.max(rows, 2 * this.#ends.length));
+    }
+    const outEnds = this.#ends;
     const rules = this.#rules;
     const lastColumn = rules.length - 1;
     this.#reserve(0, roomFor(buf.length));
@@ -144,11 +144,13 @@ export class CsvRewriter {
         }
         at++;
       }
+      // The input from `span` to the record's end goes out as it is.
+      outEnds[r] = this.#o + (end - span);
       start = end;
     }
-    if (span === 0 && this.#o === 0) return buf;
+    if (span === 0 && this.#o === 0) return records;
     this.#copy(buf, span, buf.length);
-    return this.#out.subarray(0, this.#o);
+    return { bytes: this.#out.subarray(0, this.#o), rows, ends: outEnds };
   }
 
   /**
