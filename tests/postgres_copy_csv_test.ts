@@ -21,7 +21,7 @@ import { loadConfig } from "../src/config/load.ts";
 import type { PipelineHooks } from "../src/pipeline/context.ts";
 import { runExportsWith, type RunOptions } from "../src/pipeline/run.ts";
 import type { ExportSummary } from "../src/pipeline/summary.ts";
-import { CsvFraming } from "../src/source/postgres/csv_framing.ts";
+import { CopyRowsParser } from "../src/source/postgres/copy_rows.ts";
 import { CsvRewriter } from "../src/source/postgres/csv_rewrite.ts";
 import type { PgColumn, ScalarKind } from "../src/source/postgres/types.ts";
 import { openSource } from "../src/source/open.ts";
@@ -30,6 +30,8 @@ import { postgresDb, type TestDb, withDb } from "./support/engines.ts";
 import { listDir, withTempDir } from "./support/files.ts";
 import { captureLog } from "./support/log.ts";
 import { readCsv } from "./support/read_csv.ts";
+import { pgSettings, tuning } from "./support/pg.ts";
+import { startTcpProxy } from "./support/tcp_proxy.ts";
 
 const sql = String.raw;
 
@@ -37,7 +39,7 @@ const sql = String.raw;
 const PASSTHROUGH = "CSV rendered by the server (COPY csv)";
 const DECLINED = "CSV through Arrow batches";
 
-/** The Arrow path on the very same read (COPY binary): a hook on the batches rules out the other. */
+/** The Arrow path on the very same read (COPY binary), taken for the hook on its batches. */
 const ARROW_COPY: PipelineHooks = { beforeWrite: (batch) => batch };
 /** The Arrow path through cursor FETCH: a statement timeout rules out every COPY. */
 const FETCH_TUNING = "statement_timeout_s: 600";
@@ -823,6 +825,96 @@ Deno.test("postgres copy csv: values Arrow cannot hold fail with the Arrow path'
   });
 });
 
+Deno.test("postgres copy csv: a server error after rows were sent fails as the Arrow path fails", async () => {
+  await withDb({ create: postgresDb }, async (db) => {
+    // Division by zero at row 30000, long after the first rows went out.
+    const query = "SELECT g, 100 / (30000 - g) AS x, repeat('y', 50) AS pad " +
+      "FROM generate_series(1, 40000) g";
+    await withTempDir(async (base) => {
+      const passthrough = await runCsv(db, base, { query, tuning: "max_retries: 0" });
+      const arrow = await runCsv(db, base, { query, tuning: "max_retries: 0", hooks: ARROW_COPY });
+      assert.ok(tookPassthrough(passthrough));
+      assert.match(passthrough.log, /batch 2: /, "records had been written when the error came");
+      assert.equal(passthrough.summary.status, "failed");
+      assert.match(passthrough.summary.error!, /division by zero/);
+      assert.equal(passthrough.summary.error, arrow.summary.error);
+      assert.deepEqual(passthrough.files, []);
+    });
+  });
+});
+
+Deno.test("postgres copy csv: a read cut mid-stream is retried on a fresh connection; each row once", async () => {
+  await withDb({ create: postgresDb }, async (db) => {
+    await db.exec(`CREATE TABLE ${db.ns}.t (id int, pad text)`);
+    await db.exec(
+      `INSERT INTO ${db.ns}.t SELECT g, repeat('p', 100) FROM generate_series(1, 30000) g`,
+    );
+    const proxy = startTcpProxy(5432);
+    try {
+      await withTempDir(async (base) => {
+        const url = db.url.replace(":5432/", `:${proxy.port}/`);
+        proxy.cutNextDownload(1024 * 1024);
+        const query = `SELECT * FROM ${db.ns}.t ORDER BY id`;
+        const run = await runCsv({ ...db, url }, base, {
+          query,
+          tuning: "max_retries: 2, retry_backoff_ms: 10",
+        });
+        assert.equal(proxy.downloadsCut(), 1, "the proxy cut one connection");
+        assert.match(run.log, /batch 2: [\s\S]*retry 1\/2 in 10ms, reconnecting/);
+        assert.equal(run.summary.retries, 1);
+        assert.equal(run.summary.rows, 30000);
+        assertSameBytes(
+          await bytesOf(run),
+          await bytesOf(await runCsv(db, base, { query, hooks: ARROW_COPY })),
+          "after the retry",
+        );
+      });
+    } finally {
+      proxy.close();
+    }
+  });
+});
+
+Deno.test("postgres copy csv: an abort cancels the COPY and rejects promptly", async () => {
+  await withDb({ create: postgresDb }, async (db) => {
+    const source = await openSource({
+      type: "postgres",
+      connection: pgSettings(),
+      tuning: tuning({ profile: "fast" }),
+    });
+    try {
+      const controller = new AbortController();
+      // A row every 10 ms for 100 s.
+      const stream = await source.copyCsv!(
+        {
+          text: "SELECT g FROM generate_series(1, 10000) g, LATERAL pg_sleep(0.01 + g * 0) s",
+          params: [],
+        },
+        { throttleMs: 0, signal: controller.signal },
+      );
+      assert.ok(stream !== undefined);
+      const started = Date.now();
+      setTimeout(() => controller.abort(), 300);
+      await assert.rejects(async () => {
+        for await (const _ of stream.chunks) { /* drain */ }
+      }, DOMException);
+      assert.ok(Date.now() - started < 5_000, "the abort did not wait for the query");
+    } finally {
+      await source.close();
+    }
+    // The cancel reaches the backend at once; it may take a moment to wind down.
+    const running = () =>
+      db.textRows(
+        "SELECT count(*) FROM pg_stat_activity " +
+          "WHERE query LIKE 'COPY%pg_sleep%' AND pid <> pg_backend_pid()",
+      );
+    for (let wait = 0; wait < 50 && (await running())[0][0] !== "0"; wait++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.deepEqual(await running(), [["0"]], "the server is not still running the COPY");
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // When the passthrough is not taken.
 
@@ -945,7 +1037,7 @@ Deno.test("postgres copy csv: the incremental cursor is the one the Arrow path s
 });
 
 // ---------------------------------------------------------------------------------------------
-// Framing, independent of the network.
+// Records from the protocol stream, wherever the network cuts it.
 
 function column(name: string, kind: ScalarKind, isArray = false): PgColumn {
   return {
@@ -957,6 +1049,26 @@ function column(name: string, kind: ScalarKind, isArray = false): PgColumn {
   };
 }
 
+/** One backend message: its type, its length (counting itself), its payload. */
+function message(type: string, payload: string | Uint8Array): Uint8Array {
+  const body = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
+  const bytes = new Uint8Array(5 + body.length);
+  bytes[0] = type.charCodeAt(0);
+  new DataView(bytes.buffer).setUint32(1, 4 + body.length);
+  bytes.set(body, 5);
+  return bytes;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 Deno.test("postgres copy csv: records and rewrites do not depend on where chunks end", () => {
   const columns = [
     column("t", "text"),
@@ -966,51 +1078,79 @@ Deno.test("postgres copy csv: records and rewrites do not depend on where chunks
     column("l", "int32", true),
     column("d", "decimal"),
   ];
-  const input = [
+  const rows = [
     `"a,""b""\n\nc",t,2024-01-02 03:04:05.5+00,\\x0aff,"{1,NULL}",1.50\n`,
     `,,,,,\n`,
     `"",f,0044-03-15 00:00:00+00 BC,\\x,{},-0.01\n`,
-    `"\\.",t,12345-01-01 00:00:00+00,\\x00,{7},0.00\n`,
-  ].join("");
+    `"${'long, ""quoted""\n'.repeat(400)}",t,12345-01-01 00:00:00+00,\\x00,{7},0.00\n`,
+  ];
   const expectedRecords = [
     `"a,""b""\n\nc",true,2024-01-02T03:04:05.500000Z,0aff,"[1,null]",1.50\n`,
     `,,,,,\n`,
     `"",false,-0043-03-15T00:00:00.000000Z,"",[],-0.01\n`,
-    `"\\.",true,12345-01-01T00:00:00.000000Z,00,[7],0.00\n`,
+    `"${'long, ""quoted""\n'.repeat(400)}",true,12345-01-01T00:00:00.000000Z,00,[7],0.00\n`,
   ];
-  const expected = expectedRecords.join("");
-  const bytes = new TextEncoder().encode(input);
-  for (let cut = 0; cut <= bytes.length; cut++) {
-    for (const step of [1, 3, bytes.length]) {
-      const framing = new CsvFraming();
+  // After CopyDone, node-postgres reads on: CommandComplete and ReadyForQuery.
+  const after = concat([message("C", "COPY 4\0"), message("Z", "I")]);
+  const stream = concat([
+    message("H", new Uint8Array([0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])),
+    ...rows.slice(0, 2).map((r) => message("d", r)),
+    message("N", "SNOTICE\0\0"),
+    ...rows.slice(2).map((r) => message("d", r)),
+    message("c", ""),
+    after,
+  ]);
+  for (let cut = 0; cut <= stream.length; cut += cut < 200 ? 1 : 37) {
+    for (const step of [1, 7, 4096]) {
+      const parser = new CopyRowsParser();
       const rewriter = new CsvRewriter(columns);
-      let out = "";
-      let rows = 0;
+      const records: string[] = [];
+      const rest: Uint8Array[] = [];
+      let over = false;
       const feed = (chunk: Uint8Array) => {
-        const records = framing.push(chunk);
-        if (records === undefined) return;
-        const rewritten = rewriter.rewrite(records);
-        const text = new TextDecoder().decode(rewritten.bytes);
-        // Each record's end, as reported, is just past its line feed.
-        let start = 0;
-        for (let r = 0; r < rewritten.rows; r++) {
-          const end = rewritten.ends[r];
-          const record = new TextDecoder().decode(rewritten.bytes.subarray(start, end));
-          assert.ok(expectedRecords.includes(record), `cut ${cut} step ${step}: ${record}`);
-          start = end;
+        if (over) return rest.push(chunk);
+        const parsed = parser.push(chunk.slice());
+        for (const block of parsed.blocks) {
+          const out = rewriter.rewrite(block);
+          let start = 0;
+          for (let r = 0; r < out.rows; r++) {
+            records.push(new TextDecoder().decode(out.bytes.subarray(start, out.ends[r])));
+            start = out.ends[r];
+          }
+          assert.equal(start, out.bytes.length);
         }
-        assert.equal(start, rewritten.bytes.length);
-        rows += records.rows;
-        out += text;
+        if (parsed.over) {
+          assert.equal(parsed.over.how, "done");
+          over = true;
+          rest.push(parsed.over.rest);
+        }
       };
-      feed(bytes.slice(0, cut));
-      for (let at = cut; at < bytes.length; at += step) feed(bytes.slice(at, at + step));
-      framing.end();
-      assert.equal(out, expected, `cut ${cut} step ${step}`);
-      assert.equal(rows, 4, `cut ${cut} step ${step}`);
+      feed(stream.subarray(0, cut));
+      for (let at = cut; at < stream.length; at += step) feed(stream.subarray(at, at + step));
+      const where = `cut ${cut} step ${step}`;
+      assert.deepEqual(records, expectedRecords, where);
+      assert.deepEqual(concat(rest), after, where);
     }
   }
-  const framing = new CsvFraming();
-  framing.push(new TextEncoder().encode(`1,"open\n`));
-  assert.throws(() => framing.end(), /ended inside a record/);
+});
+
+Deno.test("postgres copy csv: an ErrorResponse hands the rest of the stream back", () => {
+  const error = concat([message("E", "SERROR\0C57014\0Mcanceled\0\0"), message("Z", "I")]);
+  const stream = concat([message("d", "1,a\n"), message("d", "2,b\n"), error]);
+  for (let cut = 0; cut <= stream.length; cut++) {
+    const parser = new CopyRowsParser();
+    const first = parser.push(stream.slice(0, cut));
+    const second = first.over ? undefined : parser.push(stream.slice(cut));
+    const over = first.over ?? second?.over;
+    assert.equal(over?.how, "error", `cut ${cut}`);
+    const rows = [...first.blocks, ...second?.blocks ?? []].reduce((n, b) => n + b.rows, 0);
+    assert.equal(rows, 2, `cut ${cut}`);
+    // Everything from the error on is node-postgres's, even when it began in the first chunk.
+    const given = first.over ? concat([first.over.rest, stream.slice(cut)]) : over!.rest;
+    assert.deepEqual(given, error, `cut ${cut}`);
+  }
+  assert.throws(
+    () => new CopyRowsParser().push(message("d", "no line end")),
+    /a row without a line end/,
+  );
 });

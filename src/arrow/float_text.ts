@@ -231,7 +231,7 @@ function strictShortest32(a: number): Decimal {
   return best;
 }
 
-/** The multiple of 10^`exp` strictly inside the interval nearest the value (ties to even), if any. */
+/** The multiple of 10^`exp` strictly inside the interval nearest the value (ties to even). */
 function nearestInside32(iv: Interval32, exp: number): Decimal | undefined {
   const v = iv.value;
   let k = Math.floor(exp >= 0 ? v / pow10(exp) : v * pow10(-exp));

@@ -16,6 +16,7 @@ import type { ConnectionOptions } from "node:tls";
 import type { ConnectionSettings, SourceConfig } from "../../config/types.ts";
 import { ConfigError, errorMessage, SourceError } from "../../errors.ts";
 import { log } from "../../util/log.ts";
+import { CopyRowsQuery } from "./copy_rows_query.ts";
 import { toSourceError } from "./errors.ts";
 import { readOptionFile } from "../option_file.ts";
 import { SessionClock } from "../session_clock.ts";
@@ -267,13 +268,26 @@ export class PgSession {
    * until the stream has ended, failed or been destroyed.
    */
   copyOut(sql: string): Readable {
+    return this.#copy(copyTo(sql));
+  }
+
+  /**
+   * Starts a text or CSV `COPY ... TO STDOUT`; the stream yields blocks of whole records
+   * (`Records`, see `copy_rows_query.ts`). The statement lasts until the stream has ended, failed
+   * or been destroyed.
+   */
+  copyOutRows(sql: string): Readable {
+    return this.#copy(new CopyRowsQuery(sql));
+  }
+
+  #copy<T extends Readable & pg.Submittable>(query: T): T {
     this.#assertUsable();
     const end = this.clock.statement();
-    const stream = this.client.query(copyTo(sql));
+    const stream = this.client.query(query);
     stream.once("end", end);
     stream.once("error", end);
     stream.once("close", end);
-    // pg-copy-streams takes the socket over with pause() + a 'readable' listener. Deno's
+    // Both COPY readers take the socket over with pause() + a 'readable' listener. Deno's
     // net.Socket#pause stops the handle's read loop while the stream still believes a read is
     // pending, so on a socket that sat idle no data would ever arrive and the COPY would hang.
     // resume() restarts the read loop; with a 'readable' listener the socket stays non-flowing,

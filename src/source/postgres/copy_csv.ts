@@ -1,8 +1,9 @@
 /**
- * The CSV passthrough: `COPY (<query>) TO STDOUT (FORMAT csv)`, the server's own CSV, cut into
- * whole records (`csv_framing.ts`) and streamed through the byte pass (`csv_rewrite.ts`) that
- * brings the few types PostgreSQL prints differently to rivet's CSV conventions; the watched
- * column's last value is read from the records (`csv_watch.ts`). No Arrow batch is built.
+ * The CSV passthrough: `COPY (<query>) TO STDOUT (FORMAT csv)`, the server's own CSV, read off the
+ * socket as blocks of whole records (`copy_rows_query.ts`) and streamed through the byte pass
+ * (`csv_rewrite.ts`) that brings the few types PostgreSQL prints differently to rivet's CSV
+ * conventions; the watched column's last value is read from the records (`csv_watch.ts`). No
+ * Arrow batch is built.
  *
  * The same conditions as the COPY binary path apply (no statement timeout, no throttle, no bind
  * parameters: see `copy.ts`), and so does everything else: the query is described first (`LIMIT
@@ -15,7 +16,7 @@ import { stripTerminator } from "../../sql.ts";
 import type { CsvChunk, CsvStream } from "../source.ts";
 import { onAbort } from "./abort.ts";
 import { createSinks, inColumn } from "./columns.ts";
-import { CsvFraming, type Records } from "./csv_framing.ts";
+import type { Records } from "./copy_rows.ts";
 import { CsvRewriter } from "./csv_rewrite.ts";
 import { lastValue } from "./csv_watch.ts";
 import { describeColumns } from "./describe.ts";
@@ -58,24 +59,19 @@ async function* copyChunks(
   onDone: () => void,
 ): AsyncGenerator<CsvChunk> {
   const session = tx.session;
-  const framing = new CsvFraming();
   const rewriter = new CsvRewriter(columns);
   let completed = false;
   let unsubscribe = () => {};
   try {
     signal?.throwIfAborted();
-    const stream = session.copyOut(sql);
+    const stream = session.copyOutRows(sql);
     // Release the server at once, even if the consumer never asks for the next chunk.
     unsubscribe = onAbort(signal, () => {
       stream.destroy(signal?.reason);
       void session.kill();
     });
     try {
-      for await (const data of stream) {
-        // A plain view: the stream's Node Buffers search bytes in JavaScript, typed arrays natively.
-        const raw = data as Uint8Array;
-        const records = framing.push(new Uint8Array(raw.buffer, raw.byteOffset, raw.length));
-        if (records === undefined) continue;
+      for await (const records of stream as AsyncIterable<Records>) {
         const watched = watch >= 0 ? watchedValue(records, columns, watch) : undefined;
         const { bytes, rows, ends } = rewriter.rewrite(records);
         yield watched === undefined ? { bytes, rows, ends } : { bytes, rows, ends, watched };
@@ -84,7 +80,6 @@ async function* copyChunks(
       signal?.throwIfAborted();
       throw toSourceError(error, { password: session.password });
     }
-    framing.end();
     await tx.finish();
     completed = true;
   } finally {

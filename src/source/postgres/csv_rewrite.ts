@@ -26,7 +26,7 @@
 import { TypeMappingError } from "../../errors.ts";
 import { csvField } from "../../writer/csv.ts";
 import { inColumn } from "./columns.ts";
-import type { Records } from "./csv_framing.ts";
+import type { Records } from "./copy_rows.ts";
 import { byteaCsv, dateCsv, decimalCsv, listCsv, timestampCsv } from "./csv_value.ts";
 import type { PgColumn } from "./types.ts";
 
@@ -124,29 +124,44 @@ export class CsvRewriter {
     /** Start of the input not yet copied to the output. */
     let span = 0;
     let start = 0;
-    for (let r = 0; r < rows; r++) {
-      const end = ends[r];
-      let at = start;
-      for (let c = 0; c <= lastRule; c++) {
-        const s = at;
-        const quoted = buf[at] === QUOTE;
-        if (c === lastColumn) at = end - 1;
-        else if (quoted) at = closingQuote(buf, at + 1);
-        else at = fieldEnd(buf, at);
-        const rule = rules[c];
-        // An empty unquoted field is NULL, whatever the type.
-        if (rule !== Rule.Keep && (quoted || at > s)) {
-          try {
-            span = this.#field(rule, c, buf, s, at, span, quoted);
-          } catch (error) {
-            throw inColumn(error, this.#columns[c]);
+    let c = 0;
+    try {
+      for (let r = 0; r < rows; r++) {
+        const end = ends[r];
+        let at = start;
+        for (c = 0; c <= lastRule; c++) {
+          const s = at;
+          const quoted = buf[at] === QUOTE;
+          if (c === lastColumn) at = end - 1;
+          else if (quoted) at = closingQuote(buf, at + 1);
+          // Unquoted, a field holds no comma; the one after it is there (not the last field).
+          else while (buf[at] !== COMMA) at++;
+          const rule = rules[c];
+          // An empty unquoted field is NULL, whatever the type; a quoted one is never empty.
+          if (rule === Rule.Keep || at === s) {
+            at++;
+            continue;
           }
+          // The checks that almost never rewrite anything come first, inline.
+          if (rule === Rule.Decimal) {
+            // The only numeric outputs that do not end in a digit are NaN and the infinities.
+            if (!isDigit(buf[at - 1])) decimalCsv(latin1.decode(buf.subarray(s, at)));
+          } else if (rule === Rule.Date) {
+            // AD dates print as rivet writes them; BC ones (`... BC`) and `infinity` do not.
+            if (!isDigit(buf[s]) || !isDigit(buf[at - 1])) {
+              span = this.#text(buf, s, at, span, dateCsv(latin1.decode(buf.subarray(s, at))));
+            }
+          } else {
+            span = this.#field(rule, c, buf, s, at, span, quoted);
+          }
+          at++;
         }
-        at++;
+        // The input from `span` to the record's end goes out as it is.
+        outEnds[r] = this.#o + (end - span);
+        start = end;
       }
-      // The input from `span` to the record's end goes out as it is.
-      outEnds[r] = this.#o + (end - span);
-      start = end;
+    } catch (error) {
+      throw inColumn(error, this.#columns[c]);
     }
     if (span === 0 && this.#o === 0) return records;
     this.#copy(buf, span, buf.length);
@@ -154,8 +169,8 @@ export class CsvRewriter {
   }
 
   /**
-   * Writes field `c` (`buf[s..e)`) rewritten by `rule`, copying the input before it from `span`
-   * on first; returns where the input not yet copied now starts.
+   * Writes field `c` (`buf[s..e)`) rewritten by `rule` (one that always rewrites), copying the
+   * input before it from `span` on first; returns where the input not yet copied now starts.
    */
   #field(
     rule: Rule,
@@ -171,10 +186,6 @@ export class CsvRewriter {
         this.#copy(buf, span, s);
         this.#bytes(buf[s] === LOWER_T ? TRUE : FALSE);
         return e;
-      case Rule.Decimal:
-        // The only numeric outputs that do not end in a digit are NaN and the infinities.
-        if (!isDigit(buf[e - 1])) decimalCsv(latin1.decode(buf.subarray(s, e)));
-        return span;
       case Rule.Bytea:
         if (e - s < 2 || buf[s] !== BACKSLASH || buf[s + 1] !== LOWER_X) {
           byteaCsv(latin1.decode(buf.subarray(s, e)));
@@ -186,10 +197,6 @@ export class CsvRewriter {
           return e;
         }
         return s + 2;
-      case Rule.Date:
-        // AD dates print as rivet writes them; BC ones (`... BC`) and `infinity` do not.
-        if (isDigit(buf[s]) && isDigit(buf[e - 1])) return span;
-        return this.#text(buf, s, e, span, dateCsv(latin1.decode(buf.subarray(s, e))));
       case Rule.Timestamp:
       case Rule.Timestamptz:
         return this.#timestamp(rule === Rule.Timestamptz, buf, s, e, span);
@@ -203,7 +210,7 @@ export class CsvRewriter {
         const json = listCsv(column.scalar.kind, column.delimiter, text);
         return this.#text(buf, s, e, span, csvField(json));
       }
-      case Rule.Keep:
+      default:
         return span;
     }
   }
@@ -288,19 +295,6 @@ export class CsvRewriter {
  */
 function roomFor(n: number): number {
   return 3 * n + 64;
-}
-
-/**
- * Index of the delimiter after the unquoted field at `at` (not the record's last: a comma always
- * follows). Such a field holds no comma; most are short, so a plain loop comes first.
- */
-function fieldEnd(buf: Uint8Array, at: number): number {
-  const near = at + 16;
-  while (at < near) {
-    if (buf[at] === COMMA) return at;
-    at++;
-  }
-  return buf.indexOf(COMMA, at);
 }
 
 /**

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Records } from "./csv_framing.ts";
+import type { Records } from "./copy_rows.ts";
 import { closingQuote, unquote } from "./csv_rewrite.ts";
 import { scalarCsv } from "./csv_value.ts";
 import type { PgColumn } from "./types.ts";
