@@ -30,7 +30,7 @@ import { postgresDb, type TestDb, withDb } from "./support/engines.ts";
 import { listDir, withTempDir } from "./support/files.ts";
 import { captureLog } from "./support/log.ts";
 import { readCsv } from "./support/read_csv.ts";
-import { pgSettings, tuning } from "./support/pg.ts";
+import { adminClient, pgSettings, tuning, uniqueName } from "./support/pg.ts";
 import { startTcpProxy } from "./support/tcp_proxy.ts";
 
 const sql = String.raw;
@@ -958,6 +958,29 @@ Deno.test("postgres copy csv: everything that needs batches or a cursor read fal
       assert.equal((await readCsv(meta.files[0]))[0].at(-1), "_rivet_row_hash");
     });
   });
+});
+
+Deno.test("postgres copy csv: a SQL_ASCII database, which does not validate text, reads batches", async () => {
+  const admin = await adminClient();
+  const name = uniqueName("rivet_ascii");
+  try {
+    await admin.query(`CREATE DATABASE ${name} ENCODING 'SQL_ASCII' TEMPLATE template0`);
+    const url = `postgresql://postgres@127.0.0.1:5432/${name}`;
+    const db = { ...await postgresDb(), url };
+    try {
+      await withTempDir(async (base) => {
+        const run = await runCsv(db, base, { query: "SELECT 'plain' AS s, 1 AS n" });
+        assert.ok(!tookPassthrough(run));
+        assert.match(run.log, new RegExp(`${DECLINED}: the source reads this query so`));
+        assert.equal(await Deno.readTextFile(run.files[0]), "s,n\nplain,1\n");
+      });
+    } finally {
+      await db.drop();
+    }
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+    await admin.end();
+  }
 });
 
 Deno.test("postgres copy csv: --validate and max_file_size parts on the passthrough", async () => {

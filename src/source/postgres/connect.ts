@@ -128,6 +128,7 @@ export class PgSession {
   readonly #settings: ConnectionSettings;
   #broken: string | undefined;
   #closed = false;
+  #textValidated = true;
   #running = 0;
 
   private constructor(client: pg.Client, settings: ConnectionSettings) {
@@ -140,6 +141,14 @@ export class PgSession {
       this.#broken ??= "the connection was closed";
     });
     client.on("notice", (notice) => log.debug(`PostgreSQL notice: ${notice.message ?? ""}`));
+  }
+
+  /**
+   * False when the server does not check that text is valid in its encoding (`SQL_ASCII`), so
+   * text arrives as whatever bytes were stored.
+   */
+  get textValidated(): boolean {
+    return this.#textValidated;
   }
 
   /** Connects (15 s timeout) and applies the session settings. */
@@ -170,6 +179,7 @@ export class PgSession {
       await session.run(sessionSql(config));
       const { rows } = await session.run("SHOW server_encoding");
       if (rows[0]?.[0] === "SQL_ASCII") {
+        session.#textValidated = false;
         log.warn(
           "PostgreSQL server_encoding is SQL_ASCII: the server does not validate text, so bytes " +
             "that are not UTF-8 cannot be exported exactly",

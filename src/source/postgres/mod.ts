@@ -7,9 +7,10 @@
  * - COPY binary (`fast` profile: no statement timeout, no throttle, no bind parameters): one
  *   `COPY ... TO STDOUT (FORMAT binary)` decoded from raw bytes, ~1.5x faster.
  *
- * Under the same conditions as COPY binary, `copyCsv` streams the server's own CSV
- * (`COPY ... (FORMAT csv)`), rewritten where PostgreSQL prints a type differently from rivet's CSV
- * (`copy_csv.ts`): the bytes a CSV writer would make of the batches, without the batches.
+ * Under the same conditions as COPY binary (and a server that validates text: not `SQL_ASCII`),
+ * `copyCsv` streams the server's own CSV (`COPY ... (FORMAT csv)`), rewritten where PostgreSQL
+ * prints a type differently from rivet's CSV (`copy_csv.ts`): the bytes a CSV writer would make of
+ * the batches, without the batches.
  *
  * Both run in a READ ONLY transaction: the read's own, or, once the connection is pinned to a
  * snapshot (`pinSnapshot`), one REPEATABLE READ transaction shared by every query until close and
@@ -90,6 +91,8 @@ class PostgresSource implements Source {
   }
 
   async copyCsv(query: SqlQuery, options: CsvOptions): Promise<CsvStream | undefined> {
+    // Bytes that are not UTF-8 would go into the file as they are, where the CSV writer fails.
+    if (!this.#session.textValidated) return undefined;
     if (!usesCopy(this.#config, query, { batchRows: 1, throttleMs: options.throttleMs })) {
       return undefined;
     }
