@@ -65,6 +65,13 @@ function ruleOf(column: PgColumn): Rule {
   }
 }
 
+/**
+ * The most an in-place rewrite adds to a field: `f` becomes `false` (+4), a clock without a
+ * fraction gets `.000000` (+7); the rest add less or shrink. So the output never needs more than
+ * the input plus this much per rewritten field, and the hot loop writes without bounds checks.
+ */
+const GROWTH = 8;
+
 const QUOTE = 34;
 const COMMA = 44;
 const SPACE = 32;
@@ -95,6 +102,10 @@ export class CsvRewriter {
   readonly #rules: Rule[];
   /** The last column that needs the pass; -1 when none does. */
   readonly #lastRule: number;
+  /** How many columns need the pass. */
+  readonly #ruled: number;
+  /** What the block's in-place rewrites may add to its length (see {@link GROWTH}). */
+  #slack = 0;
   #out = new Uint8Array(1 << 16);
   #o = 0;
   /** Where each output record ends. */
@@ -104,6 +115,7 @@ export class CsvRewriter {
     this.#columns = columns;
     this.#rules = columns.map(ruleOf);
     this.#lastRule = this.#rules.findLastIndex((r) => r !== Rule.Keep);
+    this.#ruled = this.#rules.filter((r) => r !== Rule.Keep).length;
   }
 
   /**
@@ -119,7 +131,8 @@ export class CsvRewriter {
     const outEnds = this.#ends;
     const rules = this.#rules;
     const lastColumn = rules.length - 1;
-    this.#reserve(0, roomFor(buf.length));
+    this.#slack = GROWTH * rows * this.#ruled + 64;
+    this.#reserve(0, buf.length + this.#slack);
     this.#o = 0;
     /** Start of the input not yet copied to the output. */
     let span = 0;
@@ -253,7 +266,8 @@ export class CsvRewriter {
   /** Writes `text` in place of `buf[s..e)`; returns the new start of the uncopied input. */
   #text(buf: Uint8Array, s: number, e: number, span: number, text: string): number {
     this.#copy(buf, span, s);
-    this.#reserve(this.#o, text.length * 3 + roomFor(buf.length - e));
+    // UTF-8 takes at most three bytes per UTF-16 unit.
+    this.#reserve(this.#o, text.length * 3 + (buf.length - e) + this.#slack);
     this.#o += encoder.encodeInto(text, this.#out.subarray(this.#o)).written;
     return e;
   }
@@ -287,14 +301,6 @@ export class CsvRewriter {
     next.set(this.#out.subarray(0, keep));
     this.#out = next;
   }
-}
-
-/**
- * Output room for `n` input bytes rewritten in place: at most three times as many (`f,` becomes
- * `false,`), plus the few bytes a rewrite writes before the delimiter that pays for them is copied.
- */
-function roomFor(n: number): number {
-  return 3 * n + 64;
 }
 
 /**
