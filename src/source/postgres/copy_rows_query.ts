@@ -84,7 +84,11 @@ export class CopyRowsQuery extends Readable {
     try {
       const socket = this.#connection!.stream;
       let chunk: Uint8Array | null;
-      while (this.#wanted && (chunk = socket.read() as Uint8Array | null) !== null) {
+      // Once the socket is handed back, what follows is node-postgres's: stop reading at once.
+      while (
+        this.#wanted && this.#pgListener !== undefined &&
+        (chunk = socket.read() as Uint8Array | null) !== null
+      ) {
         this.#parse(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
       }
     } catch (error) {
