@@ -17,11 +17,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { loadConfig } from "../src/config/load.ts";
 import type { PipelineHooks } from "../src/pipeline/context.ts";
 import { runExportsWith, type RunOptions } from "../src/pipeline/run.ts";
 import type { ExportSummary } from "../src/pipeline/summary.ts";
-import { CopyRowsParser } from "../src/source/postgres/copy_rows.ts";
+import { CopyRowsParser, type Records } from "../src/source/postgres/copy_rows.ts";
+import { CopyRowsQuery } from "../src/source/postgres/copy_rows_query.ts";
 import { CsvRewriter } from "../src/source/postgres/csv_rewrite.ts";
 import type { PgColumn, ScalarKind } from "../src/source/postgres/types.ts";
 import { openSource } from "../src/source/open.ts";
@@ -1155,6 +1157,43 @@ Deno.test("postgres copy csv: records and rewrites do not depend on where chunks
       assert.deepEqual(concat(rest), after, where);
     }
   }
+});
+
+/**
+ * Runs a {@link CopyRowsQuery} on a fake socket fed `stream`, standing in for node-postgres: its
+ * data listener receives what is handed back and it reports `COPY <rows>` as the server said.
+ */
+async function copyRowsOver(stream: Uint8Array, said: string): Promise<string[]> {
+  const socket = new PassThrough();
+  let handedBack = 0;
+  socket.on("data", (bytes: Uint8Array) => handedBack += bytes.length);
+  const query = new CopyRowsQuery("COPY (SELECT 1) TO STDOUT (FORMAT csv)");
+  const sent: string[] = [];
+  query.submit({ stream: socket, query: (text) => sent.push(text) });
+  assert.deepEqual(sent, ["COPY (SELECT 1) TO STDOUT (FORMAT csv)"]);
+  const records: string[] = [];
+  const reading = (async () => {
+    for await (const block of query as AsyncIterable<Records>) {
+      records.push(new TextDecoder().decode(block.bytes));
+    }
+  })();
+  socket.write(stream);
+  while (handedBack === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+  query.handleCommandComplete({ text: said });
+  await reading;
+  return records;
+}
+
+Deno.test("postgres copy csv: the rows framed must be the rows the server counted", async () => {
+  const after = concat([message("C", "COPY 2\0"), message("Z", "I")]);
+  const framed = concat([message("d", "1,a\n"), message("d", "2,b\n"), message("c", ""), after]);
+  assert.deepEqual(await copyRowsOver(framed, "COPY 2"), ["1,a\n2,b\n"]);
+  // Two rows in one message (which the protocol rules out) would be counted as one.
+  const packed = concat([message("d", "1,a\n2,b\n"), message("c", ""), after]);
+  await assert.rejects(
+    () => copyRowsOver(packed, "COPY 2"),
+    /malformed COPY data: 1 rows read, the server says COPY 2/,
+  );
 });
 
 Deno.test("postgres copy csv: an ErrorResponse hands the rest of the stream back", () => {

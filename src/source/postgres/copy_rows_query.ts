@@ -7,13 +7,15 @@
  * listener is set aside, the socket is read in paused mode (so TCP is the backpressure: nothing is
  * read while the consumer is behind), and once the server sends CopyDone, or an ErrorResponse,
  * the listener gets the socket back together with the bytes from there on, so node-postgres
- * reports the outcome (CommandComplete, or the error) and carries on as usual.
+ * reports the outcome (CommandComplete, or the error) and carries on as usual. The stream ends
+ * with CommandComplete, whose row count must be the number of records framed.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
 import process from "node:process";
 import { Readable } from "node:stream";
+import { SourceError } from "../../errors.ts";
 import { CopyRowsParser } from "./copy_rows.ts";
 
 /** The part of node-postgres's Connection this query uses. */
@@ -37,6 +39,8 @@ export class CopyRowsQuery extends Readable {
   /** The consumer wants more (`_read` was called and `push` has not said stop since). */
   #wanted = false;
   #forwarding = false;
+  /** Records pushed so far. */
+  #rows = 0;
 
   constructor(sql: string) {
     // A block is one network chunk: two in the queue are plenty to keep the socket busy.
@@ -62,8 +66,25 @@ export class CopyRowsQuery extends Readable {
     this.destroy(error);
   }
 
-  /** node-postgres: the COPY's CommandComplete; nothing to do. */
-  handleCommandComplete(): void {}
+  /**
+   * node-postgres: the COPY's CommandComplete, `COPY <rows>`. The stream ends only now, once the
+   * records framed (one per message) are known to be as many as the server sent.
+   */
+  handleCommandComplete(message: { text?: string }): void {
+    const sent = /^COPY (\d+)$/.exec(message.text ?? "");
+    if (sent === null || Number(sent[1]) !== this.#rows) {
+      this.destroy(
+        new SourceError(
+          `PostgreSQL: malformed COPY data: ${this.#rows} rows read, the server says ${
+            message.text ?? "nothing"
+          }`,
+          "permanent",
+        ),
+      );
+    } else {
+      this.push(null);
+    }
+  }
 
   /** node-postgres: the connection is ready for the next query; nothing to do. */
   handleReadyForQuery(): void {}
@@ -100,10 +121,11 @@ export class CopyRowsQuery extends Readable {
 
   #parse(chunk: Uint8Array): void {
     const { blocks, over } = this.#parser.push(chunk);
-    for (const records of blocks) this.#wanted = this.push(records);
-    if (over === undefined) return;
-    this.#handBack(over.rest);
-    if (over.how === "done") this.push(null);
+    for (const records of blocks) {
+      this.#rows += records.rows;
+      this.#wanted = this.push(records);
+    }
+    if (over !== undefined) this.#handBack(over.rest);
   }
 
   /** Gives the socket back to node-postgres, with the bytes it has not seen. */
