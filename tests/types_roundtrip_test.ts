@@ -1183,10 +1183,11 @@ Deno.test("types mysql: FLOAT is exact in Parquet and CSV, though the server pri
   // The server's FLOAT text has 6 significant digits (16777216 prints as 16777200); rivet reads the
   // column widened to DOUBLE, whose text is the stored float32 exactly, and writes it as Float32.
   // Each sample: the literal stored, the float32 it becomes (as DuckDB reads the Parquet file back)
-  // and the shortest text that reads back as that float32 (the CSV field).
+  // and the CSV field: the shortest text that reads back as that float32, laid out as PostgreSQL's
+  // float4 text is (exponent from 1e6 on).
   const samples: [literal: string, float32: number, csv: string][] = [
     ["1.2345678", 1.2345677614212036, "1.2345678"],
-    ["16777217", 16777216, "16777216"], // 2^24 + 1 is stored as 2^24
+    ["16777217", 16777216, "1.6777216e+07"], // 2^24 + 1 is stored as 2^24
     ["123456.789", 123456.7890625, "123456.79"],
     ["3.4028234663852886e38", 3.4028234663852886e38, "3.4028235e+38"], // the largest float32
     ["1.1754943508222875e-38", 1.1754943508222875e-38, "1.1754944e-38"], // the smallest normal

@@ -15,7 +15,8 @@ import {
 } from "apache-arrow";
 import { DataIntegrityError, TypeMappingError } from "../src/errors.ts";
 import { createWriter } from "../src/writer/create.ts";
-import { dateText, decimalText, float32Text, timeText } from "../src/arrow/text.ts";
+import { float32Text } from "../src/arrow/float_text.ts";
+import { dateText, decimalText, timeText } from "../src/arrow/text.ts";
 import { csvRowCount } from "../src/writer/verify.ts";
 import type { FormatWriter } from "../src/writer/writer.ts";
 import { withTempDir } from "./support/files.ts";
@@ -207,6 +208,26 @@ Deno.test("csv: header names are quoted by the same rules", async () => {
   });
 });
 
+Deno.test("csv: in a one-column file, \\. alone is quoted (COPY FROM's end-of-data marker)", async () => {
+  await withTempDir(async (dir) => {
+    const one = new Schema([new Field("\\.", new Utf8(), true)]);
+    const batch = new RecordBatch(
+      one,
+      makeData({
+        type: new Struct(one.fields),
+        length: 4,
+        nullCount: 0,
+        children: [buildData(new Utf8(), ["\\.", "\\.x", null, "."])],
+      }),
+    );
+    await writeCsv(`${dir}/one.csv`, one, [batch]);
+    assert.equal(await Deno.readTextFile(`${dir}/one.csv`), '"\\."\n"\\."\n\\.x\n\n.\n');
+    // With two columns the line is never `\.` alone, so nothing needs quoting.
+    await writeCsv(`${dir}/two.csv`, textBatch(["\\."]).schema, [textBatch(["\\."])]);
+    assert.equal(await Deno.readTextFile(`${dir}/two.csv`), "n,s\n0,\\.\n");
+  });
+});
+
 Deno.test("csv: an unsupported type fails before writing and aborts the sink", async () => {
   let aborted = false;
   const sink = new WritableStream<Uint8Array>({
@@ -270,6 +291,14 @@ Deno.test("csv: invalid UTF-8 in a text column fails loudly, naming the column",
 Deno.test("csv text: float32 is the shortest text that reads back to the same float32", () => {
   const bits = new Uint32Array(1);
   const view = new Float32Array(bits.buffer);
+  /** Half the distance from the float32 with bit pattern `b` to the next one toward `to`. */
+  const halfStep = (b: number, to: number): number => {
+    const v = view[0];
+    bits[0] = (to > v) === (v >= 0) ? b + 1 : b - 1;
+    const half = Math.abs(view[0] - v) / 2;
+    bits[0] = b;
+    return half;
+  };
   let state = 12345;
   for (let n = 0; n < 20_000; n++) {
     state = (Math.imul(state, 1103515245) + 12345) >>> 0;
@@ -284,8 +313,12 @@ Deno.test("csv text: float32 is the shortest text that reads back to the same fl
     const digits = text.replace(/^-/, "").replace(/e.*$/, "").replace(".", "")
       .replace(/^0+/, "").replace(/0+$/, "");
     if (digits.length > 1) {
+      // A shorter decimal may read back only from exactly halfway to a neighbour, which
+      // PostgreSQL's float4out never prints (see float_text.ts).
       const shorter = Number(v.toPrecision(digits.length - 1));
-      assert.notEqual(Math.fround(shorter), v, `${text} is not the shortest for ${v}`);
+      if (Math.fround(shorter) === v) {
+        assert.equal(Math.abs(shorter - v), halfStep(state, shorter), `${text} for ${v}`);
+      }
     }
   }
 });

@@ -13,8 +13,8 @@
  * - durations as MySQL prints a TIME, `[-]HH:MM:SS` (more hour digits when needed) plus as many
  *   fraction digits as a `rivet.source_type` of `time(n)` declares (`time`: none; otherwise 6), or
  *   all 6 when the value has more precision than declared;
- * - floats as the shortest text that reads back to the same value, `NaN`, `Infinity`, `-Infinity`,
- *   and `-0`;
+ * - floats as PostgreSQL prints them (`float_text.ts`): the shortest exact digits, `1e+20` and
+ *   `1e-05` outside fixed notation's range, `NaN`, `Infinity`, `-Infinity` and `-0`;
  * - binary as lowercase hex; lists as JSON arrays, where non-finite floats, dates, times,
  *   timestamps and binary become JSON strings.
  *
@@ -22,6 +22,7 @@
  */
 import { type Data, DataType, DateUnit, type Field, Precision, TimeUnit } from "apache-arrow";
 import { TypeMappingError } from "../errors.ts";
+import { float32Text, float64Text } from "./float_text.ts";
 import { METADATA } from "./metadata.ts";
 
 /** Text of the non-null value at index `i` of the column it was prepared for. */
@@ -149,21 +150,6 @@ const jsonFloat: Renderer = (data) => {
     return s === "NaN" || s === "Infinity" || s === "-Infinity" ? `"${s}"` : s;
   };
 };
-
-function float64Text(v: number): string {
-  return v === 0 && 1 / v < 0 ? "-0" : String(v);
-}
-
-/** Shortest decimal text that reads back (rounded to float32) as the same float32 value. */
-export function float32Text(v: number): string {
-  if (!Number.isFinite(v) || v === 0) return float64Text(v);
-  for (let digits = 1; digits < 9; digits++) {
-    const candidate = Number(v.toPrecision(digits));
-    if (Math.fround(candidate) === v) return String(candidate);
-  }
-  // Nine significant digits always identify a float32.
-  return String(Number(v.toPrecision(9)));
-}
 
 function decimalRenderer(scale: number, bitWidth: number): Renderer {
   const stride = bitWidth / 32;

@@ -1,7 +1,8 @@
 /**
  * One attempt at one piece, streamed: the piece's query runs as one statement on the worker's
- * connection and its batches go into the piece's output. On any failure the staged parts are
- * discarded and the connection closed, so the next attempt starts clean on a fresh one.
+ * connection and its batches go into the piece's output, or, for CSV the source can render itself,
+ * its records (`extract_csv_copy.ts`). On any failure the staged parts are discarded and the
+ * connection closed, so the next attempt starts clean on a fresh one.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import type { StreamOptions } from "../source/source.ts";
 import { log } from "../util/log.ts";
 import type { ConnectionSlot } from "./connection.ts";
 import type { ExportContext } from "./context.ts";
+import { extractCsvCopy } from "./extract_csv_copy.ts";
 import { type Extracted, PieceOutput } from "./piece_output.ts";
 
 /**
@@ -51,6 +53,8 @@ export async function extractPiece(
   let output: PieceOutput | undefined;
   try {
     const source = await slot.acquire();
+    const rendered = await extractCsvCopy(ctx, piece, source);
+    if (rendered !== undefined) return rendered;
     const { schema, batches } = await source.query(piece.query, streamOptions(ctx));
     output = new PieceOutput(ctx, piece, schema);
     for await (const batch of batches) await output.write(batch, performance.now());

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Data, type DataType, type Field, Type } from "apache-arrow";
+import { type Data, type DataType, type Field, Precision, Type } from "apache-arrow";
 import { METADATA } from "../arrow/metadata.ts";
 import type { TypedValue } from "../sql.ts";
 import { isNullAt, nullBitmap, rendererFor } from "../arrow/text.ts";
@@ -48,4 +48,17 @@ export function valueReader(field: Field, data: Data): (i: number) => TypedValue
     ? (i: number) => String((data.values as Float32Array | Float64Array)[i])
     : rendererFor(field)(data);
   return (i) => bitmap && isNullAt(bitmap, data.offset, i) ? undefined : { kind, text: text(i) };
+}
+
+/**
+ * The typed value of a cell given as its CSV text (a column with a {@link boundKind}): the same
+ * value {@link valueReader} reads from the cell's Arrow data.
+ */
+export function csvValue(field: Field, text: string): TypedValue {
+  const kind = boundKind(field)!;
+  if (kind !== "float") return { kind, text };
+  // As valueReader: the exact double, a float32 widened (the CSV text is the float32's shortest).
+  const value = Number(text);
+  const single = (field.type as { precision?: Precision }).precision === Precision.SINGLE;
+  return { kind, text: String(single ? Math.fround(value) : value) };
 }

@@ -67,6 +67,43 @@ export interface ResultStream {
   batches: AsyncIterable<RecordBatch>;
 }
 
+/** Options for {@link Source.copyCsv}. */
+export interface CsvOptions {
+  /** The stream's throttle: with one, the source declines (a throttle needs batches). */
+  throttleMs: number;
+  /** Aborts the stream (the source must stop reading and release the server promptly). */
+  signal?: AbortSignal;
+  /** A column whose last non-NULL value each chunk reports (the incremental cursor). */
+  watch?: string;
+}
+
+/** Whole CSV records, as they go into the file. */
+export interface CsvChunk {
+  /**
+   * UTF-8 records, each ending in LF, in rivet's CSV conventions (`docs/types.md`). Valid until
+   * the next chunk is asked for (the source reuses its buffers): a consumer that keeps them
+   * copies them.
+   */
+  bytes: Uint8Array;
+  /** Records in `bytes` (a quoted line break is not a record's end). */
+  rows: number;
+  /** `ends[r]` is the index in `bytes` just past record `r` (for `r < rows`). */
+  ends: Int32Array;
+  /**
+   * The last non-NULL value of the watched column in these records, as its field reads once
+   * unquoted; undefined when there is none.
+   */
+  watched?: string;
+}
+
+/** The result of {@link Source.copyCsv}: the schema is known before the first record. */
+export interface CsvStream {
+  /** The Arrow schema the same query's batches would have (names, types, metadata). */
+  schema: Schema;
+  /** The records, without a header; an empty result yields no chunk. */
+  chunks: AsyncIterable<CsvChunk>;
+}
+
 /**
  * One connection. Opened fresh for an attempt and closed after a failure, whatever happened (spec
  * "Retry semantics": never reuse a failed connection); a connection whose queries succeed may run
@@ -86,6 +123,14 @@ export interface ResultStream {
 export interface Source {
   /** Runs `query` and streams its rows. Errors are {@link SourceError} / {@link TypeMappingError}. */
   query(query: SqlQuery, options: StreamOptions): Promise<ResultStream>;
+  /**
+   * Optional: runs `query` and streams its rows as CSV records the server renders itself, byte
+   * for byte what a CSV writer would make of {@link Source.query}'s batches, without building
+   * them. Resolves to undefined, having sent nothing that runs the query, when this query cannot
+   * be read that way (the source's own conditions, e.g. bind parameters or a throttle); the
+   * caller then uses {@link Source.query}.
+   */
+  copyCsv?(query: SqlQuery, options: CsvOptions): Promise<CsvStream | undefined>;
   /**
    * Pins the connection to one consistent snapshot: from now on every query runs inside one
    * read-only, repeatable-read transaction that stays open until {@link Source.close}.

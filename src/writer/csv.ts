@@ -3,8 +3,9 @@
  *
  * Output: UTF-8 without BOM, a header row of field names, LF line endings (RFC 4180 says CRLF;
  * every mainstream reader accepts LF, and LF keeps files diff- and `wc -l`-friendly). A field is
- * quoted only when it contains `,` `"` CR or LF, or is empty; `"` is doubled inside quotes. The text
- * of each type is described in `text.ts`.
+ * quoted only when it contains `,` `"` CR or LF, or is empty, or is `\.` in a one-column file; `"`
+ * is doubled inside quotes. These are PostgreSQL's own `COPY ... (FORMAT csv)` rules, so its output
+ * can be written as it is. The text of each type is described in `text.ts`.
  *
  * NULL versus empty, one rule for every type and both engines: NULL, and only NULL, is an empty
  * unquoted field (so a record whose only field is NULL is an empty line). A non-NULL value whose
@@ -42,10 +43,15 @@ const FLUSH_CHARS = 1 << 20;
 
 const NEEDS_QUOTES = /[",\r\n]/;
 
-/** Quotes `text` as one CSV field when RFC 4180 requires it, or when it is empty. */
-function csvField(text: string): string {
+/**
+ * Quotes `text` as one CSV field when RFC 4180 requires it or when it is empty, and, in a file of
+ * one column, when it is `\.`: alone on a line, PostgreSQL's `COPY ... FROM` would take it for its
+ * end-of-data marker (PostgreSQL's own `COPY ... TO` quotes it for the same reason).
+ */
+export function csvField(text: string, oneColumn = false): string {
   if (text === "") return '""';
-  return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  if (NEEDS_QUOTES.test(text)) return `"${text.replaceAll('"', '""')}"`;
+  return oneColumn && text === "\\." ? `"${text}"` : text;
 }
 
 interface Column {
@@ -53,6 +59,8 @@ interface Column {
   render: Renderer;
   /** Whether cells need the RFC 4180 quoting check (see `needsQuoting`). */
   quote: boolean;
+  /** Whether it is the file's only column (see {@link csvField}). */
+  alone: boolean;
 }
 
 /**
@@ -72,6 +80,7 @@ export async function createCsvWriter(
       name: field.name,
       render: rendererFor(field),
       quote: needsQuoting(field.type),
+      alone: schema.fields.length === 1,
     }));
   } catch (err) {
     await sink.abort(err).catch(() => {});
@@ -104,7 +113,7 @@ class CsvWriter implements FormatWriter {
   }
 
   async start(): Promise<void> {
-    await this.#emit(this.#columns.map((c) => csvField(c.name)).join(",") + "\n");
+    await this.#emit(this.#columns.map((c) => csvField(c.name, c.alone)).join(",") + "\n");
   }
 
   async write(batch: RecordBatch): Promise<void> {
@@ -129,7 +138,7 @@ class CsvWriter implements FormatWriter {
     for (let r0 = 0; r0 < n; r0 += BLOCK_ROWS) {
       const r1 = Math.min(n, r0 + BLOCK_ROWS);
       const cells = this.#columns.map((column, c) =>
-        inColumn(column, () => renderBlock(data[c], texts[c], column.quote, r0, r1))
+        inColumn(column, () => renderBlock(data[c], texts[c], column, r0, r1))
       );
       // Array joins build flat strings; `+=` would build a rope that encoding must flatten.
       const lines: string[] = [];
@@ -188,7 +197,7 @@ class CsvWriter implements FormatWriter {
 function renderBlock(
   data: Data,
   text: ValueText,
-  quote: boolean,
+  { quote, alone }: Column,
   r0: number,
   r1: number,
 ): string[] {
@@ -197,7 +206,7 @@ function renderBlock(
   const offset = data.offset;
   for (let i = r0; i < r1; i++) {
     if (bitmap && isNullAt(bitmap, offset, i)) out[i - r0] = "";
-    else out[i - r0] = quote ? csvField(text(i)) : text(i);
+    else out[i - r0] = quote ? csvField(text(i), alone) : text(i);
   }
   return out;
 }

@@ -172,7 +172,7 @@ export const COLUMNS: FixtureColumn[] = [
       "3.4028235e+38",
       "1e-45",
       "123.456",
-      "16777216",
+      "1.6777216e+07",
       null,
     ],
   },

@@ -16,6 +16,7 @@ import type { ConnectionOptions } from "node:tls";
 import type { ConnectionSettings, SourceConfig } from "../../config/types.ts";
 import { ConfigError, errorMessage, SourceError } from "../../errors.ts";
 import { log } from "../../util/log.ts";
+import { CopyRowsQuery } from "./copy_rows_query.ts";
 import { toSourceError } from "./errors.ts";
 import { readOptionFile } from "../option_file.ts";
 import { SessionClock } from "../session_clock.ts";
@@ -127,6 +128,7 @@ export class PgSession {
   readonly #settings: ConnectionSettings;
   #broken: string | undefined;
   #closed = false;
+  #textValidated = true;
   #running = 0;
 
   private constructor(client: pg.Client, settings: ConnectionSettings) {
@@ -139,6 +141,14 @@ export class PgSession {
       this.#broken ??= "the connection was closed";
     });
     client.on("notice", (notice) => log.debug(`PostgreSQL notice: ${notice.message ?? ""}`));
+  }
+
+  /**
+   * False when the server does not check that text is valid in its encoding (`SQL_ASCII`), so
+   * text arrives as whatever bytes were stored.
+   */
+  get textValidated(): boolean {
+    return this.#textValidated;
   }
 
   /** Connects (15 s timeout) and applies the session settings. */
@@ -169,6 +179,7 @@ export class PgSession {
       await session.run(sessionSql(config));
       const { rows } = await session.run("SHOW server_encoding");
       if (rows[0]?.[0] === "SQL_ASCII") {
+        session.#textValidated = false;
         log.warn(
           "PostgreSQL server_encoding is SQL_ASCII: the server does not validate text, so bytes " +
             "that are not UTF-8 cannot be exported exactly",
@@ -267,13 +278,26 @@ export class PgSession {
    * until the stream has ended, failed or been destroyed.
    */
   copyOut(sql: string): Readable {
+    return this.#copy(copyTo(sql));
+  }
+
+  /**
+   * Starts a text or CSV `COPY ... TO STDOUT`; the stream yields blocks of whole records
+   * (`Records`, see `copy_rows_query.ts`). The statement lasts until the stream has ended, failed
+   * or been destroyed.
+   */
+  copyOutRows(sql: string): Readable {
+    return this.#copy(new CopyRowsQuery(sql));
+  }
+
+  #copy<T extends Readable & pg.Submittable>(query: T): T {
     this.#assertUsable();
     const end = this.clock.statement();
-    const stream = this.client.query(copyTo(sql));
+    const stream = this.client.query(query);
     stream.once("end", end);
     stream.once("error", end);
     stream.once("close", end);
-    // pg-copy-streams takes the socket over with pause() + a 'readable' listener. Deno's
+    // Both COPY readers take the socket over with pause() + a 'readable' listener. Deno's
     // net.Socket#pause stops the handle's read loop while the stream still believes a read is
     // pending, so on a socket that sat idle no data would ever arrive and the COPY would hang.
     // resume() restarts the read loop; with a 'readable' listener the socket stays non-flowing,

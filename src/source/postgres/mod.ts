@@ -7,6 +7,11 @@
  * - COPY binary (`fast` profile: no statement timeout, no throttle, no bind parameters): one
  *   `COPY ... TO STDOUT (FORMAT binary)` decoded from raw bytes, ~1.5x faster.
  *
+ * Under the same conditions as COPY binary (and a server that validates text: not `SQL_ASCII`),
+ * `copyCsv` streams the server's own CSV (`COPY ... (FORMAT csv)`), rewritten where PostgreSQL
+ * prints a type differently from rivet's CSV (`copy_csv.ts`): the bytes a CSV writer would make of
+ * the batches, without the batches.
+ *
  * Both run in a READ ONLY transaction: the read's own, or, once the connection is pinned to a
  * snapshot (`pinSnapshot`), one REPEATABLE READ transaction shared by every query until close and
  * importable by other connections (see `transaction.ts`). Columns map to Arrow exactly (see
@@ -34,10 +39,19 @@
  */
 import type { SourceConfig } from "../../config/types.ts";
 import { SourceError } from "../../errors.ts";
-import type { QueryPlan, ResultStream, SessionStats, Source, StreamOptions } from "../source.ts";
+import type {
+  CsvOptions,
+  CsvStream,
+  QueryPlan,
+  ResultStream,
+  SessionStats,
+  Source,
+  StreamOptions,
+} from "../source.ts";
 import type { SqlQuery } from "../../sql.ts";
 import { PgSession } from "./connect.ts";
 import { startCopy } from "./copy.ts";
+import { startCopyCsv } from "./copy_csv.ts";
 import { estimateRows, explain } from "./explain.ts";
 import { startFetch } from "./fetch.ts";
 import { primaryKey } from "./primary_key.ts";
@@ -74,6 +88,20 @@ class PostgresSource implements Source {
     return usesCopy(this.#config, query, options)
       ? await startCopy(this.#tx, query.text, options, done)
       : await startFetch(this.#tx, query, options, done);
+  }
+
+  async copyCsv(query: SqlQuery, options: CsvOptions): Promise<CsvStream | undefined> {
+    // Bytes that are not UTF-8 would go into the file as they are, where the CSV writer fails.
+    if (!this.#session.textValidated) return undefined;
+    if (!usesCopy(this.#config, query, { batchRows: 1, throttleMs: options.throttleMs })) {
+      return undefined;
+    }
+    options.signal?.throwIfAborted();
+    this.#assertIdle();
+    this.#reading = true;
+    return await startCopyCsv(this.#tx, query.text, options, () => {
+      this.#reading = false;
+    });
   }
 
   async pinSnapshot(snapshot?: string): Promise<string> {

@@ -97,7 +97,11 @@ function parseClock(text: string, at: number, what: string): number {
   return h * 3600 + m * 60 + s;
 }
 
-function appendTimestamp(b: Int64Builder, text: string): void {
+/**
+ * Whole seconds since 1970-01-01 UTC of a timestamp's text; its microseconds are left in
+ * `fractionMicros`.
+ */
+function timestampSeconds(text: string): number {
   const days = parseDays(text, "timestamp");
   if (text.charCodeAt(cursor) !== 32) throw malformed("timestamp", text);
   let seconds = days * SECONDS_PER_DAY + parseClock(text, cursor + 1, "timestamp");
@@ -113,12 +117,36 @@ function appendTimestamp(b: Int64Builder, text: string): void {
     if (!(offset >= 0)) throw malformed("timestamp", text);
     seconds += sign === 43 ? -offset : offset;
   }
-  b.appendMicros(seconds, micros);
+  fractionMicros = micros;
+  return seconds;
+}
+
+function appendTimestamp(b: Int64Builder, text: string): void {
+  const seconds = timestampSeconds(text);
+  b.appendMicros(seconds, fractionMicros);
+}
+
+/** Days since 1970-01-01 of a `date`'s text; `infinity` fails as unrepresentable. */
+export function dateTextDays(text: string): number {
+  return parseDays(text, "date");
+}
+
+/**
+ * A `timestamp` or `timestamptz` text as whole seconds since 1970-01-01 UTC plus microseconds;
+ * `infinity` fails as unrepresentable.
+ */
+export function timestampTextParts(text: string): { seconds: number; micros: number } {
+  const seconds = timestampSeconds(text);
+  return { seconds, micros: fractionMicros };
+}
+
+/** Microseconds since midnight of a `time`'s text. */
+export function timeTextMicros(text: string): number {
+  return parseClock(text, 0, "time") * 1e6 + fractionMicros;
 }
 
 function appendTime(b: Int64Builder, text: string): void {
-  const seconds = parseClock(text, 0, "time");
-  b.appendNumber(seconds * 1e6 + fractionMicros);
+  b.appendNumber(timeTextMicros(text));
 }
 
 /**

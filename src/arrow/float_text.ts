@@ -1,0 +1,299 @@
+/**
+ * Floats as PostgreSQL prints them (`float4out` / `float8out` with `extra_float_digits > 0`, the
+ * shortest-exact output of PostgreSQL 12 and later), so that a CSV file says the same thing
+ * whichever engine or read path produced it, and PostgreSQL's own `COPY ... (FORMAT csv)` text can
+ * be written as it arrives.
+ *
+ * Digits: the fewest significant digits of any decimal strictly inside the value's rounding
+ * interval (the open interval between the midpoints to its two neighbours), and of those the one
+ * nearest the value, ties to an even last digit. A decimal exactly on a midpoint is never printed,
+ * even when round-half-even would read it back as this value: PostgreSQL's Ryu code excludes both
+ * bounds, so the text reads back exactly with any correctly rounding parser, tie rule or not.
+ * JavaScript's `String(number)` accepts such midpoints, which happens only for doubles from 2^53
+ * up (and float32 values from 2^24 up), where midpoints are short integers; below, its digits are
+ * PostgreSQL's.
+ *
+ * Layout: fixed notation when the decimal exponent is in [-4, 15) for a double and [-4, 6) for a
+ * float32 (the C `%g` defaults), else `d.ddde+XX` with a signed exponent of at least two digits.
+ * `NaN`, `Infinity`, `-Infinity`, `0` and `-0` as such.
+ *
+ * @module
+ */
+
+const FLOAT64_FIXED_BELOW = 15;
+const FLOAT32_FIXED_BELOW = 6;
+/** From 2^53 a double's midpoints are integers short enough to be a shortest candidate. */
+const FLOAT64_TIES_FROM = 2 ** 53;
+
+const f64 = new Float64Array(1);
+const f64Bits = new Uint32Array(f64.buffer);
+const f32 = new Float32Array(1);
+const f32Bits = new Uint32Array(f32.buffer);
+
+/** PostgreSQL's `float8out` text of `v`. */
+export function float64Text(v: number): string {
+  const special = specialText(v);
+  if (special !== undefined) return special;
+  const a = v < 0 ? -v : v;
+  // Where both print fixed notation, JavaScript's shortest text is PostgreSQL's, byte for byte.
+  if (a >= 1e-4 && a < 1e15) return String(v);
+  let shortest = decimalOf(String(a));
+  if (a >= FLOAT64_TIES_FROM) shortest = strictShortest64(a, shortest);
+  return layout(v < 0, shortest, FLOAT64_FIXED_BELOW);
+}
+
+/** PostgreSQL's `float4out` text of the float32 value `v` (held in a double). */
+export function float32Text(v: number): string {
+  const special = specialText(v);
+  if (special !== undefined) return special;
+  return layout(v < 0, strictShortest32(v < 0 ? -v : v), FLOAT32_FIXED_BELOW);
+}
+
+function specialText(v: number): string | undefined {
+  if (v === 0) return 1 / v < 0 ? "-0" : "0";
+  if (Number.isFinite(v)) return undefined;
+  return Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
+}
+
+/** A positive decimal: significant `digits` (no leading or trailing zeros) × 10^`exp`. */
+interface Decimal {
+  digits: string;
+  /** Power of ten of the last digit. */
+  exp: number;
+}
+
+/** Reads the decimal of a positive number's text (`123.45`, `1.5e-7`, `1e+21`). */
+function decimalOf(text: string): Decimal {
+  const e = text.indexOf("e");
+  const mantissa = e < 0 ? text : text.slice(0, e);
+  let exp = e < 0 ? 0 : Number(text.slice(e + 1));
+  const point = mantissa.indexOf(".");
+  let digits = mantissa;
+  if (point >= 0) {
+    digits = mantissa.slice(0, point) + mantissa.slice(point + 1);
+    exp -= mantissa.length - point - 1;
+  }
+  let start = 0;
+  while (digits.charCodeAt(start) === 48) start++;
+  let end = digits.length;
+  while (end > start + 1 && digits.charCodeAt(end - 1) === 48) {
+    end--;
+    exp++;
+  }
+  return { digits: digits.slice(start, end), exp };
+}
+
+function layout(negative: boolean, { digits, exp }: Decimal, fixedBelow: number): string {
+  const n = digits.length;
+  // The power of ten of the first digit: what %g compares with its thresholds.
+  const lead = exp + n - 1;
+  let body: string;
+  if (lead >= -4 && lead < fixedBelow) {
+    if (exp >= 0) body = digits + "0".repeat(exp);
+    else if (lead >= 0) body = digits.slice(0, lead + 1) + "." + digits.slice(lead + 1);
+    else body = "0." + "0".repeat(-lead - 1) + digits;
+  } else {
+    const magnitude = lead < 0 ? -lead : lead;
+    body = digits[0] + (n > 1 ? "." + digits.slice(1) : "") + (lead < 0 ? "e-" : "e+") +
+      (magnitude < 10 ? "0" : "") + magnitude;
+  }
+  return negative ? "-" + body : body;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Doubles from 2^53: integers, whose rounding interval is checked exactly in bigint.
+
+/**
+ * The strict shortest decimal of the integer double `a` (≥ 2^53), given JavaScript's shortest,
+ * which is it unless it lies exactly on a midpoint.
+ */
+function strictShortest64(a: number, js: Decimal): Decimal {
+  const bounds = bounds64(a);
+  const candidate = BigInt(js.digits);
+  if (inside(candidate, js.exp, bounds)) return js;
+  // JavaScript's text sits on a bound: the nearest decimal strictly inside has as many digits
+  // (just past the value, when the bound is a power of two's near one) or more.
+  for (let length = js.digits.length;; length++) {
+    const found = nearestInside(bounds, length);
+    if (found) return found;
+  }
+}
+
+/** A value and its rounding interval, all scaled by 4 so that every bound is an integer. */
+interface Bounds {
+  /** 4 × the value. */
+  value: bigint;
+  /** 4 × the lower and upper midpoints (both excluded). */
+  low: bigint;
+  high: bigint;
+  /** Decimal digits of the value's integer part. */
+  intDigits: number;
+}
+
+function bounds64(a: number): Bounds {
+  f64[0] = a;
+  const hi = f64Bits[1];
+  const biased = hi >>> 20;
+  const powerOfTwo = (hi & 0xfffff) === 0 && f64Bits[0] === 0;
+  const ulp = 1n << BigInt(biased - 1075);
+  const value = BigInt(a);
+  // Below a power of two the neighbour is half as far away.
+  const down = powerOfTwo ? ulp : 2n * ulp;
+  return {
+    value: 4n * value,
+    low: 4n * value - down,
+    high: 4n * value + 2n * ulp,
+    intDigits: value.toString().length,
+  };
+}
+
+/** Whether `k × 10^exp` lies strictly between the bounds. */
+function inside(k: bigint, exp: number, b: Bounds): boolean {
+  let scaled = 4n * k;
+  let low = b.low;
+  let high = b.high;
+  if (exp >= 0) {
+    scaled *= 10n ** BigInt(exp);
+  } else {
+    const f = 10n ** BigInt(-exp);
+    low *= f;
+    high *= f;
+  }
+  return scaled > low && scaled < high;
+}
+
+/** The decimal of `length` significant digits strictly inside `b` nearest the value, if any. */
+function nearestInside(b: Bounds, length: number): Decimal | undefined {
+  const exp = b.intDigits - length;
+  let k: bigint;
+  let above: boolean;
+  if (exp <= 0) {
+    k = (b.value / 4n) * 10n ** BigInt(-exp);
+    above = false;
+  } else {
+    const unit = 4n * 10n ** BigInt(exp);
+    k = b.value / unit;
+    const twice = 2n * (b.value - k * unit);
+    // Round half to even, as PostgreSQL does when the value is exactly halfway.
+    if (twice > unit || (twice === unit && (k & 1n) === 1n)) {
+      k += 1n;
+      above = true;
+    } else {
+      above = false;
+    }
+  }
+  if (inside(k, exp, b)) return decimalOf(`${k}e${exp}`);
+  const other = above ? k - 1n : k + 1n;
+  return inside(other, exp, b) ? decimalOf(`${other}e${exp}`) : undefined;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Float32: candidates and bounds compared in doubles, where rounding keeps order; bigint only for a
+// decimal that rounds to the very double it is compared with.
+
+/** A float32 value's rounding interval, exact in doubles (26 significant bits at most). */
+interface Interval32 {
+  value: number;
+  low: number;
+  high: number;
+}
+
+function interval32(a: number): Interval32 {
+  f32[0] = a;
+  const bits = f32Bits[0];
+  const biased = bits >>> 23;
+  const ulp = 2 ** ((biased === 0 ? 1 : biased) - 150);
+  // Below a power of two the neighbour is half as far away.
+  const down = (bits & 0x7fffff) === 0 && biased > 1 ? ulp / 2 : ulp;
+  return { value: a, low: a - down / 2, high: a + ulp / 2 };
+}
+
+function strictShortest32(a: number): Decimal {
+  const interval = interval32(a);
+  let first = Math.floor(Math.log10(a));
+  if (compareDecimal(1, first, a) > 0) first--;
+  else if (compareDecimal(1, first + 1, a) <= 0) first++;
+  // A decimal strictly inside at a coarse step is one at every finer step, so the coarsest step
+  // (the fewest digits) can be bisected; nine digits always identify a float32.
+  let low = 1;
+  let high = 9;
+  let best = nearestInside32(interval, first - 8)!;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    const found = nearestInside32(interval, first - mid + 1);
+    if (found) {
+      best = found;
+      high = mid;
+    } else {
+      low = mid + 1;
+    }
+  }
+  return best;
+}
+
+/** The multiple of 10^`exp` strictly inside the interval nearest the value (ties to even). */
+function nearestInside32(iv: Interval32, exp: number): Decimal | undefined {
+  const v = iv.value;
+  let k = Math.floor(exp >= 0 ? v / pow10(exp) : v * pow10(-exp));
+  // The quotient is rounded: settle k so that k × 10^exp <= v < (k + 1) × 10^exp exactly.
+  if (compareDecimal(k, exp, v) > 0) k--;
+  else if (compareDecimal(k + 1, exp, v) <= 0) k++;
+  const half = compareDecimal(10 * k + 5, exp - 1, v);
+  const up = half < 0 || (half === 0 && (k & 1) === 1);
+  const near = up ? k + 1 : k;
+  if (isInside32(near, exp, iv)) return decimalOfMultiple(near, exp);
+  const far = up ? k : k + 1;
+  return isInside32(far, exp, iv) ? decimalOfMultiple(far, exp) : undefined;
+}
+
+function isInside32(k: number, exp: number, iv: Interval32): boolean {
+  return k > 0 && compareDecimal(k, exp, iv.low) > 0 && compareDecimal(k, exp, iv.high) < 0;
+}
+
+function decimalOfMultiple(k: number, exp: number): Decimal {
+  let n = k;
+  let e = exp;
+  while (n % 10 === 0) {
+    n /= 10;
+    e++;
+  }
+  return { digits: String(n), exp: e };
+}
+
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/** 10^n for n >= 0: exact up to 10^22, approximate (for a first guess only) beyond. */
+function pow10(n: number): number {
+  return n < POW10.length ? POW10[n] : 10 ** n;
+}
+
+/**
+ * The sign of `k × 10^exp − x` for a positive integer `k` < 2^53, exact. The nearest double to the
+ * decimal keeps its order with `x`, so only a decimal that rounds to `x` itself needs bigint.
+ */
+function compareDecimal(k: number, exp: number, x: number): number {
+  // One rounding each: 10^n is exact up to 10^22, so the product or quotient is correctly rounded.
+  const rounded = exp >= 0 && exp < POW10.length
+    ? k * POW10[exp]
+    : exp < 0 && -exp < POW10.length
+    ? k / POW10[-exp]
+    : Number(`${k}e${exp}`);
+  if (rounded !== x) return rounded < x ? -1 : 1;
+  const [m, e2] = dyadic(x);
+  let left = BigInt(k);
+  let right = m;
+  if (exp >= 0) left *= 10n ** BigInt(exp);
+  else right *= 10n ** BigInt(-exp);
+  if (e2 >= 0) right <<= BigInt(e2);
+  else left <<= BigInt(-e2);
+  return left === right ? 0 : left < right ? -1 : 1;
+}
+
+/** A positive finite double as `m × 2^e` with integer `m`. */
+function dyadic(x: number): [bigint, number] {
+  f64[0] = x;
+  const hi = f64Bits[1];
+  const biased = hi >>> 20;
+  const mantissa = (BigInt(hi & 0xfffff) << 32n) | BigInt(f64Bits[0]);
+  return biased === 0 ? [mantissa, -1074] : [mantissa | (1n << 52n), biased - 1075];
+}

@@ -1,0 +1,68 @@
+/**
+ * One attempt at one piece through the source's CSV passthrough (PostgreSQL's
+ * `COPY ... (FORMAT csv)`, see `Source.copyCsv`): the server renders the rows, the source brings
+ * the few types it prints differently to rivet's conventions, and the records go straight into
+ * the staged parts, with no Arrow batch in between. The file is byte for byte what the Arrow path
+ * (`extract.ts`) writes.
+ *
+ * Taken only when nothing needs the batches: CSV output without meta columns, quality rules,
+ * `--reconcile` or a test hook on the batches (keyset paging never comes here), and a source that
+ * accepts the query (PostgreSQL: no bind parameters, no throttle, no statement timeout, as for
+ * COPY binary). Otherwise the caller reads batches.
+ *
+ * @module
+ */
+import type { Piece } from "../plan/plan.ts";
+import type { Source } from "../source/source.ts";
+import { log } from "../util/log.ts";
+import type { ExportContext } from "./context.ts";
+import { CsvCopyOutput } from "./csv_copy_output.ts";
+import type { Extracted } from "./piece_output.ts";
+
+/** Why the export's pieces need Arrow batches, or undefined when the passthrough may serve them. */
+function needsBatches(ctx: ExportContext): string | undefined {
+  const { exp } = ctx;
+  if (exp.metaColumns.exportedAt || exp.metaColumns.rowHash) {
+    return "meta_columns are computed from batches";
+  }
+  if (exp.quality) return "quality rules check batches";
+  if (ctx.reconcile) return "--reconcile tallies batches";
+  if (ctx.hooks?.beforeWrite) return "a test hook rewrites batches";
+  return undefined;
+}
+
+/**
+ * Extracts `piece` through `source`'s CSV passthrough into staged parts; undefined, with nothing
+ * read, when the export or the source rules it out (then read batches instead).
+ */
+export async function extractCsvCopy(
+  ctx: ExportContext,
+  piece: Piece,
+  source: Source,
+): Promise<Extracted | undefined> {
+  const { exp } = ctx;
+  if (exp.format !== "csv" || source.copyCsv === undefined) return undefined;
+  const blocker = needsBatches(ctx);
+  if (blocker !== undefined) {
+    log.debug(`export '${exp.name}': CSV through Arrow batches: ${blocker}`);
+    return undefined;
+  }
+  const stream = await source.copyCsv(piece.query, {
+    throttleMs: ctx.config.source.tuning.throttleMs,
+    signal: ctx.signal,
+    watch: exp.mode.kind === "incremental" ? exp.mode.cursorColumn : undefined,
+  });
+  if (stream === undefined) {
+    log.debug(`export '${exp.name}': CSV through Arrow batches: the source reads this query so`);
+    return undefined;
+  }
+  log.debug(`export '${exp.name}': CSV rendered by the server (COPY csv)`);
+  const output = new CsvCopyOutput(ctx, piece, stream.schema);
+  try {
+    for await (const chunk of stream.chunks) await output.write(chunk, performance.now());
+    return await output.finish();
+  } catch (err) {
+    await output.abort(err);
+    throw err;
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The server's side of a text or CSV `COPY ... TO STDOUT`, read from the raw protocol bytes: every
+ * row arrives in a CopyData message of its own (the protocol guarantees it: "messages sent from the
+ * backend will always correspond to single data rows"), so records are framed by the message
+ * lengths, with no search for line ends or quotes. The payloads are moved together in place over
+ * the 5-byte message headers, one `copyWithin` per row, and handed on in blocks, one per network
+ * chunk, with where each record ends.
+ *
+ * A message cut by the end of a chunk is held back, in a buffer of its announced size, until the
+ * chunks that complete it arrive, so a row of any length is copied once more, and is then handed
+ * on as a block of its own.
+ *
+ * @module
+ */
+import { SourceError } from "../../errors.ts";
+
+/** Whole records of a COPY. */
+export interface Records {
+  /** The records, each ending in LF. */
+  bytes: Uint8Array;
+  /** How many records `bytes` holds. */
+  rows: number;
+  /** `ends[r]` is the index just past record `r`'s LF (for `r < rows`). */
+  ends: Int32Array;
+}
+
+/** What one chunk of protocol bytes gave. */
+export interface Parsed {
+  /**
+   * The records the chunk completed, in order: the record the previous chunk began, on its own
+   * (joining it to the rest would cost a chunk-sized copy and allocation per chunk), then the
+   * rest of the chunk's.
+   */
+  blocks: Records[];
+  /**
+   * Set once the COPY's part of the stream is over: `done` after CopyDone, `error` at an
+   * ErrorResponse. `rest` (CommandComplete and ReadyForQuery, or the error and what follows) is
+   * node-postgres's to read.
+   */
+  over?: { how: "done" | "error"; rest: Uint8Array };
+}
+
+const COPY_DATA = 0x64; // d
+const COPY_DONE = 0x63; // c
+const COPY_OUT_RESPONSE = 0x48; // H
+const ERROR_RESPONSE = 0x45; // E
+const NOTICE_RESPONSE = 0x4e; // N
+const PARAMETER_STATUS = 0x53; // S
+const NOTIFICATION_RESPONSE = 0x41; // A
+const HEADER = 5;
+const LF = 10;
+
+function protocolError(message: string): SourceError {
+  return new SourceError(`PostgreSQL: malformed COPY data: ${message}`, "permanent");
+}
+
+function messageSize(buf: Uint8Array, at: number): number {
+  // The length counts itself but not the type byte.
+  return 1 + ((buf[at + 1] << 24 | buf[at + 2] << 16 | buf[at + 3] << 8 | buf[at + 4]) >>> 0);
+}
+
+/** The rows of one COPY out of the protocol stream, chunk by chunk. */
+export class CopyRowsParser {
+  /** The start of a message cut by the end of the last chunk (its whole size once known). */
+  #pending: Uint8Array | undefined;
+  #filled = 0;
+  #ends = new Int32Array(1 << 12);
+  #over = false;
+
+  /**
+   * Parses the next chunk of protocol bytes. The chunk must not be used by anyone else: records
+   * are moved together inside it and handed on in it.
+   */
+  push(chunk: Uint8Array): Parsed {
+    if (this.#over) throw new Error("the COPY is over");
+    if (this.#pending === undefined) return this.#parse(chunk);
+    const at = this.#completePending(chunk);
+    if (at < 0) return { blocks: [] };
+    const message = this.#pending;
+    this.#pending = undefined;
+    this.#filled = 0;
+    const first = this.#parse(message);
+    if (first.over === undefined) {
+      const rest = this.#parse(chunk.subarray(at));
+      return { blocks: [...first.blocks, ...rest.blocks], over: rest.over };
+    }
+    // The message was CopyDone or an error: all that follows is node-postgres's.
+    const rest = new Uint8Array(first.over.rest.length + chunk.length - at);
+    rest.set(first.over.rest);
+    rest.set(chunk.subarray(at), first.over.rest.length);
+    return { blocks: first.blocks, over: { how: first.over.how, rest } };
+  }
+
+  /** Parses the messages of `buf`, holding back the one its end cuts. */
+  #parse(buf: Uint8Array): Parsed {
+    const n = buf.length;
+    let p = 0;
+    let o = 0;
+    let rows = 0;
+    let over: Parsed["over"];
+    while (p + HEADER <= n) {
+      const code = buf[p];
+      if (code === ERROR_RESPONSE) {
+        over = { how: "error", rest: buf.subarray(p) };
+        break;
+      }
+      const end = p + messageSize(buf, p);
+      if (end > n) break;
+      if (code === COPY_DATA) {
+        if (end === p + HEADER || buf[end - 1] !== LF) {
+          throw protocolError("a row without a line end");
+        }
+        buf.copyWithin(o, p + HEADER, end);
+        o += end - p - HEADER;
+        if (rows === this.#ends.length) {
+          const grown = new Int32Array(2 * rows);
+          grown.set(this.#ends);
+          this.#ends = grown;
+        }
+        this.#ends[rows++] = o;
+      } else if (code === COPY_DONE) {
+        over = { how: "done", rest: buf.subarray(end) };
+        break;
+      } else if (
+        code !== COPY_OUT_RESPONSE && code !== NOTICE_RESPONSE && code !== PARAMETER_STATUS &&
+        code !== NOTIFICATION_RESPONSE
+      ) {
+        throw protocolError(`unexpected message type ${String.fromCharCode(code)}`);
+      }
+      p = end;
+    }
+    if (over === undefined) this.#hold(buf, p);
+    else this.#over = true;
+    const blocks = rows === 0
+      ? []
+      : [{ bytes: buf.subarray(0, o), rows, ends: this.#ends.slice(0, rows) }];
+    return over === undefined ? { blocks } : { blocks, over };
+  }
+
+  /**
+   * Copies the start of `chunk` into the pending message; returns where the chunk goes on once
+   * the message is complete, or -1 while it is not.
+   */
+  #completePending(chunk: Uint8Array): number {
+    let pending = this.#pending!;
+    let at = 0;
+    while (this.#filled < HEADER && at < chunk.length) pending[this.#filled++] = chunk[at++];
+    if (this.#filled < HEADER) return -1;
+    const size = messageSize(pending, 0);
+    if (pending.length < size) {
+      pending = new Uint8Array(size);
+      pending.set(this.#pending!.subarray(0, this.#filled));
+      this.#pending = pending;
+    }
+    const take = Math.min(size - this.#filled, chunk.length - at);
+    pending.set(chunk.subarray(at, at + take), this.#filled);
+    this.#filled += take;
+    return this.#filled < size ? -1 : at + take;
+  }
+
+  /** Holds `buf[from..)`, the start of a message, until the chunks that complete it. */
+  #hold(buf: Uint8Array, from: number): void {
+    const left = buf.length - from;
+    if (left === 0) return;
+    const size = left >= HEADER ? messageSize(buf, from) : HEADER;
+    const pending = new Uint8Array(Math.max(size, left));
+    pending.set(buf.subarray(from));
+    this.#pending = pending;
+    this.#filled = left;
+  }
+}

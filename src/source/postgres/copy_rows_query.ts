@@ -1,0 +1,142 @@
+/**
+ * A text or CSV `COPY ... TO STDOUT` as a node-postgres query whose result is a stream of record
+ * blocks (`copy_rows.ts`), read off the connection's socket directly.
+ *
+ * node-postgres parses every message into an object and an event, which for a COPY is one of each
+ * per row. So for the length of the COPY this query takes the socket over: node-postgres's data
+ * listener is set aside, the socket is read in paused mode (so TCP is the backpressure: nothing is
+ * read while the consumer is behind), and once the server sends CopyDone, or an ErrorResponse,
+ * the listener gets the socket back together with the bytes from there on, so node-postgres
+ * reports the outcome (CommandComplete, or the error) and carries on as usual. The stream ends
+ * with CommandComplete, whose row count must be the number of records framed.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import process from "node:process";
+import { Readable } from "node:stream";
+import { SourceError } from "../../errors.ts";
+import { CopyRowsParser } from "./copy_rows.ts";
+
+/** The part of node-postgres's Connection this query uses. */
+interface Connection {
+  stream: Readable;
+  query(text: string): void;
+}
+
+type DataListener = (chunk: Buffer) => void;
+
+/**
+ * Submitted with `client.query(new CopyRowsQuery(sql))`; iterate it for `Records` blocks. Fails
+ * with the server's error when the COPY fails.
+ */
+export class CopyRowsQuery extends Readable {
+  readonly #sql: string;
+  readonly #parser = new CopyRowsParser();
+  #connection: Connection | undefined;
+  #pgListener: DataListener | undefined;
+  readonly #onReadable = () => this.#forward();
+  /** The consumer wants more (`_read` was called and `push` has not said stop since). */
+  #wanted = false;
+  #forwarding = false;
+  /** Records pushed so far. */
+  #rows = 0;
+
+  constructor(sql: string) {
+    // A block is one network chunk: two in the queue are plenty to keep the socket busy.
+    super({ objectMode: true, highWaterMark: 2 });
+    this.#sql = sql;
+  }
+
+  /** Called by node-postgres when the query's turn comes. */
+  submit(connection: Connection): void {
+    this.#connection = connection;
+    const socket = connection.stream;
+    const listeners = socket.listeners("data") as DataListener[];
+    if (listeners.length !== 1) throw new Error("unexpected socket listeners");
+    this.#pgListener = listeners[0];
+    socket.removeListener("data", this.#pgListener);
+    socket.pause();
+    socket.on("readable", this.#onReadable);
+    connection.query(this.#sql);
+  }
+
+  /** node-postgres reports the server's error (after the socket was handed back). */
+  handleError(error: Error): void {
+    this.destroy(error);
+  }
+
+  /**
+   * node-postgres: the COPY's CommandComplete, `COPY <rows>`. The stream ends only now, once the
+   * records framed (one per message) are known to be as many as the server sent.
+   */
+  handleCommandComplete(message: { text?: string }): void {
+    const sent = /^COPY (\d+)$/.exec(message.text ?? "");
+    if (sent === null || Number(sent[1]) !== this.#rows) {
+      this.destroy(
+        new SourceError(
+          `PostgreSQL: malformed COPY data: ${this.#rows} rows read, the server says ${
+            message.text ?? "nothing"
+          }`,
+          "permanent",
+        ),
+      );
+    } else {
+      this.push(null);
+    }
+  }
+
+  /** node-postgres: the connection is ready for the next query; nothing to do. */
+  handleReadyForQuery(): void {}
+
+  override _read(): void {
+    this.#wanted = true;
+    this.#forward();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#connection?.stream.removeListener("readable", this.#onReadable);
+    callback(error);
+  }
+
+  #forward(): void {
+    if (this.#forwarding || !this.#wanted || this.#pgListener === undefined) return;
+    this.#forwarding = true;
+    try {
+      const socket = this.#connection!.stream;
+      let chunk: Uint8Array | null;
+      // Once the socket is handed back, what follows is node-postgres's: stop reading at once.
+      while (
+        this.#wanted && this.#pgListener !== undefined &&
+        (chunk = socket.read() as Uint8Array | null) !== null
+      ) {
+        this.#parse(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+      }
+    } catch (error) {
+      this.destroy(error as Error);
+    } finally {
+      this.#forwarding = false;
+    }
+  }
+
+  #parse(chunk: Uint8Array): void {
+    const { blocks, over } = this.#parser.push(chunk);
+    for (const records of blocks) {
+      this.#rows += records.rows;
+      this.#wanted = this.push(records);
+    }
+    if (over !== undefined) this.#handBack(over.rest);
+  }
+
+  /** Gives the socket back to node-postgres, with the bytes it has not seen. */
+  #handBack(rest: Uint8Array): void {
+    const socket = this.#connection!.stream;
+    const listener = this.#pgListener!;
+    this.#pgListener = undefined;
+    socket.removeListener("readable", this.#onReadable);
+    socket.on("data", listener);
+    if (rest.length > 0) listener(Buffer.from(rest.buffer, rest.byteOffset, rest.length));
+    // Flowing again, once the listener has dealt with what it was given.
+    process.nextTick(() => socket.resume());
+  }
+}
