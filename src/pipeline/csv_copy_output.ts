@@ -102,6 +102,8 @@ export class CsvCopyOutput {
       piece: this.#piece.index,
       rows,
       pieceRows: this.#rows,
+      pieceBytes: this.#parts.reduce((sum, p) => sum + p.bytes, 0) +
+        (this.#open?.writer?.bytesWritten() ?? 0),
       at,
     });
   }
