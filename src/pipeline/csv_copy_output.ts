@@ -9,7 +9,6 @@
  * @module
  */
 import type { Field, Schema } from "apache-arrow";
-import type { Staged } from "../destination/destination.ts";
 import type { Piece } from "../plan/plan.ts";
 import type { CsvChunk } from "../source/source.ts";
 import type { TypedValue } from "../sql.ts";
@@ -18,16 +17,9 @@ import { createCsvRecordsWriter, type CsvRecordsWriter } from "../writer/csv_rec
 import type { ExportContext } from "./context.ts";
 import { CursorTracker } from "./cursor.ts";
 import { faultPoint } from "./fault_point.ts";
-import type { Extracted, StagedPart } from "./piece_output.ts";
+import type { Extracted } from "./piece_output.ts";
+import { abortPart, finishPart, type OpenPart, type StagedPart, startPart } from "./staged_part.ts";
 import { csvValue } from "./typed_value.ts";
-
-/** A part being written. */
-interface OpenPart {
-  staged: Staged;
-  file: Deno.FsFile;
-  writer: CsvRecordsWriter | undefined;
-  rows: number;
-}
 
 /** Writes one piece's CSV records into staged parts. */
 export class CsvCopyOutput {
@@ -38,7 +30,7 @@ export class CsvCopyOutput {
   readonly #cursorField: Field | undefined;
   readonly #label: string;
   readonly #parts: StagedPart[] = [];
-  #open: OpenPart | undefined;
+  #open: OpenPart<CsvRecordsWriter> | undefined;
   #cursor: TypedValue | undefined;
   #rows = 0;
   #chunks = 0;
@@ -137,41 +129,8 @@ export class CsvCopyOutput {
     this.#parts.length = 0;
   }
 
-  async #startPart(): Promise<OpenPart> {
-    const staged = await this.#ctx.destination.stage();
-    const part: OpenPart = {
-      staged,
-      file: await Deno.open(staged.path, { write: true, create: true, truncate: true }),
-      writer: undefined,
-      rows: 0,
-    };
-    try {
-      part.writer = await createCsvRecordsWriter(
-        this.#schema.fields.map((f) => f.name),
-        part.file.writable,
-      );
-    } catch (err) {
-      await abortPart(part, err);
-      throw err;
-    }
-    return part;
+  async #startPart(): Promise<OpenPart<CsvRecordsWriter>> {
+    const names = this.#schema.fields.map((f) => f.name);
+    return await startPart(this.#ctx, (sink) => createCsvRecordsWriter(names, sink));
   }
-}
-
-async function finishPart(part: OpenPart): Promise<StagedPart> {
-  const { bytes } = await part.writer!.finish();
-  return { staged: part.staged, rows: part.rows, bytes };
-}
-
-async function abortPart(part: OpenPart, reason: unknown): Promise<void> {
-  if (part.writer) {
-    await part.writer.abort(reason).catch(() => {});
-  } else {
-    try {
-      part.file.close();
-    } catch {
-      // Already closed by a failed stream.
-    }
-  }
-  await part.staged.abort();
 }

@@ -7,7 +7,6 @@
  * @module
  */
 import type { RecordBatch, Schema } from "apache-arrow";
-import type { Staged } from "../destination/destination.ts";
 import type { Piece } from "../plan/plan.ts";
 import type { TypedValue } from "../sql.ts";
 import { log } from "../util/log.ts";
@@ -19,16 +18,7 @@ import { faultPoint } from "./fault_point.ts";
 import type { PieceGate } from "./gate.ts";
 import { gatesFor } from "./gates.ts";
 import { type MetaColumnsAppender, metaColumnsFor } from "./meta_columns.ts";
-
-/** One finished part file, staged. */
-export interface StagedPart {
-  /** The finished file, not yet visible. */
-  staged: Staged;
-  /** Rows in the part. */
-  rows: number;
-  /** Size of the part. */
-  bytes: number;
-}
+import { abortPart, finishPart, type OpenPart, type StagedPart, startPart } from "./staged_part.ts";
 
 /** What one successful attempt produced, before anything is committed. */
 export interface Extracted {
@@ -44,14 +34,6 @@ export interface Extracted {
   gates: PieceGate[];
 }
 
-/** A part being written. */
-interface OpenPart {
-  staged: Staged;
-  file: Deno.FsFile;
-  writer: FormatWriter | undefined;
-  rows: number;
-}
-
 /** Writes one piece's batches into staged parts. */
 export class PieceOutput {
   readonly #ctx: ExportContext;
@@ -62,7 +44,7 @@ export class PieceOutput {
   readonly #gates: PieceGate[];
   readonly #label: string;
   readonly #parts: StagedPart[] = [];
-  #open: OpenPart | undefined;
+  #open: OpenPart<FormatWriter> | undefined;
   #rows = 0;
   #batches = 0;
 
@@ -152,44 +134,17 @@ export class PieceOutput {
     return this.#parts.reduce((sum, p) => sum + p.bytes, 0);
   }
 
-  async #startPart(): Promise<OpenPart> {
-    const { exp, destination } = this.#ctx;
-    const staged = await destination.stage();
-    const part: OpenPart = {
-      staged,
-      file: await Deno.open(staged.path, { write: true, create: true, truncate: true }),
-      writer: undefined,
-      rows: 0,
-    };
-    try {
-      part.writer = await createWriter(this.#meta?.schema ?? this.#schema, part.file.writable, {
-        format: exp.format,
-        compression: exp.compression,
-        compressionLevel: exp.compressionLevel,
-        partBytes: exp.maxFileSize,
-      });
-    } catch (err) {
-      await abortPart(part, err);
-      throw err;
-    }
-    return part;
+  async #startPart(): Promise<OpenPart<FormatWriter>> {
+    const { exp } = this.#ctx;
+    return await startPart(
+      this.#ctx,
+      (sink) =>
+        createWriter(this.#meta?.schema ?? this.#schema, sink, {
+          format: exp.format,
+          compression: exp.compression,
+          compressionLevel: exp.compressionLevel,
+          partBytes: exp.maxFileSize,
+        }),
+    );
   }
-}
-
-async function finishPart(part: OpenPart): Promise<StagedPart> {
-  const { bytes } = await part.writer!.finish();
-  return { staged: part.staged, rows: part.rows, bytes };
-}
-
-async function abortPart(part: OpenPart, reason: unknown): Promise<void> {
-  if (part.writer) {
-    await part.writer.abort(reason).catch(() => {});
-  } else {
-    try {
-      part.file.close();
-    } catch {
-      // Already closed by a failed stream.
-    }
-  }
-  await part.staged.abort();
 }
