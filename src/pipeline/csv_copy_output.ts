@@ -94,7 +94,7 @@ export class CsvCopyOutput {
       piece: this.#piece.index,
       rows,
       pieceRows: this.#rows,
-      pieceBytes: this.#parts.reduce((sum, p) => sum + p.bytes, 0) +
+      pieceBytes: this.#bytes() +
         (this.#open?.writer?.bytesWritten() ?? 0),
       at,
     });
@@ -105,7 +105,7 @@ export class CsvCopyOutput {
     const open = this.#open;
     this.#open = undefined;
     if (open) this.#parts.push(await finishPart(open));
-    const bytes = this.#parts.reduce((sum, p) => sum + p.bytes, 0);
+    const bytes = this.#bytes();
     log.info(
       `export '${this.#ctx.exp.name}': ${this.#label}read ${this.#rows} rows, wrote ${bytes} bytes${
         this.#parts.length > 1 ? ` in ${this.#parts.length} parts` : ""
@@ -127,6 +127,11 @@ export class CsvCopyOutput {
     if (open) await abortPart(open, reason);
     for (const part of this.#parts) await part.staged.abort();
     this.#parts.length = 0;
+  }
+
+  /** Bytes of the parts already finished. */
+  #bytes(): number {
+    return this.#parts.reduce((sum, p) => sum + p.bytes, 0);
   }
 
   async #startPart(): Promise<OpenPart<CsvRecordsWriter>> {
