@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Ajv } from "ajv";
+import { Ajv, type ValidateFunction } from "ajv";
 import { dirname, resolve } from "node:path";
 import { type Document, isAlias, LineCounter, parseDocument, visit } from "yaml";
 import { ConfigError } from "../errors.ts";
@@ -34,8 +34,17 @@ interface RawConfig {
   notifications?: RawNotifications;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-const validateSchema = ajv.compile(CONFIG_SCHEMA);
+let compiled: ValidateFunction | undefined;
+
+/**
+ * The schema's validator, compiled on first use: compiling takes ~0.1 s, which commands that read
+ * no config (`--version`, `completions`, `schema`) should not pay.
+ */
+function schemaValidator(): ValidateFunction {
+  compiled ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true })
+    .compile(CONFIG_SCHEMA);
+  return compiled;
+}
 
 /** Names an export may have: safe as a file name prefix and a state key. */
 const EXPORT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -118,6 +127,7 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
   rejectNotYetSupported(data, [], fail);
   expandStrings(data, [], vars, fail);
 
+  const validateSchema = schemaValidator();
   if (!validateSchema(data)) {
     const errors = [...(validateSchema.errors ?? [])];
     // Report the error nearest the top of the file: that is where a reader looks first.
