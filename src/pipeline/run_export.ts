@@ -9,6 +9,7 @@
  */
 import type { Config, ExportConfig } from "../config/types.ts";
 import { createDestination } from "../destination/create.ts";
+import { prepareWriter } from "../writer/create.ts";
 import { runIdFor } from "../destination/file_name.ts";
 import { ConfigError, DataIntegrityError, ExitCode } from "../errors.ts";
 import { type Piece, planPieces } from "../plan/plan.ts";
@@ -78,6 +79,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
     locations: [],
   };
   const emit = safeListener(request.onEvent);
+  const writerReady = prepareWriter(exp.format);
   try {
     const ctx: ExportContext = {
       ...request,
@@ -138,6 +140,8 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
     log.error(`export '${exp.name}': ${summary.error}`);
     if (err instanceof Error && err.cause) log.debug(`cause: ${describeError(err.cause)}`);
   } finally {
+    // A worker started after the run closed its encoders would keep the process alive.
+    await writerReady;
     summary.durationMs = Date.now() - started.getTime();
     summary.peakRssMb = rss.stop();
   }

@@ -4,6 +4,7 @@
  * @module
  */
 import { createCsvWriter } from "./csv.ts";
+import type { FormatName } from "../config/types.ts";
 import type { FormatWriter, WriterFactory } from "./writer.ts";
 
 /**
@@ -33,3 +34,22 @@ export const createWriter: WriterFactory = async (schema, sink, options): Promis
   const { createParquetWriter } = await import("./parquet.ts");
   return await createParquetWriter(schema, sink, options);
 };
+
+/**
+ * Gets the writer of `format` ready before its first file, while the source connects: for Parquet
+ * it loads the engine and starts an encoder worker (its WebAssembly compiles on the worker's own
+ * thread). A failure here is left for `createWriter` to report.
+ */
+export async function prepareWriter(format: FormatName): Promise<void> {
+  if (format !== "parquet") return;
+  try {
+    const [{ prepareEncoder }] = await Promise.all([
+      import("./encoder_pool.ts"),
+      import("./parquet.ts"),
+    ]);
+    prepareEncoder();
+  } catch {
+    // The same failure (a missing read permission, a module that does not load) recurs in
+    // createWriter, which names the file it was writing.
+  }
+}

@@ -40,6 +40,16 @@ function requireModuleRead(): void {
   );
 }
 
+/**
+ * Starts a worker ahead of the first file when none is idle, so that loading the Parquet engine
+ * overlaps with connecting and planning instead of delaying the first batch. It waits in the idle
+ * pool, with the same timeout as any released worker.
+ */
+export function prepareEncoder(): void {
+  if (idle.length > 0) return;
+  releaseEncoder(acquireEncoder());
+}
+
 /** Returns a worker whose file finished cleanly, for the next file. */
 export function releaseEncoder(worker: Worker): void {
   worker.onmessage = null;
