@@ -11,6 +11,7 @@ import {
   TimestampMillisecond,
   Utf8,
 } from "apache-arrow";
+import { parquetMetadata } from "hyparquet";
 import type { CompressionName } from "../src/config/types.ts";
 import { DataIntegrityError, TypeMappingError } from "../src/errors.ts";
 import { setLogLevel } from "../src/util/log.ts";
@@ -213,6 +214,40 @@ Deno.test("parquet: many batches make many bounded row groups", async () => {
     assert.ok(bytesBack.rowGroupRows.length > 3, `${bytesBack.rowGroupRows.length} row groups`);
     assert.deepEqual(bytesBack.rowGroupRows.reduce((a, b) => a + b), 25000);
     assert.deepEqual(await parquetRowCount(byBytes), 25000);
+  });
+});
+
+Deno.test("parquet: columns are written without dictionary pages (plain, then compressed)", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/plain.parquet`;
+    // Few distinct values: the case where a dictionary would have been used.
+    const batch = tableFromArrays({
+      n: Int32Array.from({ length: 5000 }, (_, i) => i % 3),
+      s: Array.from({ length: 5000 }, (_, i) => ["a", "b", "c"][i % 3]),
+    }).batches[0];
+    await writeFile(
+      path,
+      [batch],
+      (sink) => createWriter(batch.schema, sink, { format: "parquet", compression: "zstd" }),
+    );
+    const metadata = parquetMetadata((await Deno.readFile(path)).buffer);
+    for (const group of metadata.row_groups) {
+      for (const column of group.columns) {
+        const meta = column.meta_data!;
+        assert.equal(meta.dictionary_page_offset, undefined, meta.path_in_schema.join("."));
+        assert.ok(
+          !meta.encodings.some((e) => e.includes("DICTIONARY")),
+          `${meta.path_in_schema.join(".")}: ${meta.encodings.join(",")}`,
+        );
+      }
+    }
+    const back = await readParquet(path);
+    assert.deepEqual(back.rows.slice(0, 4), [
+      { n: 0, s: "a" },
+      { n: 1, s: "b" },
+      { n: 2, s: "c" },
+      { n: 0, s: "a" },
+    ]);
   });
 });
 

@@ -111,7 +111,12 @@ export async function createParquetWriter(
   const writer = new ParquetWriter(schema, sink.getWriter());
   try {
     await writer.start(
-      settings(options.compression, forParts(tuning, options.partBytes), recompress),
+      settings(
+        options.compression,
+        forParts(tuning, options.partBytes),
+        recompress,
+        options.partBytes,
+      ),
     );
   } catch (err) {
     await writer.abort(err);
@@ -148,15 +153,28 @@ function forParts(tuning: Readonly<ParquetTuning>, partBytes: number | undefined
 /** Below this, per-row-group overhead (metadata, page headers) would dominate small parts. */
 const MIN_PART_ROW_GROUP_BYTES = 16 * 1024;
 
+/**
+ * The encoder's settings. Columns are written plain (no dictionary pages), then compressed:
+ * arrow-rs would begin every column of every row group with a dictionary and fall back to plain
+ * once it passes 1 MiB, so high-cardinality columns (ids, URLs, JSON) pay for both, while zstd
+ * finds the repeats a dictionary would have caught. Measured with zstd: 1M mixed rows 51 MB
+ * instead of 67 MB and 30% less encoder CPU, TPC-H `lineitem` the same size and 15% less CPU.
+ *
+ * Except when parts are cut by size (`max_file_size`): with plain pages parquet-wasm 0.8 does not
+ * cut row groups at the small byte limits parts need (`forParts`), so a part would overrun its
+ * size by far; with dictionaries it does (`tests/chunked_test.ts` fails if parts stop being cut).
+ */
 function settings(
   compression: CompressionName,
   tuning: Readonly<ParquetTuning>,
   recompress: EncoderSettings["recompress"],
+  partBytes: number | undefined,
 ): EncoderSettings {
   return {
     codec: CODECS[recompress ? "none" : compression],
     maxRowGroupRows: tuning.maxRowGroupRows,
     maxRowGroupBytes: tuning.maxRowGroupBytes,
+    dictionary: partBytes !== undefined,
     recompress,
   };
 }

@@ -149,6 +149,7 @@ function properties(settings: EncoderSettings): pw.WriterProperties {
     .setCompression(pw.Compression[settings.codec as keyof typeof pw.Compression])
     .setMaxRowGroupSize(settings.maxRowGroupRows)
     .setMaxRowGroupBytes(settings.maxRowGroupBytes)
+    .setDictionaryEnabled(settings.dictionary)
     .build();
 }
 

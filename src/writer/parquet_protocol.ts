@@ -15,6 +15,8 @@ export interface EncoderSettings {
   maxRowGroupRows: number;
   /** Most buffered bytes in one row group. */
   maxRowGroupBytes: number;
+  /** Whether columns start with dictionary pages (see `parquet.ts` for when they do). */
+  dictionary: boolean;
   /**
    * A level the encoder cannot apply itself: `codec` is then UNCOMPRESSED and the pages are
    * compressed with this codec at this level on their way out (`parquet_levels.ts`).
