@@ -1167,7 +1167,7 @@ async function copyRowsOver(stream: Uint8Array, said: string): Promise<string[]>
   const socket = new PassThrough();
   let handedBack = 0;
   socket.on("data", (bytes: Uint8Array) => handedBack += bytes.length);
-  const query = new CopyRowsQuery("COPY (SELECT 1) TO STDOUT (FORMAT csv)");
+  const query = new CopyRowsQuery("COPY (SELECT 1) TO STDOUT (FORMAT csv)", "csv");
   const sent: string[] = [];
   query.submit({ stream: socket, query: (text) => sent.push(text) });
   assert.deepEqual(sent, ["COPY (SELECT 1) TO STDOUT (FORMAT csv)"]);

@@ -10,13 +10,12 @@
 import { connect as netConnect } from "node:net";
 import pg from "pg";
 import type { CustomTypesConfig, QueryArrayConfig, QueryArrayResult } from "pg";
-import { to as copyTo } from "pg-copy-streams";
 import type { Readable } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
 import type { ConnectionSettings, SourceConfig } from "../../config/types.ts";
 import { ConfigError, errorMessage, SourceError } from "../../errors.ts";
 import { log } from "../../util/log.ts";
-import { CopyRowsQuery } from "./copy_rows_query.ts";
+import { type CopyFormat, CopyRowsQuery } from "./copy_rows_query.ts";
 import { toSourceError } from "./errors.ts";
 import { readOptionFile } from "../option_file.ts";
 import { SessionClock } from "../session_clock.ts";
@@ -274,20 +273,12 @@ export class PgSession {
   }
 
   /**
-   * Starts `COPY ... TO STDOUT`; the stream yields the raw CopyData bytes. The statement lasts
-   * until the stream has ended, failed or been destroyed.
+   * Starts a `COPY ... TO STDOUT` in `format`; the stream yields blocks of whole rows (`Records`,
+   * see `copy_rows_query.ts`). The statement lasts until the stream has ended, failed or been
+   * destroyed.
    */
-  copyOut(sql: string): Readable {
-    return this.#copy(copyTo(sql));
-  }
-
-  /**
-   * Starts a text or CSV `COPY ... TO STDOUT`; the stream yields blocks of whole records
-   * (`Records`, see `copy_rows_query.ts`). The statement lasts until the stream has ended, failed
-   * or been destroyed.
-   */
-  copyOutRows(sql: string): Readable {
-    return this.#copy(new CopyRowsQuery(sql));
+  copyOut(sql: string, format: CopyFormat): Readable {
+    return this.#copy(new CopyRowsQuery(sql, format));
   }
 
   #copy<T extends Readable & pg.Submittable>(query: T): T {

@@ -20,6 +20,7 @@ import { stripTerminator } from "../../sql.ts";
 import { onAbort } from "./abort.ts";
 import { CopyBinaryDecoder } from "./binary_decode.ts";
 import { buildersOf, type ColumnSink, createSinks } from "./columns.ts";
+import type { Records } from "./copy_rows.ts";
 import { describeColumns } from "./describe.ts";
 import { quoteIdent } from "./dialect.ts";
 import { toSourceError } from "./errors.ts";
@@ -93,15 +94,15 @@ async function* copyBatches(
   let unsubscribe = () => {};
   try {
     signal?.throwIfAborted();
-    const stream = session.copyOut(sql);
+    const stream = session.copyOut(sql, "binary");
     // Release the server at once, even if the consumer never asks for the next batch.
     unsubscribe = onAbort(signal, () => {
       stream.destroy(signal?.reason);
       void session.kill();
     });
     try {
-      for await (const chunk of stream) {
-        decoder.push(chunk as Uint8Array);
+      for await (const records of stream as AsyncIterable<Records>) {
+        decoder.push(records.bytes);
         while (decoder.decode()) {
           decoder.batchTaken();
           const batch = finishBatch(schema, builders);

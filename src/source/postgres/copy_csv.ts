@@ -64,7 +64,7 @@ async function* copyChunks(
   let unsubscribe = () => {};
   try {
     signal?.throwIfAborted();
-    const stream = session.copyOutRows(sql);
+    const stream = session.copyOut(sql, "csv");
     // Release the server at once, even if the consumer never asks for the next chunk.
     unsubscribe = onAbort(signal, () => {
       stream.destroy(signal?.reason);

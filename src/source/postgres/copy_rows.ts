@@ -1,8 +1,10 @@
 /**
- * The server's side of a text or CSV `COPY ... TO STDOUT`, read from the raw protocol bytes: every
- * row arrives in a CopyData message of its own (the protocol guarantees it: "messages sent from the
- * backend will always correspond to single data rows"), so records are framed by the message
- * lengths, with no search for line ends or quotes. The payloads are moved together in place over
+ * The server's side of a `COPY ... TO STDOUT`, read from the raw protocol bytes: every row arrives
+ * in a CopyData message of its own (the protocol guarantees it: "messages sent from the backend
+ * will always correspond to single data rows"), so records are framed by the message lengths,
+ * with no search for line ends or quotes. In binary format the file header rides in the first
+ * row's message and the end-of-data marker has a message of its own; the payloads joined are the
+ * binary COPY stream as a file would hold it. The payloads are moved together in place over
  * the 5-byte message headers, one `copyWithin` per row, and handed on in blocks, one per network
  * chunk, with where each record ends.
  *
@@ -14,9 +16,12 @@
  */
 import { SourceError } from "../../errors.ts";
 
+/** The COPY formats: text and CSV records end in LF, binary ones are tuples. */
+export type CopyFormat = "text" | "csv" | "binary";
+
 /** Whole records of a COPY. */
 export interface Records {
-  /** The records, each ending in LF. */
+  /** The records (CopyData payloads), each ending in LF in text and CSV format. */
   bytes: Uint8Array;
   /** How many records `bytes` holds. */
   rows: number;
@@ -61,11 +66,18 @@ function messageSize(buf: Uint8Array, at: number): number {
 
 /** The rows of one COPY out of the protocol stream, chunk by chunk. */
 export class CopyRowsParser {
+  /** Text and CSV records end in LF, which is checked as they are framed. */
+  readonly #lineEnds: boolean;
   /** The start of a message cut by the end of the last chunk (its whole size once known). */
   #pending: Uint8Array | undefined;
   #filled = 0;
   #ends = new Int32Array(1 << 12);
   #over = false;
+
+  /** Frames the messages of a COPY in `format`. */
+  constructor(format: CopyFormat = "csv") {
+    this.#lineEnds = format !== "binary";
+  }
 
   /**
    * Parses the next chunk of protocol bytes. The chunk must not be used by anyone else: records
@@ -107,7 +119,7 @@ export class CopyRowsParser {
       const end = p + messageSize(buf, p);
       if (end > n) break;
       if (code === COPY_DATA) {
-        if (end === p + HEADER || buf[end - 1] !== LF) {
+        if (this.#lineEnds && (end === p + HEADER || buf[end - 1] !== LF)) {
           throw protocolError("a row without a line end");
         }
         buf.copyWithin(o, p + HEADER, end);

@@ -1,5 +1,5 @@
 /**
- * A text or CSV `COPY ... TO STDOUT` as a node-postgres query whose result is a stream of record
+ * A `COPY ... TO STDOUT` as a node-postgres query whose result is a stream of record
  * blocks (`copy_rows.ts`), read off the connection's socket directly.
  *
  * node-postgres parses every message into an object and an event, which for a COPY is one of each
@@ -16,7 +16,9 @@ import { Buffer } from "node:buffer";
 import process from "node:process";
 import { Readable } from "node:stream";
 import { SourceError } from "../../errors.ts";
-import { CopyRowsParser } from "./copy_rows.ts";
+import { type CopyFormat, CopyRowsParser } from "./copy_rows.ts";
+
+export type { CopyFormat };
 
 /** The part of node-postgres's Connection this query uses. */
 interface Connection {
@@ -32,7 +34,9 @@ type DataListener = (chunk: Buffer) => void;
  */
 export class CopyRowsQuery extends Readable {
   readonly #sql: string;
-  readonly #parser = new CopyRowsParser();
+  readonly #parser: CopyRowsParser;
+  /** Messages framed beyond the rows: binary format's end-of-data marker has one of its own. */
+  readonly #extraMessages: number;
   #connection: Connection | undefined;
   #pgListener: DataListener | undefined;
   readonly #onReadable = () => this.#forward();
@@ -42,10 +46,13 @@ export class CopyRowsQuery extends Readable {
   /** Records pushed so far. */
   #rows = 0;
 
-  constructor(sql: string) {
+  /** `format` must be the one the statement asks for. */
+  constructor(sql: string, format: CopyFormat) {
     // A block is one network chunk: two in the queue are plenty to keep the socket busy.
     super({ objectMode: true, highWaterMark: 2 });
     this.#sql = sql;
+    this.#parser = new CopyRowsParser(format);
+    this.#extraMessages = format === "binary" ? 1 : 0;
   }
 
   /** Called by node-postgres when the query's turn comes. */
@@ -72,10 +79,12 @@ export class CopyRowsQuery extends Readable {
    */
   handleCommandComplete(message: { text?: string }): void {
     const sent = /^COPY (\d+)$/.exec(message.text ?? "");
-    if (sent === null || Number(sent[1]) !== this.#rows) {
+    if (sent === null || Number(sent[1]) + this.#extraMessages !== this.#rows) {
       this.destroy(
         new SourceError(
-          `PostgreSQL: malformed COPY data: ${this.#rows} rows read, the server says ${
+          `PostgreSQL: malformed COPY data: ${
+            this.#rows - this.#extraMessages
+          } rows read, the server says ${
             message.text ?? "nothing"
           }`,
           "permanent",
