@@ -69,6 +69,7 @@ class Encoding {
   /** Hands the batch to the encoder once it asks for one. */
   async add(ipc: Uint8Array): Promise<void> {
     const pending = fromIpc(ipc);
+    release(ipc);
     let sent = 0;
     try {
       for (; sent < pending.length; sent++) {
@@ -132,6 +133,16 @@ async function levelPass(
 ): Promise<TransformStream<Uint8Array, Uint8Array>> {
   const { recompressParquet } = await import("./parquet_levels.ts");
   return recompressParquet(codec, level);
+}
+
+/**
+ * Frees a batch's bytes once they are copied into WASM memory. Left to the garbage collector they
+ * would linger: this isolate allocates few objects, so it collects rarely, and the dead batches
+ * (8 MiB each) piled up to ~100 MB of the process's memory on 2 KB text rows. Detaching the buffer
+ * releases its memory at once.
+ */
+function release(ipc: Uint8Array): void {
+  (ipc.buffer as ArrayBuffer).transfer(0);
 }
 
 /** The batches of one IPC stream, in WASM memory. */
