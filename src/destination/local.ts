@@ -8,6 +8,7 @@ import { basename, dirname, join } from "node:path";
 import { DestinationError, errorMessage } from "../errors.ts";
 import type { Destination, Staged } from "./destination.ts";
 import { candidateNames } from "./file_name.ts";
+import { FlushBehind } from "./flush_behind.ts";
 import { stagingPath, syncFile } from "./staging.ts";
 
 /** Stores files in the directory `root`. */
@@ -18,10 +19,14 @@ export class LocalDestination implements Destination {
   async stage(): Promise<Staged> {
     const path = await stagingPath();
     const root = this.root;
+    // The file is made durable at commit; most of its bytes reach the disk while it is written.
+    const flush = new FlushBehind(path);
+    flush.start();
     return {
       path,
       async commit(fileName: string) {
         try {
+          await flush.stop();
           await Deno.mkdir(root, { recursive: true });
           await syncFile(path);
           const source = await sameDevice(path, root)
@@ -45,6 +50,7 @@ export class LocalDestination implements Destination {
         }
       },
       async abort() {
+        await flush.stop();
         await Deno.remove(path).catch(() => {});
       },
     };
