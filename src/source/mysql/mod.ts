@@ -10,7 +10,7 @@
  *
  * `source.tuning.statement_timeout_s` bounds each of rivet's own statements on the server and the
  * start of each read (until its first row) on the client, never the streaming after it (see
- * `connect.ts` and `stream.ts`).
+ * `connect.ts` and `read.ts`).
  *
  * @example Needs a running server, so it is not run as a doctest.
  * ```ts ignore
