@@ -2,6 +2,8 @@
  * The MySQL/MariaDB source: one mysql2 connection per attempt, rows streamed over the text
  * protocol into Arrow record batches, with exact type mapping (see `types.ts`). Each query is
  * first described without being executed, so FLOAT columns can be read exactly (see `floats.ts`).
+ * `copyCsv` streams the same read as CSV records written from the row packets, without Arrow
+ * (see `csv_stream.ts`).
  * `pinSnapshot` runs every later query in one consistent-snapshot transaction of this connection
  * (see `snapshot.ts`); `explain` and `estimateRows` ask the optimizer (see `explain.ts` and
  * `plan.ts`), `primaryKey` `information_schema` (see `primary_key.ts`). `stats` reports the
