@@ -11,7 +11,8 @@
  * alone in a one-column file, results of many chunks with rows larger than a chunk, random
  * doubles and floats, values Arrow cannot hold failing with the Arrow path's very error, text
  * that is not UTF-8 (which MariaDB never sends, so the cells are fed directly), the incremental
- * cursor, and the queries the passthrough declines (BIT, spatial, throttle).
+ * cursor, the queries the passthrough declines (BIT, spatial, throttle), and the read's lifecycle
+ * (breaking early, aborting, the start deadline).
  *
  * Run: deno test --allow-all tests/mysql_copy_csv_test.ts
  */
@@ -21,10 +22,11 @@ import { loadConfig } from "../src/config/load.ts";
 import type { PipelineHooks } from "../src/pipeline/context.ts";
 import { runExportsWith } from "../src/pipeline/run.ts";
 import type { ExportSummary } from "../src/pipeline/summary.ts";
-import { TypeMappingError } from "../src/errors.ts";
+import { SourceError, TypeMappingError } from "../src/errors.ts";
 import { CsvChunkBuffer } from "../src/source/mysql/csv_chunk.ts";
 import { cellTargets } from "../src/source/mysql/csv_cells.ts";
 import { createDecoders } from "../src/source/mysql/decode.ts";
+import { openMysql } from "../src/source/mysql/mod.ts";
 import { TextRowDecoder } from "../src/source/mysql/text_row.ts";
 import type { MysqlColumn } from "../src/source/mysql/types.ts";
 import { openSource } from "../src/source/open.ts";
@@ -691,4 +693,95 @@ Deno.test("mysql copy csv: text that is not UTF-8 fails, as the CSV writer refus
     new TextDecoder().decode(buffer.bytes.subarray(0, buffer.ends[1])),
     '1,"é, 😀"\n2,\n',
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// The read's lifecycle, shared with the batches (read.ts): breaking, aborting, the start deadline.
+
+/** 100k rows of 200 bytes: about 20 chunks of records. */
+const BIG = `SET SESSION max_recursive_iterations = 1000000;
+  CREATE TABLE big (id INT PRIMARY KEY, pad VARCHAR(200));
+  INSERT INTO big WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 100000)
+  SELECT n, REPEAT('x', 200) FROM s;`;
+
+/** Waits until no server thread runs a statement containing `marker`; false after `ms`. */
+async function queryGone(db: MysqlTestDb, marker: string, ms = 5_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const [[count]] = await db.textRows(
+      `SELECT COUNT(*) FROM information_schema.PROCESSLIST ` +
+        `WHERE INFO LIKE '%${marker}%' AND ID <> CONNECTION_ID()`,
+    );
+    if (count === "0") return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+Deno.test("mysql copy csv: breaking early, aborting and the start deadline stop the server", async () => {
+  await withMysqlDb(BIG, async (db) => {
+    // Breaking after the first chunk: the server, blocked on the paused socket, is released.
+    const marker = `rivet_break_${crypto.randomUUID().slice(0, 8)}`;
+    let source = await openMysql(db.config());
+    try {
+      const stream = await source.copyCsv!(
+        { text: `SELECT /* ${marker} */ id, pad FROM big ORDER BY id`, params: [] },
+        { throttleMs: 0 },
+      );
+      assert.ok(stream !== undefined);
+      for await (const chunk of stream.chunks) {
+        assert.ok(chunk.rows > 1000 && chunk.rows < 100000, `${chunk.rows} rows in a chunk`);
+        assert.equal(chunk.ends[chunk.rows - 1], chunk.bytes.length);
+        assert.equal(await queryGone(db, marker, 0), false, "still sending before the break");
+        break;
+      }
+      assert.ok(await queryGone(db, marker), "the query still runs after the break");
+    } finally {
+      await source.close();
+    }
+    // An abort while the query still executes (a SLEEP at row 2000) rejects with its reason.
+    const slow = `rivet_abort_${crypto.randomUUID().slice(0, 8)}`;
+    const controller = new AbortController();
+    source = await openMysql(db.config());
+    try {
+      const stream = await source.copyCsv!(
+        {
+          text:
+            `SELECT /* ${slow} */ id, pad, IF(id = 2000, SLEEP(60), 0) AS s FROM big ORDER BY id`,
+          params: [],
+        },
+        { throttleMs: 0, signal: controller.signal },
+      );
+      setTimeout(() => controller.abort(new Error("stop")), 500);
+      const started = Date.now();
+      await assert.rejects(
+        (async () => {
+          for await (const _ of stream!.chunks) { /* read on */ }
+        })(),
+        (error: unknown) => error instanceof Error && error.message === "stop",
+      );
+      assert.ok(Date.now() - started < 5_000);
+      assert.ok(await queryGone(db, slow), "SLEEP(60) still runs after the abort");
+    } finally {
+      await source.close();
+    }
+    // No row within statement_timeout_s: the read is stopped and fails as a timeout.
+    source = await openMysql(db.config({ statement_timeout_s: 1 }));
+    try {
+      const started = Date.now();
+      await assert.rejects(
+        async () => {
+          const stream = await source.copyCsv!(
+            { text: "SELECT SLEEP(3) AS s FROM big LIMIT 1", params: [] },
+            { throttleMs: 0 },
+          );
+          for await (const _ of stream!.chunks) { /* read on */ }
+        },
+        (error: unknown) => error instanceof SourceError && error.retryClass === "timeout",
+      );
+      assert.ok(Date.now() - started < 2_900, "stopped before the SLEEP ended");
+    } finally {
+      await source.close();
+    }
+  });
 });
