@@ -396,6 +396,18 @@ const TORTURE: Column[] = [
   },
 ];
 
+/**
+ * Expressions (a TIME of declared fraction digits, a DOUBLE in exponent form, a rounded negative
+ * zero, a computed scale), with the field each must read as.
+ */
+const EXPRESSIONS: [sql: string, name: string, field: string][] = [
+  ["TIMEDIFF('00:00:00', '00:00:00.5')", "td", "-00:00:00.5"],
+  ["SEC_TO_TIME(-0.4)", "stt", "-00:00:00.4"],
+  ["1e20 + 0e0", "big", "1e+20"],
+  ["ROUND(-0.001, 2)", "rnd", "0.00"],
+  ["CAST(12 AS DECIMAL(10, 4)) / 7", "q", "1.71428571"],
+];
+
 /** The sample of `column` in row `r` (1-based), cycled. */
 function sample(column: Column, r: number): [string, string | null] {
   return column.samples[(r - 1) % column.samples.length];
@@ -419,11 +431,15 @@ Deno.test("mysql copy csv: every type, byte for byte the Arrow path's file, read
   await withMysqlDb(tortureSql(), async (db) => {
     await withTempDir(async (base) => {
       const run = await sameAsArrow(db, base, {
-        query: "SELECT t.*, NULL AS nothing FROM t ORDER BY id",
+        query: `SELECT t.*, NULL AS nothing, ${
+          EXPRESSIONS.map(([e, name]) => `${e} AS ${name}`)
+        } ` +
+          "FROM t ORDER BY id",
       });
       assert.equal(run.summary.rows, TORTURE_ROWS);
       const records = await readCsv(run.files[0]);
-      assert.deepEqual(records[0], ["id", ...TORTURE.map((c) => c.name), "nothing"]);
+      const names = EXPRESSIONS.map(([, name]) => name);
+      assert.deepEqual(records[0], ["id", ...TORTURE.map((c) => c.name), "nothing", ...names]);
       const problems: string[] = [];
       records.slice(1).forEach((record, k) => {
         const r = k + 1;
@@ -438,7 +454,10 @@ Deno.test("mysql copy csv: every type, byte for byte the Arrow path's file, read
             );
           }
         });
-        assert.equal(record.at(-1), null);
+        assert.deepEqual(record.slice(-1 - EXPRESSIONS.length), [
+          null,
+          ...EXPRESSIONS.map(([, , field]) => field),
+        ]);
       });
       assert.deepEqual(problems, []);
     });

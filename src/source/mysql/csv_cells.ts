@@ -106,13 +106,14 @@ function cellWriter(
 ): Decode {
   switch (column.kind) {
     case "int16":
-      return integerCell(buffer, lead, 4, arrowText(column, field));
+      return integerCell(buffer, lead, 5, 2 ** 15, arrowText(column, field));
     case "int32":
-      return integerCell(buffer, lead, 9, arrowText(column, field));
+      return integerCell(buffer, lead, 10, 2 ** 31, arrowText(column, field));
     case "int64":
-      return integerCell(buffer, lead, 18, arrowText(column, field));
+      // Every integer of up to 18 digits fits.
+      return integerCell(buffer, lead, 18, Infinity, arrowText(column, field));
     case "uint64":
-      return integerCell(buffer, lead, 19, arrowText(column, field));
+      return integerCell(buffer, lead, 19, Infinity, arrowText(column, field));
     case "decimal":
       return decimalCell(buffer, lead, column.precision, column.scale, arrowText(column, field));
     case "float64":
@@ -205,20 +206,25 @@ function copy(buffer: CsvChunkBuffer, lead: boolean, v: Uint8Array, s: number, e
 }
 
 /**
- * An integer of at most `maxDigits` digits (so it fits the Arrow type) without leading zeros is
- * printed as it is.
+ * An integer without leading zeros that fits the Arrow type (at most `maxDigits` digits, from
+ * `-bound` to `bound - 1`) is printed as it is.
  */
 function integerCell(
   buffer: CsvChunkBuffer,
   lead: boolean,
   maxDigits: number,
+  bound: number,
   slow: (v: Uint8Array, s: number, e: number) => string,
 ): Decode {
   return (v, s, e) => {
     const d = s < e && v[s] === DASH ? s + 1 : s;
     let ok = e > d && e - d <= maxDigits && (v[d] !== ZERO || (e - d === 1 && d === s));
-    for (let i = d; ok && i < e; i++) ok = isDigit(v[i]);
-    if (ok) copy(buffer, lead, v, s, e);
+    let n = 0;
+    for (let i = d; ok && i < e; i++) {
+      ok = isDigit(v[i]);
+      n = n * 10 + v[i] - ZERO;
+    }
+    if (ok && (d === s ? n < bound : n <= bound)) copy(buffer, lead, v, s, e);
     else putText(buffer, lead, slow(v, s, e));
   };
 }

@@ -9,7 +9,8 @@
  * is copied byte for byte. A decoder reads only its value's range: the bytes around it belong to
  * the neighbouring cells (`text_row.ts`). A value with no exact Arrow form fails the read with its
  * column, its text and a conversion that works. A FLOAT read widened (see `floats.ts`) arrives as
- * DOUBLE text and must be exactly a float32.
+ * DOUBLE text and must be exactly a float32. The parsers are exported for the CSV passthrough
+ * (`csv_cells.ts`), whose checks and errors must be these.
  *
  * @module
  */

@@ -25,8 +25,8 @@ function malformedRow(what: string): SourceError {
 }
 
 /**
- * Where one column's cells go: a `ColumnDecoder` of `decode.ts`, or anything else that takes a value as its
- * bytes and a NULL as such (the CSV passthrough's cell writers, `csv_cells.ts`).
+ * Where one column's cells go: a `ColumnDecoder` of `decode.ts`, or anything else that takes a
+ * value as its bytes and a NULL as such (the CSV passthrough's cell writers, `csv_cells.ts`).
  */
 export interface CellTarget {
   decode: Decode;
