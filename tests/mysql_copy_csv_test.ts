@@ -804,3 +804,31 @@ Deno.test("mysql copy csv: breaking early, aborting and the start deadline stop 
     }
   });
 });
+
+Deno.test("mysql copy csv: chunked windows on parallel pinned snapshots, each file the Arrow path's", async () => {
+  await withMysqlDb(
+    `SET SESSION max_recursive_iterations = 10000;
+     CREATE TABLE w (id INT PRIMARY KEY, at DATETIME(3), note VARCHAR(20));
+     INSERT INTO w WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 1000)
+       SELECT n, '2024-01-01' + INTERVAL n SECOND, IF(n % 5 = 0, NULL, CONCAT('n,', n)) FROM s`,
+    async (db) => {
+      await withTempDir(async (base) => {
+        const spec: RunSpec = {
+          query: "SELECT * FROM w",
+          exportLines: ["mode: chunked", "chunk_column: id", "chunk_size: 150", "parallel: 3"],
+        };
+        const contents = async (run: Run) => {
+          assert.equal(run.summary.error, undefined, run.summary.error);
+          return (await Promise.all(run.files.map((f) => Deno.readTextFile(f)))).sort();
+        };
+        const fast = await runCsv(db, base, spec);
+        assert.ok(tookPassthrough(fast));
+        assert.equal(fast.summary.rows, 1000);
+        assert.equal(fast.files.length, 7);
+        const arrow = await runCsv(db, base, { ...spec, hooks: ARROW });
+        assert.ok(!tookPassthrough(arrow));
+        assert.deepEqual(await contents(fast), await contents(arrow));
+      });
+    },
+  );
+});
