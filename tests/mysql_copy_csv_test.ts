@@ -644,7 +644,7 @@ Deno.test("mysql copy csv: the incremental cursor is the one the Arrow path stor
         );
         await db.exec(`INSERT INTO ${table} (k) VALUES ${values.map((v) => `(${v})`).join(", ")}`);
         const spec: RunSpec = {
-          query: `SELECT k, pad FROM ${table}`,
+          query: `SELECT id % 2 AS parity, k, pad FROM ${table}`,
           exportLines: ["mode: incremental", "cursor_column: k"],
         };
         const fast = await runCsv(db, base, spec);
