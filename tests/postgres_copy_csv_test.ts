@@ -38,7 +38,7 @@ import { startTcpProxy } from "./support/tcp_proxy.ts";
 const sql = String.raw;
 
 /** The passthrough's log line; the fallback's starts with {@link DECLINED}. */
-const PASSTHROUGH = "CSV rendered by the server (COPY csv)";
+const PASSTHROUGH = "CSV records from the source, no Arrow batches";
 const DECLINED = "CSV through Arrow batches";
 
 /** The Arrow path on the very same read (COPY binary), taken for the hook on its batches. */

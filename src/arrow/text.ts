@@ -343,7 +343,7 @@ function isMicrosDuration(type: DataType): boolean {
 }
 
 /** Fraction digits a duration column shows: the `n` of a MySQL `time(n)`, else all six. */
-function durationDigits(field: Field): number {
+export function durationDigits(field: Field): number {
   const declared = /^time(?:\(([0-6])\))?$/.exec(field.metadata.get(METADATA.sourceType) ?? "");
   return declared ? Number(declared[1] ?? 0) : 6;
 }

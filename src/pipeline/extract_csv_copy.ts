@@ -1,14 +1,15 @@
 /**
- * One attempt at one piece through the source's CSV passthrough (PostgreSQL's
- * `COPY ... (FORMAT csv)`, see `Source.copyCsv`): the server renders the rows, the source brings
- * the few types it prints differently to rivet's conventions, and the records go straight into
- * the staged parts, with no Arrow batch in between. The file is byte for byte what the Arrow path
- * (`extract.ts`) writes.
+ * One attempt at one piece through the source's CSV passthrough (see `Source.copyCsv`): the
+ * source renders the rows as CSV records itself (PostgreSQL: `COPY ... (FORMAT csv)`, with the few
+ * types it prints differently brought to rivet's conventions; MySQL: each cell written from the
+ * row packets), and the records go straight into the staged parts, with no Arrow batch in
+ * between. The file is byte for byte what the Arrow path (`extract.ts`) writes.
  *
  * Taken only when nothing needs the batches: CSV output without meta columns, quality rules,
  * `--reconcile` or a test hook on the batches (keyset paging never comes here), and a source that
  * accepts the query (PostgreSQL: no bind parameters, no throttle, no statement timeout, as for
- * COPY binary). Otherwise the caller reads batches.
+ * COPY binary; MySQL: no throttle, a query the server describes, no BIT or spatial column).
+ * Otherwise the caller reads batches.
  *
  * @module
  */
@@ -56,7 +57,7 @@ export async function extractCsvCopy(
     log.debug(`export '${exp.name}': CSV through Arrow batches: the source reads this query so`);
     return undefined;
   }
-  log.debug(`export '${exp.name}': CSV rendered by the server (COPY csv)`);
+  log.debug(`export '${exp.name}': CSV records from the source, no Arrow batches`);
   const output = new CsvCopyOutput(ctx, piece, stream.schema);
   try {
     for await (const chunk of stream.chunks) await output.write(chunk, performance.now());

@@ -124,11 +124,11 @@ export interface Source {
   /** Runs `query` and streams its rows. Errors are {@link SourceError} / {@link TypeMappingError}. */
   query(query: SqlQuery, options: StreamOptions): Promise<ResultStream>;
   /**
-   * Optional: runs `query` and streams its rows as CSV records the server renders itself, byte
-   * for byte what a CSV writer would make of {@link Source.query}'s batches, without building
-   * them. Resolves to undefined, having sent nothing that runs the query, when this query cannot
-   * be read that way (the source's own conditions, e.g. bind parameters or a throttle); the
-   * caller then uses {@link Source.query}.
+   * Optional: runs `query` and streams its rows as CSV records (PostgreSQL: rendered by the
+   * server; MySQL: written from the row packets), byte for byte what a CSV writer would make of
+   * {@link Source.query}'s batches, without building them. Resolves to undefined, having sent
+   * nothing that runs the query, when this query cannot be read that way (the source's own
+   * conditions, e.g. bind parameters or a throttle); the caller then uses {@link Source.query}.
    */
   copyCsv?(query: SqlQuery, options: CsvOptions): Promise<CsvStream | undefined>;
   /**

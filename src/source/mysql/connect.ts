@@ -14,7 +14,7 @@
  *   {@link MysqlSession.lookup}: EXPLAIN, catalog lookups, snapshot setup) run under the server's
  *   limit in the flavour's own terms: MariaDB `max_statement_time` (seconds; any statement),
  *   MySQL `max_execution_time` (milliseconds; read-only SELECTs only).
- * - A streamed read ({@link MysqlSession.stream}) runs with that limit set to 0; `stream.ts`
+ * - A streamed read ({@link MysqlSession.stream}) runs with that limit set to 0; `read.ts`
  *   bounds its start on the client instead and stops it with {@link MysqlSession.killQuery}.
  *
  * The `SET SESSION` that switches between the two is queued just before the statement it applies

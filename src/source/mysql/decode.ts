@@ -9,7 +9,8 @@
  * is copied byte for byte. A decoder reads only its value's range: the bytes around it belong to
  * the neighbouring cells (`text_row.ts`). A value with no exact Arrow form fails the read with its
  * column, its text and a conversion that works. A FLOAT read widened (see `floats.ts`) arrives as
- * DOUBLE text and must be exactly a float32.
+ * DOUBLE text and must be exactly a float32. The parsers are exported for the CSV passthrough
+ * (`csv_cells.ts`), whose checks and errors must be these.
  *
  * @module
  */
@@ -193,16 +194,19 @@ function fraction(v: Uint8Array, at: number, end: number, kind: string): number 
   return f * MICROS_SCALE[digits];
 }
 
+/** The TINYINT(1) at `v[s, e)` as a boolean; throws for anything but `0` and `1`. */
+export function parseBool(v: Uint8Array, s: number, e: number): boolean {
+  if (e - s !== 1 || (v[s] !== 48 && v[s] !== 49)) {
+    throw new ValueProblem(
+      "a value other than 0 or 1 in a TINYINT(1) column, which maps to Boolean",
+      "CAST(% AS SIGNED)",
+    );
+  }
+  return v[s] === 49;
+}
+
 function decodeBool(b: BoolBuilder): Decode {
-  return (v, s, e) => {
-    if (e - s !== 1 || (v[s] !== 48 && v[s] !== 49)) {
-      throw new ValueProblem(
-        "a value other than 0 or 1 in a TINYINT(1) column, which maps to Boolean",
-        "CAST(% AS SIGNED)",
-      );
-    }
-    b.appendValue(v[s] === 49);
-  };
+  return (v, s, e) => b.appendValue(parseBool(v, s, e));
 }
 
 function decodeSmall(b: NumberBuilder): Decode {
@@ -239,7 +243,7 @@ function decodeUInt64(b: UInt64Builder): Decode {
 }
 
 /** The number the floating-point text `v[start, end)` denotes, correctly rounded to a double. */
-function parseFloating(v: Uint8Array, start: number, end: number): number {
+export function parseFloating(v: Uint8Array, start: number, end: number): number {
   // Clinger's fast path: an integer mantissa below 2^53 divided by an exact power of ten is
   // correctly rounded, as parseFloat would be; anything else (exponents, long digits) falls back.
   const negative = start < end && v[start] === 45;
@@ -282,22 +286,24 @@ const FLOAT32_MATCH = 2 ** -30;
  * A FLOAT read as `col * 1e0`: the DOUBLE text is the single-precision value widened, in full
  * (MySQL and MariaDB print the shortest text of the double), so it parses to a double Float32
  * holds exactly. A text accurate to 10 significant digits would still name exactly one float32,
- * the one appended; a value farther from every float32 than that fails instead of being rounded.
+ * the one returned; a value farther from every float32 than that fails instead of being rounded.
  */
+export function parseWidenedFloat(v: Uint8Array, s: number, e: number): number {
+  const x = parseFloating(v, s, e);
+  const f = Math.fround(x);
+  const exact = Object.is(f, x) ||
+    (Number.isFinite(f) && Math.abs(f - x) <= Math.abs(f) * FLOAT32_MATCH);
+  if (!exact) {
+    throw new ValueProblem(
+      "a value that is not a single-precision float, though the column was described as FLOAT",
+      "CAST(% AS DOUBLE)",
+    );
+  }
+  return f;
+}
+
 function decodeWidenedFloat(b: NumberBuilder): Decode {
-  return (v, s, e) => {
-    const x = parseFloating(v, s, e);
-    const f = Math.fround(x);
-    const exact = Object.is(f, x) ||
-      (Number.isFinite(f) && Math.abs(f - x) <= Math.abs(f) * FLOAT32_MATCH);
-    if (!exact) {
-      throw new ValueProblem(
-        "a value that is not a single-precision float, though the column was described as FLOAT",
-        "CAST(% AS DOUBLE)",
-      );
-    }
-    b.appendValue(f);
-  };
+  return (v, s, e) => b.appendValue(parseWidenedFloat(v, s, e));
 }
 
 /** The digits after the point of the last value {@link smallDecimal} read. */
@@ -360,50 +366,76 @@ function decodeBytes(b: Utf8Builder | BinaryBuilder): Decode {
   return (v, s, e) => b.appendBytes(v, s, e);
 }
 
+/** The DATE `YYYY-MM-DD` at `v[s, e)` as days since 1970-01-01; throws for a zero date. */
+export function parseDate(v: Uint8Array, s: number, e: number): number {
+  if (e - s !== 10) throw malformed("date");
+  return parseDays(v, s, "date");
+}
+
 function decodeDate(b: NumberBuilder): Decode {
-  return (v, s, e) => {
-    if (e - s !== 10) throw malformed("date");
-    b.appendValue(parseDays(v, s, "date"));
-  };
+  return (v, s, e) => b.appendValue(parseDate(v, s, e));
+}
+
+/** A DATETIME's value, split (see {@link parseDateTime}). */
+export interface DateTimeParts {
+  /** Whole seconds since 1970-01-01 00:00:00. */
+  seconds: number;
+  /** Microseconds past them. */
+  micros: number;
+}
+
+const dateTimeParts: DateTimeParts = { seconds: 0, micros: 0 };
+
+/**
+ * The DATETIME or TIMESTAMP `YYYY-MM-DD hh:mm:ss[.ffffff]` at `v[s, e)`, checked; throws for a
+ * zero date. The result is one object, overwritten by the next call (no allocation per value).
+ */
+export function parseDateTime(v: Uint8Array, s: number, e: number): Readonly<DateTimeParts> {
+  if (e - s < 19 || v[s + 10] !== 32 || v[s + 13] !== 58 || v[s + 16] !== 58) {
+    throw malformed("datetime");
+  }
+  const days = parseDays(v, s, "datetime");
+  const hour = twoDigits(v, s + 11);
+  const minute = twoDigits(v, s + 14);
+  const second = twoDigits(v, s + 17);
+  if (!(hour <= 23 && minute <= 59 && second <= 59)) throw malformed("datetime");
+  dateTimeParts.micros = fraction(v, s + 19, e, "datetime");
+  dateTimeParts.seconds = days * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second;
+  return dateTimeParts;
 }
 
 function decodeDateTime(b: Int64Builder): Decode {
   return (v, s, e) => {
-    if (e - s < 19 || v[s + 10] !== 32 || v[s + 13] !== 58 || v[s + 16] !== 58) {
-      throw malformed("datetime");
-    }
-    const days = parseDays(v, s, "datetime");
-    const hour = twoDigits(v, s + 11);
-    const minute = twoDigits(v, s + 14);
-    const second = twoDigits(v, s + 17);
-    if (!(hour <= 23 && minute <= 59 && second <= 59)) throw malformed("datetime");
-    const micros = fraction(v, s + 19, e, "datetime");
-    b.appendMicros(days * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second, micros);
+    const { seconds, micros } = parseDateTime(v, s, e);
+    b.appendMicros(seconds, micros);
   };
 }
 
 /**
- * A TIME is a signed duration (MySQL's range is +-838:59:59.999999), stored whole as signed
- * microseconds. Hours are not bounded here, so nothing the server sends is clamped.
+ * The TIME `[-]h:mm:ss[.ffffff]` at `v[s, e)` as signed microseconds. A TIME is a signed duration
+ * (MySQL's range is +-838:59:59.999999), kept whole: hours are not bounded here, so nothing the
+ * server sends is clamped.
  */
+export function parseTime(v: Uint8Array, s: number, e: number): number {
+  const negative = s < e && v[s] === 45;
+  const colon = v.indexOf(58, s);
+  // `h:mm:ss` needs the colon and the 5 bytes after it within the value.
+  if (colon < 0 || colon + 6 > e) throw malformed("time");
+  const hours = smallInt(v, negative ? s + 1 : s, colon);
+  const minute = twoDigits(v, colon + 1);
+  const second = twoDigits(v, colon + 4);
+  if (!(hours >= 0) || v[colon + 3] !== 58 || !(minute <= 59 && second <= 59)) {
+    throw malformed("time");
+  }
+  const micros = fraction(v, colon + 6, e, "time");
+  const total = ((hours * 60 + minute) * 60 + second) * 1_000_000 + micros;
+  // Past 2^53 µs (about 285 years) the sum above would no longer be exact.
+  if (!Number.isSafeInteger(total)) throw malformed("time");
+  return negative ? -total : total;
+}
+
 function decodeTime(b: Int64Builder): Decode {
-  return (v, s, e) => {
-    const negative = s < e && v[s] === 45;
-    const colon = v.indexOf(58, s);
-    // `h:mm:ss` needs the colon and the 5 bytes after it within the value.
-    if (colon < 0 || colon + 6 > e) throw malformed("time");
-    const hours = smallInt(v, negative ? s + 1 : s, colon);
-    const minute = twoDigits(v, colon + 1);
-    const second = twoDigits(v, colon + 4);
-    if (!(hours >= 0) || v[colon + 3] !== 58 || !(minute <= 59 && second <= 59)) {
-      throw malformed("time");
-    }
-    const micros = fraction(v, colon + 6, e, "time");
-    const total = ((hours * 60 + minute) * 60 + second) * 1_000_000 + micros;
-    // Past 2^53 µs (about 285 years) the sum above would no longer be exact.
-    if (!Number.isSafeInteger(total)) throw malformed("time");
-    b.appendNumber(negative ? -total : total);
-  };
+  return (v, s, e) => b.appendNumber(parseTime(v, s, e));
 }
 
 function decodeGeometry(b: BinaryBuilder): Decode {

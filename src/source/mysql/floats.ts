@@ -44,6 +44,8 @@ export interface ReadPlan {
   widened: ReadonlyMap<number, MysqlField>;
   /** Why the FLOAT columns of the result, if any, are read as the server's rounded text. */
   fallback?: string;
+  /** The result's columns as the server described them; undefined when it could not. */
+  described?: readonly MysqlField[];
 }
 
 /** The derived table that both describes the query and, when needed, carries it. */
@@ -85,7 +87,10 @@ export async function planRead(
   if (described.parameters > 0) {
     return { sql, widened: new Map(), fallback: "the query has unbound '?' placeholders" };
   }
-  return wrapFloats(sql, described.fields, session.server.sqlMode);
+  return {
+    ...wrapFloats(sql, described.fields, session.server.sqlMode),
+    described: described.fields,
+  };
 }
 
 /**

@@ -2,6 +2,8 @@
  * The MySQL/MariaDB source: one mysql2 connection per attempt, rows streamed over the text
  * protocol into Arrow record batches, with exact type mapping (see `types.ts`). Each query is
  * first described without being executed, so FLOAT columns can be read exactly (see `floats.ts`).
+ * `copyCsv` streams the same read as CSV records written from the row packets, without Arrow
+ * (see `csv_stream.ts`).
  * `pinSnapshot` runs every later query in one consistent-snapshot transaction of this connection
  * (see `snapshot.ts`); `explain` and `estimateRows` ask the optimizer (see `explain.ts` and
  * `plan.ts`), `primaryKey` `information_schema` (see `primary_key.ts`). `stats` reports the
@@ -10,7 +12,7 @@
  *
  * `source.tuning.statement_timeout_s` bounds each of rivet's own statements on the server and the
  * start of each read (until its first row) on the client, never the streaming after it (see
- * `connect.ts` and `stream.ts`).
+ * `connect.ts` and `read.ts`).
  *
  * @example Needs a running server, so it is not run as a doctest.
  * ```ts ignore
@@ -28,23 +30,34 @@
  *
  * @module
  */
-import type { RecordBatch } from "apache-arrow";
 import type { SourceConfig } from "../../config/types.ts";
 import { errorMessage, SourceError } from "../../errors.ts";
 import { log } from "../../util/log.ts";
-import type { QueryPlan, ResultStream, SessionStats, Source, StreamOptions } from "../source.ts";
+import type {
+  CsvOptions,
+  CsvStream,
+  QueryPlan,
+  ResultStream,
+  SessionStats,
+  Source,
+  StreamOptions,
+} from "../source.ts";
 import type { SqlQuery } from "../../sql.ts";
 import { MysqlSession } from "./connect.ts";
+import { passesThrough } from "./csv_cells.ts";
+import { startCsvRead } from "./csv_stream.ts";
 import { bindParams } from "./dialect.ts";
 import { estimateRows, explain } from "./explain.ts";
 import { planRead, roundedFloatWarning } from "./floats.ts";
 import { primaryKey } from "./primary_key.ts";
 import { startSnapshot } from "./snapshot.ts";
 import { MysqlStream } from "./stream.ts";
+import { resolveField } from "./types.ts";
 
 class MysqlSource implements Source {
   readonly #session: MysqlSession;
-  #stream: MysqlStream | undefined;
+  /** The latest read, which may still hold the connection. */
+  #stream: { stop(): Promise<void> } | undefined;
   #pinned = false;
   /** Set once a failure may have ended the pinned transaction, with the reason. */
   #lost: SourceError | undefined;
@@ -72,6 +85,35 @@ class MysqlSource implements Source {
       return this.#pinned
         ? { schema: result.schema, batches: this.#watch(result.batches) }
         : result;
+    } catch (error) {
+      this.#failed(error);
+      throw error;
+    }
+  }
+
+  /**
+   * The rows as CSV records written from the row packets (`csv_stream.ts`). Declined, having run
+   * nothing (a describe executes nothing), with a throttle (which spaces batches), when the query
+   * cannot be described, and for BIT and spatial columns, which the batches serve as well.
+   */
+  async copyCsv(query: SqlQuery, options: CsvOptions): Promise<CsvStream | undefined> {
+    if (options.throttleMs > 0) return undefined;
+    await this.#idle();
+    try {
+      const sql = bindParams(query, this.#session.server.sqlMode);
+      const plan = await planRead(this.#session, sql, options.signal);
+      const declined = plan.described === undefined || plan.described.some((f) => {
+        const column = resolveField(f);
+        return column === undefined || !passesThrough(column);
+      });
+      if (declined) return undefined;
+      const { flavor, version } = this.#session.server;
+      log.debug(`MySQL (${flavor} ${version}), CSV records: ${plan.sql}`);
+      const { read, result } = await startCsvRead(this.#session, plan.sql, options, plan.widened);
+      this.#stream = read;
+      const warning = roundedFloatWarning(read.columns, plan.fallback);
+      if (warning !== undefined) log.warn(warning);
+      return this.#pinned ? { schema: result.schema, chunks: this.#watch(result.chunks) } : result;
     } catch (error) {
       this.#failed(error);
       throw error;
@@ -125,10 +167,10 @@ class MysqlSource implements Source {
     if (this.#lost !== undefined) throw this.#lost;
   }
 
-  /** The batches of a pinned read, ending the pin if they fail. */
-  async *#watch(batches: AsyncIterable<RecordBatch>): AsyncGenerator<RecordBatch> {
+  /** The batches or chunks of a pinned read, ending the pin if they fail. */
+  async *#watch<T>(items: AsyncIterable<T>): AsyncGenerator<T> {
     try {
-      yield* batches;
+      yield* items;
     } catch (error) {
       this.#failed(error);
       throw error;

@@ -11,7 +11,7 @@
  */
 import { SourceError } from "../../errors.ts";
 import type { ColumnBuilder } from "../../arrow/mod.ts";
-import { type ColumnDecoder, type Decode, valueError } from "./decode.ts";
+import { type Decode, valueError } from "./decode.ts";
 import type { MysqlColumn } from "./types.ts";
 
 const NULL_CELL = 0xfb;
@@ -24,14 +24,26 @@ function malformedRow(what: string): SourceError {
   return new SourceError(`MySQL: a malformed row packet from the server (${what})`, "disconnect");
 }
 
+/**
+ * Where one column's cells go: a `ColumnDecoder` of `decode.ts`, or anything else that takes a
+ * value as its bytes and a NULL as such (the CSV passthrough's cell writers, `csv_cells.ts`).
+ */
+export interface CellTarget {
+  decode: Decode;
+  builder: Pick<ColumnBuilder, "appendNull">;
+}
+
 /** Decodes row packets of one result into its columns' builders. */
 export class TextRowDecoder {
   readonly #columns: readonly MysqlColumn[];
   readonly #decoders: Decode[];
-  readonly #builders: ColumnBuilder[];
+  readonly #builders: Pick<ColumnBuilder, "appendNull">[];
 
-  /** `decoders` are the columns' own, in column order (see `createDecoders`). */
-  constructor(columns: readonly MysqlColumn[], decoders: readonly ColumnDecoder[]) {
+  /**
+   * `decoders` are the columns' own, in column order (see `createDecoders`): each takes its
+   * column's values, and its builder the NULLs.
+   */
+  constructor(columns: readonly MysqlColumn[], decoders: readonly CellTarget[]) {
     this.#columns = columns;
     this.#decoders = decoders.map((d) => d.decode);
     this.#builders = decoders.map((d) => d.builder);

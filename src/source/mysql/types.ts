@@ -245,6 +245,12 @@ export function isSingleFloat(f: MysqlField): boolean {
   return f.columnType === T.FLOAT;
 }
 
+/** Resolves one field as it was described, or undefined when it has no exact Arrow mapping. */
+export function resolveField(f: MysqlField): MysqlColumn | undefined {
+  const resolved = resolve(f);
+  return "kind" in resolved ? { name: f.name, ...resolved } : undefined;
+}
+
 /**
  * Resolves every field; throws one {@link TypeMappingError} listing every column that has no exact
  * Arrow representation, each with a conversion that fixes it.
