@@ -84,9 +84,7 @@ export class CopyRowsQuery extends Readable {
         new SourceError(
           `PostgreSQL: malformed COPY data: ${
             this.#rows - this.#extraMessages
-          } rows read, the server says ${
-            message.text ?? "nothing"
-          }`,
+          } rows read, the server says ${message.text ?? "nothing"}`,
           "permanent",
         ),
       );
