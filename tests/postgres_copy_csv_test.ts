@@ -1216,3 +1216,25 @@ Deno.test("postgres copy csv: an ErrorResponse hands the rest of the stream back
     /a row without a line end/,
   );
 });
+
+Deno.test("postgres copy rows: records may release their buffer only when nothing else shares it", () => {
+  const rows = concat([message("d", "1,a\n"), message("d", "2,b\n")]);
+  const end = concat([message("c", ""), message("C", "COPY 3\0"), message("Z", "I")]);
+  // A chunk that is its whole buffer, in the middle of the COPY: its records own it.
+  const whole = new CopyRowsParser().push(rows.slice(), true);
+  assert.deepEqual(whole.blocks.map((b) => b.owned), [true]);
+  // The caller could not vouch for the chunk (a slice of a shared buffer): never owned.
+  assert.deepEqual(new CopyRowsParser().push(rows.slice(), false).blocks.map((b) => b.owned), [
+    false,
+  ]);
+  // The COPY ends in the chunk: what follows is node-postgres's, in the same buffer.
+  const last = new CopyRowsParser().push(concat([rows, message("d", "3,c\n"), end]), true);
+  assert.equal(last.over?.how, "done");
+  assert.deepEqual(last.blocks.map((b) => [b.rows, b.owned]), [[3, false]]);
+  // A row held back across chunks is completed in a buffer of the parser's own.
+  const split = new CopyRowsParser();
+  const third = message("d", "3,c\n");
+  split.push(concat([rows, third.subarray(0, 3)]), false);
+  const completed = split.push(concat([third.subarray(3), message("d", "4,d\n")]), false);
+  assert.deepEqual(completed.blocks.map((b) => [b.rows, b.owned]), [[1, true], [1, false]]);
+});

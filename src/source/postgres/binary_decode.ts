@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { releaseBuffer } from "../../util/release_buffer.ts";
 import { SourceError, TypeMappingError } from "../../errors.ts";
 import { pendingBytes } from "../../arrow/batch.ts";
 import type { ColumnBuilder } from "../../arrow/builder.ts";
@@ -234,9 +235,12 @@ export class CopyBinaryDecoder {
   readonly #budget: BatchBudget | undefined;
   readonly #builders: readonly ColumnBuilder[];
   #buf: Uint8Array = new Uint8Array(0);
+  /** `#buf` may be released once decoded past (see {@link push}). */
+  #bufOwned = false;
   #view = new DataView(this.#buf.buffer);
   #pos = 0;
   #pending: Uint8Array[] = [];
+  #pendingOwned: boolean[] = [];
   #pendingBytes = 0;
   /** Bytes needed from `#pos` before decoding can make progress. */
   #need = HEADER_BYTES;
@@ -274,11 +278,16 @@ export class CopyBinaryDecoder {
     this.#full = false;
   }
 
-  /** Queues the next chunk of COPY data (any split). */
-  push(chunk: Uint8Array): void {
+  /**
+   * Queues the next chunk of COPY data (any split). `owned`: nothing else uses the chunk's buffer,
+   * so the decoder releases it once decoded (`util/release_buffer.ts`): the main thread, busy with
+   * few allocations of its own, would otherwise let tens of MB of spent socket bytes pile up.
+   */
+  push(chunk: Uint8Array, owned = false): void {
     if (chunk.length === 0) return;
     if (this.#trailerSeen) throw protocolError("data after the end-of-data marker");
     this.#pending.push(chunk);
+    this.#pendingOwned.push(owned);
     this.#pendingBytes += chunk.length;
   }
 
@@ -318,20 +327,28 @@ export class CopyBinaryDecoder {
     if (remaining >= this.#need) return true;
     if (remaining + this.#pendingBytes < this.#need) return false;
     let merged: Uint8Array;
+    let owned: boolean;
     if (remaining === 0 && this.#pending.length === 1) {
       merged = this.#pending[0];
+      owned = this.#pendingOwned[0];
     } else {
       merged = new Uint8Array(remaining + this.#pendingBytes);
+      owned = true;
       merged.set(this.#buf.subarray(this.#pos));
       let o = remaining;
-      for (const chunk of this.#pending) {
+      for (const [i, chunk] of this.#pending.entries()) {
         merged.set(chunk, o);
         o += chunk.length;
+        if (this.#pendingOwned[i]) releaseBuffer(chunk);
       }
     }
+    // Every value read from the old buffer was copied into the builders.
+    if (this.#bufOwned) releaseBuffer(this.#buf);
     this.#pending = [];
+    this.#pendingOwned = [];
     this.#pendingBytes = 0;
     this.#buf = merged;
+    this.#bufOwned = owned;
     this.#view = new DataView(merged.buffer, merged.byteOffset, merged.byteLength);
     this.#pos = 0;
     return true;

@@ -102,7 +102,7 @@ async function* copyBatches(
     });
     try {
       for await (const records of stream as AsyncIterable<Records>) {
-        decoder.push(records.bytes);
+        decoder.push(records.bytes, records.owned);
         while (decoder.decode()) {
           decoder.batchTaken();
           const batch = finishBatch(schema, builders);

@@ -13,6 +13,7 @@
  * @module
  */
 import { stripTerminator } from "../../sql.ts";
+import { releaseBuffer } from "../../util/release_buffer.ts";
 import type { CsvChunk, CsvStream } from "../source.ts";
 import { onAbort } from "./abort.ts";
 import { createSinks, inColumn } from "./columns.ts";
@@ -75,6 +76,9 @@ async function* copyChunks(
         const watched = watch >= 0 ? watchedValue(records, columns, watch) : undefined;
         const { bytes, rows, ends } = rewriter.rewrite(records);
         yield watched === undefined ? { bytes, rows, ends } : { bytes, rows, ends, watched };
+        // The consumer is done with the chunk (see CsvChunk): release the socket's bytes now,
+        // or the main thread, allocating little else, lets tens of MB of them pile up.
+        if (records.owned) releaseBuffer(records.bytes);
       }
     } catch (error) {
       signal?.throwIfAborted();

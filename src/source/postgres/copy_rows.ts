@@ -27,6 +27,11 @@ export interface Records {
   rows: number;
   /** `ends[r]` is the index just past record `r`'s LF (for `r < rows`). */
   ends: Int32Array;
+  /**
+   * `bytes` is the only view of its buffer that anyone holds, so whoever is done with the records
+   * may release the buffer (`util/release_buffer.ts`).
+   */
+  owned: boolean;
 }
 
 /** What one chunk of protocol bytes gave. */
@@ -81,19 +86,22 @@ export class CopyRowsParser {
 
   /**
    * Parses the next chunk of protocol bytes. The chunk must not be used by anyone else: records
-   * are moved together inside it and handed on in it.
+   * are moved together inside it and handed on in it. `owned`: the chunk spans the whole of its
+   * buffer (so its records may release it), unless the COPY ends in it and node-postgres gets the
+   * rest.
    */
-  push(chunk: Uint8Array): Parsed {
+  push(chunk: Uint8Array, owned = false): Parsed {
     if (this.#over) throw new Error("the COPY is over");
-    if (this.#pending === undefined) return this.#parse(chunk);
+    if (this.#pending === undefined) return this.#parse(chunk, owned);
     const at = this.#completePending(chunk);
     if (at < 0) return { blocks: [] };
     const message = this.#pending;
     this.#pending = undefined;
     this.#filled = 0;
-    const first = this.#parse(message);
+    // The held-back message is in a buffer of its own.
+    const first = this.#parse(message, true);
     if (first.over === undefined) {
-      const rest = this.#parse(chunk.subarray(at));
+      const rest = this.#parse(chunk.subarray(at), owned);
       return { blocks: [...first.blocks, ...rest.blocks], over: rest.over };
     }
     // The message was CopyDone or an error: all that follows is node-postgres's.
@@ -104,7 +112,7 @@ export class CopyRowsParser {
   }
 
   /** Parses the messages of `buf`, holding back the one its end cuts. */
-  #parse(buf: Uint8Array): Parsed {
+  #parse(buf: Uint8Array, owned: boolean): Parsed {
     const n = buf.length;
     let p = 0;
     let o = 0;
@@ -143,9 +151,13 @@ export class CopyRowsParser {
     }
     if (over === undefined) this.#hold(buf, p);
     else this.#over = true;
-    const blocks = rows === 0
-      ? []
-      : [{ bytes: buf.subarray(0, o), rows, ends: this.#ends.slice(0, rows) }];
+    const blocks = rows === 0 ? [] : [{
+      bytes: buf.subarray(0, o),
+      rows,
+      ends: this.#ends.slice(0, rows),
+      // What follows CopyDone in the buffer is node-postgres's to read.
+      owned: owned && over === undefined,
+    }];
     return over === undefined ? { blocks } : { blocks, over };
   }
 

@@ -117,7 +117,9 @@ export class CopyRowsQuery extends Readable {
         this.#wanted && this.#pgListener !== undefined &&
         (chunk = socket.read() as Uint8Array | null) !== null
       ) {
-        this.#parse(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+        // A chunk that is not the whole of its buffer may be a slice of a shared pool.
+        const whole = chunk.byteOffset === 0 && chunk.length === chunk.buffer.byteLength;
+        this.#parse(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), whole);
       }
     } catch (error) {
       this.destroy(error as Error);
@@ -126,8 +128,8 @@ export class CopyRowsQuery extends Readable {
     }
   }
 
-  #parse(chunk: Uint8Array): void {
-    const { blocks, over } = this.#parser.push(chunk);
+  #parse(chunk: Uint8Array, whole: boolean): void {
+    const { blocks, over } = this.#parser.push(chunk, whole);
     for (const records of blocks) {
       this.#rows += records.rows;
       this.#wanted = this.push(records);

@@ -178,7 +178,8 @@ export class CsvRewriter {
     }
     if (span === 0 && this.#o === 0) return records;
     this.#copy(buf, span, buf.length);
-    return { bytes: this.#out.subarray(0, this.#o), rows, ends: outEnds };
+    // The output buffer is reused for the next call.
+    return { bytes: this.#out.subarray(0, this.#o), rows, ends: outEnds, owned: false };
   }
 
   /**
