@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import net from "node:net";
@@ -377,6 +378,32 @@ Deno.test("mysql raw rows: row packets go to the reader, the end to mysql2, a by
   assert.equal(bypassed[0].retryClass, "permanent");
   assert.match(bypassed[0].message, /mysql2 parsed a row itself.*mysql2 3\.24\.6/);
   assert.throws(() => interceptRows(new EventEmitter(), () => {}, () => {}), TypeError);
+});
+
+Deno.test("mysql raw rows: a spent socket chunk is released, never the first, a pool, or a shared one", () => {
+  const query = new FakeQuery();
+  interceptRows(query, () => {}, () => {});
+  const state = (query as unknown as { row: (p: unknown, c: unknown) => unknown }).row;
+  /** A row packet `[0]` at the start of `bytes`, a view of a socket chunk. */
+  const packet = (bytes: Uint8Array) => {
+    bytes.set([9, 9, 9, 9, 0]);
+    return { buffer: bytes, offset: 4, end: 5, isEOF: () => false };
+  };
+  const big = () => new Uint8Array(Buffer.poolSize * 2);
+  const firstChunk = big();
+  const spent = big();
+  const sharedBuffer = new ArrayBuffer(Buffer.poolSize * 4);
+  const sharedHead = new Uint8Array(sharedBuffer, 0, Buffer.poolSize * 2);
+  const pool = new Uint8Array(Buffer.poolSize);
+  const last = big();
+  for (const chunk of [firstChunk, spent, pool, sharedHead, last]) {
+    state.call(query, packet(chunk), {});
+  }
+  // Rows went on to another buffer: the spent chunk is released...
+  assert.ok(spent.buffer.detached);
+  // ...but not the first row's chunk (mysql2's column definitions may lie in it), a buffer the size
+  // of Node's pool, a chunk that does not reach its buffer's end, or the chunk still being read.
+  for (const kept of [firstChunk, pool, sharedHead, last]) assert.ok(!kept.buffer.detached);
 });
 
 Deno.test("mysql raw rows: the installed mysql2 hands every row packet to the reader", async () => {

@@ -17,7 +17,9 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { SourceError } from "../../errors.ts";
+import { releaseBuffer } from "../../util/release_buffer.ts";
 
 /** mysql2's packet, as far as a row state reads it. */
 interface Packet {
@@ -52,6 +54,26 @@ function bypassed(): SourceError {
 }
 
 /**
+ * Releases the socket chunk whose rows were all handed on (`util/release_buffer.ts`), when mysql2
+ * is sure to be done with it too: a result's rows arrive chunk after chunk, and mysql2 copies a
+ * row cut by a chunk's end into a buffer of its own before handing it on, so once a packet comes
+ * from another buffer the last one is spent. Left to the garbage collector, which the main thread
+ * runs rarely while it streams, spent chunks piled up to tens of MB. Never released:
+ * - the first row's chunk, which may also hold the column definitions mysql2 decodes lazily;
+ * - a buffer of at most `Buffer.poolSize` bytes, which may be Node's pool that small copies share;
+ * - a chunk that does not run to its buffer's end, whose buffer might hold the next chunk too.
+ */
+function releaseSpent(chunk: Uint8Array, first: ArrayBufferLike | undefined): void {
+  const buffer = chunk.buffer;
+  if (
+    buffer !== first && buffer.byteLength > Buffer.poolSize &&
+    chunk.byteOffset + chunk.byteLength === buffer.byteLength
+  ) {
+    releaseBuffer(chunk);
+  }
+}
+
+/**
  * Routes the row packets of `query` (a streaming mysql2 `Query`, as `connection.query()` returns
  * it) to `onRow`, and reports through `onBypass` a row mysql2 delivered itself. Call it before the
  * query's first packet arrives, i.e. synchronously after `connection.query()`.
@@ -70,10 +92,13 @@ export function interceptRows(
   // memory; one view per socket chunk is enough, as consecutive rows share their chunk.
   let source: Uint8Array | undefined;
   let view: Uint8Array = new Uint8Array(0);
+  let first: ArrayBufferLike | undefined;
   const row: State = function (packet, connection) {
     if (packet.isEOF()) return mysqlRow.call(this, packet, connection);
     const buffer = packet.buffer;
     if (buffer !== source) {
+      if (source !== undefined && source.buffer !== buffer.buffer) releaseSpent(source, first);
+      first ??= buffer.buffer;
       source = buffer;
       view = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     }
