@@ -17,11 +17,6 @@
  * Run: deno test --allow-all tests/mysql_copy_csv_test.ts
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { loadConfig } from "../src/config/load.ts";
-import type { PipelineHooks } from "../src/pipeline/context.ts";
-import { runExportsWith } from "../src/pipeline/run.ts";
-import type { ExportSummary } from "../src/pipeline/summary.ts";
 import { SourceError, TypeMappingError } from "../src/errors.ts";
 import { CsvChunkBuffer } from "../src/source/mysql/csv_chunk.ts";
 import { cellTargets } from "../src/source/mysql/csv_cells.ts";
@@ -29,92 +24,27 @@ import { createDecoders } from "../src/source/mysql/decode.ts";
 import { openMysql } from "../src/source/mysql/mod.ts";
 import { TextRowDecoder } from "../src/source/mysql/text_row.ts";
 import type { MysqlColumn } from "../src/source/mysql/types.ts";
-import { openSource } from "../src/source/open.ts";
-import { StateStore } from "../src/state/store.ts";
-import { listDir, withTempDir } from "./support/files.ts";
-import { captureLog } from "./support/log.ts";
+import { withTempDir } from "./support/files.ts";
 import { MYSQL_SERVER, type MysqlTestDb, withMysqlDb } from "./support/mysql.ts";
 import { readCsv } from "./support/read_csv.ts";
-
-/** The passthrough's log line; the fallback's starts with {@link DECLINED}. */
-const PASSTHROUGH = "CSV records from the source, no Arrow batches";
-const DECLINED = "CSV through Arrow batches";
-
-/** The Arrow path on the very same read, taken for the hook on its batches. */
-const ARROW: PipelineHooks = { beforeWrite: (batch) => batch };
+import {
+  ARROW,
+  bytesOf,
+  cursorOf,
+  DECLINED,
+  type Run,
+  runCsv as runPassthroughCsv,
+  type RunSpec,
+  tookPassthrough,
+} from "./support/passthrough_runs.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Running exports.
 
-interface Run {
-  summary: ExportSummary;
-  /** The delivered files. */
-  files: string[];
-  /** Everything logged, at debug level. */
-  log: string;
-  dir: string;
-}
-
-interface RunSpec {
-  query: string;
-  /** Extra `source.tuning` keys, e.g. `throttle_ms: 5`. */
-  tuning?: string;
-  /** Extra lines of the export, e.g. `mode: incremental`. */
-  exportLines?: string[];
-  hooks?: PipelineHooks;
-}
-
-let runs = 0;
-
-/** Runs one CSV export of `spec.query` in a fresh directory under `base` (or in `dir`). */
-async function runCsv(db: MysqlTestDb, base: string, spec: RunSpec, dir?: string): Promise<Run> {
-  dir ??= join(base, `run${runs++}`);
-  await Deno.mkdir(dir, { recursive: true });
-  const path = join(dir, "rivet.yaml");
+/** Runs one CSV export of `spec.query` on `db` (see `support/passthrough_runs.ts`). */
+function runCsv(db: MysqlTestDb, base: string, spec: RunSpec, dir?: string): Promise<Run> {
   const url = `mysql://${MYSQL_SERVER.user}@${MYSQL_SERVER.host}:${MYSQL_SERVER.port}/${db.name}`;
-  await Deno.writeTextFile(
-    path,
-    [
-      "source:",
-      "  type: mysql",
-      `  url: ${JSON.stringify(url)}`,
-      `  tuning: { profile: fast${spec.tuning ? `, ${spec.tuning}` : ""} }`,
-      "exports:",
-      "  - name: t",
-      `    query: ${JSON.stringify(spec.query)}`,
-      "    format: csv",
-      "    destination: { type: local, path: ./out }",
-      ...(spec.exportLines ?? []).map((l) => `    ${l}`),
-      "",
-    ].join("\n"),
-  );
-  const config = await loadConfig(path);
-  let summary: ExportSummary | undefined;
-  const lines = await captureLog("debug", async () => {
-    const result = await runExportsWith(config, {}, openSource, spec.hooks);
-    summary = result.summaries[0];
-  });
-  const files = (await listDir(join(dir, "out"))).map((name) => join(dir, "out", name));
-  return { summary: summary!, files, log: lines.join(""), dir };
-}
-
-function tookPassthrough(run: Run): boolean {
-  return run.log.includes(PASSTHROUGH);
-}
-
-async function bytesOf(run: Run): Promise<Uint8Array> {
-  assert.equal(run.summary.error, undefined, run.summary.error);
-  assert.equal(run.files.length, 1, `one file: ${run.files}`);
-  return await Deno.readFile(run.files[0]);
-}
-
-function cursorOf(run: Run): { kind: string; text: string } | undefined {
-  const store = StateStore.open(join(run.dir, ".rivet_state.db"));
-  try {
-    return store.cursor("t")?.value ?? undefined;
-  } finally {
-    store.close();
-  }
+  return runPassthroughCsv({ type: "mysql", url }, base, spec, dir);
 }
 
 /** The Arrow path's run and the passthrough's of `spec`; asserts both files are the same bytes. */

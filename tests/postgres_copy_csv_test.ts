@@ -16,108 +16,39 @@
  * Run: deno test --allow-all tests/postgres_copy_csv_test.ts
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { loadConfig } from "../src/config/load.ts";
-import type { PipelineHooks } from "../src/pipeline/context.ts";
-import { runExportsWith, type RunOptions } from "../src/pipeline/run.ts";
-import type { ExportSummary } from "../src/pipeline/summary.ts";
 import { CopyRowsParser, type Records } from "../src/source/postgres/copy_rows.ts";
 import { CopyRowsQuery } from "../src/source/postgres/copy_rows_query.ts";
 import { CsvRewriter } from "../src/source/postgres/csv_rewrite.ts";
-import type { PgColumn, ScalarKind } from "../src/source/postgres/types.ts";
 import { openSource } from "../src/source/open.ts";
-import { StateStore } from "../src/state/store.ts";
+import type { PgColumn, ScalarKind } from "../src/source/postgres/types.ts";
 import { postgresDb, type TestDb, withDb } from "./support/engines.ts";
-import { listDir, withTempDir } from "./support/files.ts";
-import { captureLog } from "./support/log.ts";
+import { withTempDir } from "./support/files.ts";
 import { readCsv } from "./support/read_csv.ts";
+import {
+  ARROW,
+  bytesOf,
+  cursorOf,
+  DECLINED,
+  type Run,
+  runCsv as runPassthroughCsv,
+  type RunSpec,
+  tookPassthrough,
+} from "./support/passthrough_runs.ts";
 import { adminClient, pgSettings, tuning, uniqueName } from "./support/pg.ts";
 import { startTcpProxy } from "./support/tcp_proxy.ts";
 
 const sql = String.raw;
 
-/** The passthrough's log line; the fallback's starts with {@link DECLINED}. */
-const PASSTHROUGH = "CSV records from the source, no Arrow batches";
-const DECLINED = "CSV through Arrow batches";
-
-/** The Arrow path on the very same read (COPY binary), taken for the hook on its batches. */
-const ARROW_COPY: PipelineHooks = { beforeWrite: (batch) => batch };
 /** The Arrow path through cursor FETCH: a statement timeout rules out every COPY. */
 const FETCH_TUNING = "statement_timeout_s: 600";
 
 // ---------------------------------------------------------------------------------------------
 // Running exports.
 
-interface Run {
-  summary: ExportSummary;
-  /** The delivered files, by name. */
-  files: string[];
-  /** Everything logged, at debug level. */
-  log: string;
-  dir: string;
-}
-
-interface RunSpec {
-  query: string;
-  /** Extra `source.tuning` keys, e.g. `throttle_ms: 5`. */
-  tuning?: string;
-  /** Extra lines of the export, e.g. `max_file_size: 64KB`. */
-  exportLines?: string[];
-  hooks?: PipelineHooks;
-  options?: RunOptions;
-}
-
-let runs = 0;
-
-/** Runs one CSV export of `spec.query` in a fresh directory under `base`. */
-async function runCsv(db: TestDb, base: string, spec: RunSpec, dir?: string): Promise<Run> {
-  dir ??= join(base, `run${runs++}`);
-  await Deno.mkdir(dir, { recursive: true });
-  const path = join(dir, "rivet.yaml");
-  await Deno.writeTextFile(
-    path,
-    [
-      "source:",
-      "  type: postgres",
-      `  url: ${JSON.stringify(db.url)}`,
-      `  tuning: { profile: fast${spec.tuning ? `, ${spec.tuning}` : ""} }`,
-      "exports:",
-      "  - name: t",
-      `    query: ${JSON.stringify(spec.query)}`,
-      "    format: csv",
-      "    destination: { type: local, path: ./out }",
-      ...(spec.exportLines ?? []).map((l) => `    ${l}`),
-      "",
-    ].join("\n"),
-  );
-  const config = await loadConfig(path);
-  let summary: ExportSummary | undefined;
-  const lines = await captureLog("debug", async () => {
-    const result = await runExportsWith(config, spec.options ?? {}, openSource, spec.hooks);
-    summary = result.summaries[0];
-  });
-  const files = (await listDir(join(dir, "out"))).map((name) => join(dir, "out", name));
-  return { summary: summary!, files, log: lines.join(""), dir };
-}
-
-function tookPassthrough(run: Run): boolean {
-  return run.log.includes(PASSTHROUGH);
-}
-
-async function bytesOf(run: Run): Promise<Uint8Array> {
-  assert.equal(run.summary.error, undefined, run.summary.error);
-  assert.equal(run.files.length, 1, `one file: ${run.files}`);
-  return await Deno.readFile(run.files[0]);
-}
-
-function cursorOf(run: Run): { kind: string; text: string } | undefined {
-  const store = StateStore.open(join(run.dir, ".rivet_state.db"));
-  try {
-    return store.cursor("t")?.value ?? undefined;
-  } finally {
-    store.close();
-  }
+/** Runs one CSV export of `spec.query` on `db` (see `support/passthrough_runs.ts`). */
+function runCsv(db: TestDb, base: string, spec: RunSpec, dir?: string): Promise<Run> {
+  return runPassthroughCsv({ type: "postgres", url: db.url }, base, spec, dir);
 }
 
 /** Both Arrow reads of `query` and the passthrough; asserts all three files are the same bytes. */
@@ -125,7 +56,7 @@ async function sameAsArrow(db: TestDb, base: string, query: string): Promise<Run
   const passthrough = await runCsv(db, base, { query });
   assert.ok(tookPassthrough(passthrough), "the passthrough was taken");
   const bytes = await bytesOf(passthrough);
-  const arrowCopy = await runCsv(db, base, { query, hooks: ARROW_COPY });
+  const arrowCopy = await runCsv(db, base, { query, hooks: ARROW });
   const fetch = await runCsv(db, base, { query, tuning: FETCH_TUNING });
   for (const [label, arrow] of [["COPY binary", arrowCopy], ["FETCH", fetch]] as const) {
     assert.ok(!tookPassthrough(arrow), `${label}: Arrow path`);
@@ -810,7 +741,7 @@ Deno.test("postgres copy csv: values Arrow cannot hold fail with the Arrow path'
         await db.exec(`INSERT INTO ${table} VALUES (1, NULL), (2, ${value}::${type}), (3, NULL)`);
         const query = `SELECT * FROM ${table} ORDER BY id`;
         const passthrough = await runCsv(db, base, { query });
-        const arrow = await runCsv(db, base, { query, hooks: ARROW_COPY });
+        const arrow = await runCsv(db, base, { query, hooks: ARROW });
         const label = `${type} ${value}`;
         assert.ok(tookPassthrough(passthrough), label);
         assert.equal(passthrough.summary.status, "failed", label);
@@ -834,7 +765,7 @@ Deno.test("postgres copy csv: a server error after rows were sent fails as the A
       "FROM generate_series(1, 40000) g";
     await withTempDir(async (base) => {
       const passthrough = await runCsv(db, base, { query, tuning: "max_retries: 0" });
-      const arrow = await runCsv(db, base, { query, tuning: "max_retries: 0", hooks: ARROW_COPY });
+      const arrow = await runCsv(db, base, { query, tuning: "max_retries: 0", hooks: ARROW });
       assert.ok(tookPassthrough(passthrough));
       assert.match(passthrough.log, /batch 2: /, "records had been written when the error came");
       assert.equal(passthrough.summary.status, "failed");
@@ -867,7 +798,7 @@ Deno.test("postgres copy csv: a read cut mid-stream is retried on a fresh connec
         assert.equal(run.summary.rows, 30000);
         assertSameBytes(
           await bytesOf(run),
-          await bytesOf(await runCsv(db, base, { query, hooks: ARROW_COPY })),
+          await bytesOf(await runCsv(db, base, { query, hooks: ARROW })),
           "after the retry",
         );
       });
@@ -943,7 +874,7 @@ Deno.test("postgres copy csv: everything that needs batches or a cursor read fal
           /quality rules check batches/,
         ],
         ["--reconcile", { query, options: { reconcile: true } }, /--reconcile tallies batches/],
-        ["a batch hook", { query, hooks: ARROW_COPY }, /a test hook rewrites batches/],
+        ["a batch hook", { query, hooks: ARROW }, /a test hook rewrites batches/],
       ];
       for (const [label, spec, reason] of fallbacks) {
         const run = await runCsv(db, base, spec);
@@ -992,7 +923,7 @@ Deno.test("postgres copy csv: --validate and max_file_size parts on the passthro
       SELECT g, E'line\n' || repeat('x', g % 50), date '2024-01-01' + g FROM generate_series(1, 20000) g`);
     const query = `SELECT * FROM ${db.ns}.t ORDER BY id`;
     await withTempDir(async (base) => {
-      const whole = await bytesOf(await runCsv(db, base, { query, hooks: ARROW_COPY }));
+      const whole = await bytesOf(await runCsv(db, base, { query, hooks: ARROW }));
       const parts = await runCsv(db, base, {
         query,
         exportLines: ["max_file_size: 100KB"],
@@ -1045,7 +976,7 @@ Deno.test("postgres copy csv: the incremental cursor is the one the Arrow path s
           exportLines: ["mode: incremental", "cursor_column: k"],
         };
         const fast = await runCsv(db, base, spec);
-        const arrow = await runCsv(db, base, { ...spec, hooks: ARROW_COPY });
+        const arrow = await runCsv(db, base, { ...spec, hooks: ARROW });
         assert.ok(tookPassthrough(fast), type);
         assertSameBytes(await bytesOf(fast), await bytesOf(arrow), type);
         const cursor = cursorOf(fast);
