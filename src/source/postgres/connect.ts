@@ -15,7 +15,8 @@ import type { ConnectionOptions } from "node:tls";
 import type { ConnectionSettings, SourceConfig } from "../../config/types.ts";
 import { ConfigError, errorMessage, SourceError } from "../../errors.ts";
 import { log } from "../../util/log.ts";
-import { type CopyFormat, CopyRowsQuery } from "./copy_rows_query.ts";
+import type { CopyFormat } from "./copy_rows.ts";
+import { CopyRowsQuery } from "./copy_rows_query.ts";
 import { toSourceError } from "./errors.ts";
 import { readOptionFile } from "../option_file.ts";
 import { SessionClock } from "../session_clock.ts";
@@ -278,17 +279,13 @@ export class PgSession {
    * destroyed.
    */
   copyOut(sql: string, format: CopyFormat): Readable {
-    return this.#copy(new CopyRowsQuery(sql, format));
-  }
-
-  #copy<T extends Readable & pg.Submittable>(query: T): T {
     this.#assertUsable();
     const end = this.clock.statement();
-    const stream = this.client.query(query);
+    const stream = this.client.query(new CopyRowsQuery(sql, format));
     stream.once("end", end);
     stream.once("error", end);
     stream.once("close", end);
-    // Both COPY readers take the socket over with pause() + a 'readable' listener. Deno's
+    // The COPY reader takes the socket over with pause() + a 'readable' listener. Deno's
     // net.Socket#pause stops the handle's read loop while the stream still believes a read is
     // pending, so on a socket that sat idle no data would ever arrive and the COPY would hang.
     // resume() restarts the read loop; with a 'readable' listener the socket stays non-flowing,

@@ -18,8 +18,6 @@ import { Readable } from "node:stream";
 import { SourceError } from "../../errors.ts";
 import { type CopyFormat, CopyRowsParser } from "./copy_rows.ts";
 
-export type { CopyFormat };
-
 /** The part of node-postgres's Connection this query uses. */
 interface Connection {
   stream: Readable;
