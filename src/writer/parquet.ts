@@ -28,6 +28,7 @@ import {
 import type { CompressionName } from "../config/types.ts";
 import { DataIntegrityError, TypeMappingError } from "../errors.ts";
 import { acquireEncoder, discardEncoder, releaseEncoder } from "./encoder_pool.ts";
+import { IpcBuffers } from "./ipc_buffers.ts";
 import type { LevelCodec } from "./parquet_levels.ts";
 import type { EncoderReply, EncoderRequest, EncoderSettings } from "./parquet_protocol.ts";
 import { assertSupportedFields } from "./types.ts";
@@ -201,6 +202,8 @@ class ParquetWriter implements FormatWriter {
   readonly #schema: Schema;
   readonly #sink: WritableStreamDefaultWriter<Uint8Array>;
   readonly #worker: Worker;
+  /** The buffers batches are serialized into, handed back by the encoder once spent. */
+  readonly #ipc = new IpcBuffers();
   /** Resolves when the encoder may take the next batch (it took the last one, or started). */
   #accepted = Promise.withResolvers<void>();
   /** Resolves when every byte of the file reached the sink. */
@@ -251,7 +254,7 @@ class ParquetWriter implements FormatWriter {
     const step = Math.ceil(rows / slices);
     try {
       for (let start = 0; start < rows; start += step) {
-        const ipc = toIpc(slices > 1 ? batch.slice(start, start + step) : batch);
+        const ipc = this.#ipc.serialize(slices > 1 ? batch.slice(start, start + step) : batch);
         await Promise.race([this.#accepted.promise, this.#failed.promise]);
         this.#accepted = Promise.withResolvers<void>();
         this.#send({ type: "batch", ipc }, [ipc.buffer as ArrayBuffer]);
@@ -302,7 +305,10 @@ class ParquetWriter implements FormatWriter {
   #receive(reply: EncoderReply): void {
     switch (reply.type) {
       case "ready":
+        this.#accepted.resolve();
+        break;
       case "accepted":
+        if (reply.spare) this.#ipc.giveBack(reply.spare);
         this.#accepted.resolve();
         break;
       case "chunk":

@@ -16,7 +16,6 @@
 // read permission for the .wasm file (the Node build reads it from node_modules or the npm cache),
 // and `deno compile` embeds it.
 import * as pw from "parquet-wasm/bundler";
-import { releaseBuffer } from "../util/release_buffer.ts";
 import type { EncoderReply, EncoderRequest, EncoderSettings } from "./parquet_protocol.ts";
 
 /** Most output bytes sent to the writer and not yet stored by it. */
@@ -67,12 +66,12 @@ class Encoding {
     void this.#send(output.getReader());
   }
 
-  /** Hands the batch to the encoder once it asks for one. */
-  async add(ipc: Uint8Array): Promise<void> {
+  /**
+   * Hands the batch to the encoder once it asks for one. Returns the batch's buffer, spent: its
+   * bytes are in WASM memory by then.
+   */
+  async add(ipc: Uint8Array): Promise<ArrayBuffer> {
     const pending = fromIpc(ipc);
-    // Copied into WASM memory: left to this isolate's rare collections, the dead batches (8 MiB
-    // each) piled up to ~100 MB of the process's memory on 2 KB text rows.
-    releaseBuffer(ipc);
     let sent = 0;
     try {
       for (; sent < pending.length; sent++) {
@@ -84,6 +83,7 @@ class Encoding {
     } finally {
       for (let i = sent; i < pending.length; i++) pending[i].free();
     }
+    return ipc.buffer as ArrayBuffer;
   }
 
   finish(): void {
@@ -178,10 +178,14 @@ async function handle(request: Exclude<EncoderRequest, { type: "written" }>): Pr
         await encoding.start(request.schema, request.settings);
         reply({ type: "ready" });
         break;
-      case "batch":
-        await encoding.add(request.ipc);
-        reply({ type: "accepted" });
+      case "batch": {
+        // Back to the writer, whose next batches are serialized into it: left to this isolate's
+        // rare collections, dead batches (8 MiB each) piled up to ~100 MB of the process's
+        // memory on 2 KB text rows.
+        const spare = await encoding.add(request.ipc);
+        reply({ type: "accepted", spare }, [spare]);
         break;
+      }
       case "finish":
         encoding.finish();
         break;

@@ -39,8 +39,12 @@ export type EncoderRequest =
 export type EncoderReply =
   /** The schema was accepted and the file begun. */
   | { type: "ready" }
-  /** The last batch was taken by the encoder: the writer may send the next one. */
-  | { type: "accepted" }
+  /**
+   * The last batch was taken by the encoder: the writer may send the next one. `spare` is the
+   * batch's buffer, handed back (transferred) for a later batch now that its bytes are in WASM
+   * memory.
+   */
+  | { type: "accepted"; spare?: ArrayBuffer }
   /** The next bytes of the file (the buffer is transferred). */
   | { type: "chunk"; bytes: Uint8Array }
   /** Every byte of the file was sent. */
