@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { releaseBatch } from "../arrow/release.ts";
 import type { Piece } from "../plan/plan.ts";
 import type { StreamOptions } from "../source/source.ts";
 import { log } from "../util/log.ts";
@@ -57,7 +58,12 @@ export async function extractPiece(
     if (rendered !== undefined) return rendered;
     const { schema, batches } = await source.query(piece.query, streamOptions(ctx));
     output = new PieceOutput(ctx, piece, schema);
-    for await (const batch of batches) await output.write(batch, performance.now());
+    for await (const batch of batches) {
+      await output.write(batch, performance.now());
+      // This loop holds the source's batch alone, and nothing that saw it keeps it (see
+      // `PieceOutput.write`): its memory is reused by the next batch instead of piling up.
+      releaseBatch(batch);
+    }
     return await output.finish();
   } catch (err) {
     await output?.abort(err);

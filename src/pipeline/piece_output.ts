@@ -69,7 +69,11 @@ export class PieceOutput {
     return this.#rows;
   }
 
-  /** Writes one batch (read at `at`, `performance.now()`), starting a new part when needed. */
+  /**
+   * Writes one batch (read at `at`, `performance.now()`), starting a new part when needed. Keeps
+   * nothing of the batch once it resolves: the cursor, the gates and the writer take what they
+   * need as it goes by, so the caller may free it.
+   */
   async write(read: RecordBatch, at: number): Promise<void> {
     const { exp } = this.#ctx;
     const batch = this.#ctx.hooks?.beforeWrite?.(read) ?? read;

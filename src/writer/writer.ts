@@ -49,7 +49,8 @@ export interface FormatWriter {
   /**
    * Appends one batch. Rejects with `TypeMappingError` when the batch's schema differs from the
    * writer's, and with the sink's error when the sink fails; after a rejection the writer is
-   * failed and only `abort` is useful.
+   * failed and only `abort` is useful. Once it resolves the writer holds nothing of the batch
+   * (what it still needs, it copied), so the caller may free the batch's memory.
    */
   write(batch: RecordBatch): Promise<void>;
   /**

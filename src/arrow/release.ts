@@ -1,0 +1,52 @@
+/**
+ * Frees a finished batch's column buffers at once, instead of when the garbage collector gets to
+ * them.
+ *
+ * Every batch a source yields is a fresh set of buffers (builders hand out exact copies), 8 MiB
+ * or so, and the main thread allocates few objects of its own, so V8 collected dead batches
+ * rarely: they piled up to ~50 MB of the process's memory on a 1 M-row mixed table, and the
+ * freshly touched memory of each new one cost page faults. Released as soon as the batch is
+ * written, the next batch's buffers reuse the same memory. Only the one holder of the batch may
+ * call this: every view of a released buffer is left empty.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tableFromArrays } from "apache-arrow";
+ * import { releaseBatch } from "./release.ts";
+ *
+ * const [batch] = tableFromArrays({ id: new Int32Array(100_000) }).batches;
+ * releaseBatch(batch);
+ * assert.equal(batch.numRows, 100_000);
+ * assert.equal(batch.getChild("id")?.data[0].values.length, 0);
+ * ```
+ *
+ * @module
+ */
+import type { Data, RecordBatch } from "apache-arrow";
+
+/**
+ * Buffers below this are left to the garbage collector: they cost it little, and a small buffer
+ * is the kind a library might share between batches (an empty bitmap, a constant).
+ */
+const MIN_RELEASED_BYTES = 64 * 1024;
+
+/** Releases the buffers behind `batch`'s columns, which nothing may read afterwards. */
+export function releaseBatch(batch: RecordBatch): void {
+  const buffers = new Set<ArrayBuffer>();
+  collect(batch.data, buffers);
+  for (const buffer of buffers) buffer.transfer(0);
+}
+
+function collect(data: Data, into: Set<ArrayBuffer>): void {
+  for (const view of [data.values, data.valueOffsets, data.nullBitmap, data.typeIds]) {
+    // A view over a SharedArrayBuffer (never made by rivet's builders) cannot be released.
+    const buffer = view?.buffer;
+    if (
+      buffer instanceof ArrayBuffer && !buffer.detached && buffer.byteLength >= MIN_RELEASED_BYTES
+    ) {
+      into.add(buffer);
+    }
+  }
+  for (const child of data.children) collect(child, into);
+}
