@@ -95,6 +95,31 @@ Deno.test("pipeline: incremental run commits the file, then the typed cursor, ma
   });
 });
 
+Deno.test("pipeline: every batch's memory is freed once it is written, and the file still holds every row", async () => {
+  await withTempDir(async (dir) => {
+    // Buffers of 200 KB: big enough to be freed at once rather than left to the collector.
+    const ids = tableFromArrays({
+      id: BigInt64Array.from({ length: 25_000 }, (_, i) => BigInt(i)),
+    });
+    const halves = [ids.slice(0, 12_500).batches[0], ids.slice(12_500).batches[0]];
+    for (const format of ["parquet", "csv"] as const) {
+      const fake = new FakeSourceFactory({ schema: ids.schema, batches: halves });
+      const config = makeConfig(dir, { format, mode: { kind: "full" } });
+      const { summaries, exitCode } = await runExportsWith(config, {}, fake.open);
+      assert.equal(exitCode, 0, String(summaries[0].error));
+      assert.equal(summaries[0].rows, 25_000);
+      assert.equal(fake.yielded.length, 2);
+      for (const batch of fake.yielded) {
+        assert.ok(batch.data.children[0].values.buffer.detached, `${format}: batch freed`);
+      }
+    }
+    const [parquet] = (await listOut(dir)).filter((f) => f.endsWith(".parquet"));
+    const { rows } = await readParquet(join(dir, "out", parquet));
+    assert.equal(rows.length, 25_000);
+    assert.equal(rows.at(-1)?.id, 24_999n);
+  });
+});
+
 Deno.test("pipeline: a failure mid-stream leaves no file and the cursor unchanged", async () => {
   await withTempDir(async (dir) => {
     const boom = new SourceError('relation "items" does not exist', "permanent");

@@ -63,7 +63,10 @@ export interface QueryPlan {
 export interface ResultStream {
   /** Arrow schema of every batch; field metadata `rivet.source_type` holds the database type name. */
   schema: Schema;
-  /** Record batches of at most `batchRows` rows each; empty results yield no batch. */
+  /**
+   * Record batches of at most `batchRows` rows each; empty results yield no batch. Each batch is
+   * new, its buffers shared with nothing: the consumer owns it and may free them.
+   */
   batches: AsyncIterable<RecordBatch>;
 }
 

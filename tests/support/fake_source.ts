@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { RecordBatch, Schema } from "apache-arrow";
+import { RecordBatch, type Schema, Table, tableFromIPC, tableToIPC } from "apache-arrow";
 import type { Config } from "../../src/config/types.ts";
 import type { ResultStream, Source, StreamOptions } from "../../src/source/source.ts";
 import type { SqlQuery } from "../../src/sql.ts";
@@ -26,6 +26,8 @@ export class FakeSourceFactory {
   attempts = 0;
   closed = 0;
   queries: SqlQuery[] = [];
+  /** Every batch handed out, in order. */
+  yielded: RecordBatch[] = [];
 
   constructor(private readonly plan: FakePlan) {}
 
@@ -33,6 +35,7 @@ export class FakeSourceFactory {
     const attempt = ++this.attempts;
     const plan = this.plan;
     const queries = this.queries;
+    const yielded = this.yielded;
     const onClose = () => this.closed++;
     const source: Source = {
       query(query: SqlQuery, _options: StreamOptions): Promise<ResultStream> {
@@ -44,7 +47,10 @@ export class FakeSourceFactory {
             );
             if (failure) throw failure.error;
             await Promise.resolve();
-            yield batch;
+            // A copy, as a real source's batch is its own: the pipeline frees each one it wrote.
+            const copy = copyOf(batch);
+            yielded.push(copy);
+            yield copy;
           }
         }
         return Promise.resolve({ schema: plan.schema, batches: batches() });
@@ -71,4 +77,10 @@ export class FakeSourceFactory {
     };
     return Promise.resolve(source);
   };
+}
+
+/** `batch` with buffers of its own, under the very same schema object. */
+function copyOf(batch: RecordBatch): RecordBatch {
+  const copied = tableFromIPC(tableToIPC(new Table([batch]), "stream")).batches[0];
+  return new RecordBatch(batch.schema, copied.data);
 }
