@@ -47,7 +47,7 @@ export interface ParquetTuning {
 }
 
 /**
- * Defaults: at most 122,880 rows (DuckDB's row-group size, readers handle it well) and 16 MiB
+ * Defaults: at most 122,880 rows (DuckDB's row-group size, readers handle it well) and 8 MiB
  * buffered per row group. A row limit far below arrow-rs's 1 Mi default matters: memory must
  * reach its steady state within the first few hundred thousand rows, so that a 2M-row export
  * needs no more than a 200k-row one.
@@ -57,12 +57,14 @@ export interface ParquetTuning {
  * 64 MiB gave ~270 MB of WASM memory on 2 KB text rows, 32 MiB ~140 MB, 16 MiB ~90 MB but 4%
  * larger files on a 10-column mixed table, whose dictionaries restart with every row group. With
  * plain pages (see `settings`) the size cost is gone: 300K rows of 2 KB text, 32 MiB → 16 MiB took
- * WASM memory from 125 to 76 MB for 0.004% more bytes. Typical tables reach the row limit first
- * (about 33 MB per 1 Mi rows of the mixed table).
+ * WASM memory from 125 to 76 MB for 0.004% more bytes. 16 → 8 MiB: WASM memory 116 → 59 MB on
+ * the 2 KB text rows and 84 → 72 MB on 1 M mixed rows (whose smaller output chunks also cost less
+ * memory on both threads: peak RSS 297 → 253 MB), for under 0.1% more bytes and no more time.
+ * Narrow tables reach the row limit first (TPC-H `lineitem`: about 3 MB of output per row group).
  */
 export const DEFAULT_PARQUET_TUNING: Readonly<ParquetTuning> = {
   maxRowGroupRows: 122_880,
-  maxRowGroupBytes: 16 * 1024 * 1024,
+  maxRowGroupBytes: 8 * 1024 * 1024,
 };
 
 /** parquet-wasm's name for each codec. */
