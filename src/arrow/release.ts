@@ -2,7 +2,7 @@
  * Frees a finished batch's column buffers at once, instead of when the garbage collector gets to
  * them.
  *
- * Every batch a source yields is a fresh set of buffers (builders hand out exact copies), 8 MiB
+ * Every batch a source yields is a fresh set of buffers (builders hand out exact copies), 4 MiB
  * or so, and the main thread allocates few objects of its own, so V8 collected dead batches
  * rarely: they piled up to ~50 MB of the process's memory on a 1 M-row mixed table, and the
  * freshly touched memory of each new one cost page faults. Released as soon as the batch is
