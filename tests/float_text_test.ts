@@ -82,6 +82,12 @@ Deno.test("float text: the same as the server's text for random and boundary val
       w32[0] = 0x4b800000 + k; // from 2^24, where halfway decimals are short integers
       singles.push(f32[0]);
     }
+    // Decimals of one to seven significant digits, as people type them, at every magnitude.
+    for (let k = 0; k < 6000; k++) {
+      const digits = 1 + (k % 7);
+      const exp = (next() % 90) - 45;
+      singles.push(Math.fround(Number(`${next() % 10 ** digits}e${exp}`)));
+    }
     while (singles.length < 20_000) {
       w32[0] = next();
       if (Number.isFinite(f32[0])) singles.push(f32[0]);

@@ -191,6 +191,9 @@ function nearestInside(b: Bounds, length: number): Decimal | undefined {
 // Float32: candidates and bounds compared in doubles, where rounding keeps order; bigint only for a
 // decimal that rounds to the very double it is compared with.
 
+/** The smallest normal float32, 2^-126. */
+const FLOAT32_MIN_NORMAL = 2 ** -126;
+
 /** A float32 value's rounding interval, exact in doubles (26 significant bits at most). */
 interface Interval32 {
   value: number;
@@ -208,14 +211,28 @@ function interval32(a: number): Interval32 {
   return { value: a, low: a - down / 2, high: a + ulp / 2 };
 }
 
+/**
+ * Significant digits of which at most one decimal fits a normal float32's rounding interval: the
+ * interval is narrower than 2^-23 of the value, decimals of six digits lie at least 10^-5 of their
+ * first digit's power apart (C's `FLT_DIG`).
+ */
+const FLOAT32_UNIQUE_DIGITS = 6;
+
 function strictShortest32(a: number): Decimal {
   const interval = interval32(a);
   let first = Math.floor(Math.log10(a));
   if (compareDecimal(1, first, a) > 0) first--;
   else if (compareDecimal(1, first + 1, a) <= 0) first++;
+  // Values typed in by people (prices, readings) have a few digits: one found at six digits is
+  // the only decimal of six digits or fewer inside, so the shortest, without a search. Subnormal
+  // values are spaced wider than that.
+  if (a >= FLOAT32_MIN_NORMAL) {
+    const unique = nearestInside32(interval, first - FLOAT32_UNIQUE_DIGITS + 1);
+    if (unique) return unique;
+  }
   // A decimal strictly inside at a coarse step is one at every finer step, so the coarsest step
   // (the fewest digits) can be bisected; nine digits always identify a float32.
-  let low = 1;
+  let low = a >= FLOAT32_MIN_NORMAL ? FLOAT32_UNIQUE_DIGITS + 1 : 1;
   let high = 9;
   let best = nearestInside32(interval, first - 8)!;
   while (low < high) {
