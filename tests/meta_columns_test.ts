@@ -32,6 +32,10 @@ import { ENGINES, type TestDb, withDb } from "./support/engines.ts";
 import { listDir, withTempDir, writeFile } from "./support/files.ts";
 import { readCsv } from "./support/read_csv.ts";
 import { readParquet } from "./support/read_parquet.ts";
+import { loadHashers } from "../src/pipeline/hashers.ts";
+
+// The pipeline loads the hashers as an export starts; these tests build its parts directly.
+await loadHashers();
 
 /** One source value for the encoding: NULL, a value's CSV text, or a binary value's bytes. */
 type Cell = null | string | Uint8Array;

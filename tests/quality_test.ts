@@ -27,6 +27,10 @@ import { ENGINES, type TestDb, withDb } from "./support/engines.ts";
 import { FakeSourceFactory } from "./support/fake_source.ts";
 import { listDir, withTempDir, writeFile } from "./support/files.ts";
 import { captureLog } from "./support/log.ts";
+import { loadHashers } from "../src/pipeline/hashers.ts";
+
+// The pipeline loads the hashers as an export starts; these tests build its parts directly.
+await loadHashers();
 
 // 6 rows over two batches; `grp` repeats 10 (twice) and 20 across batches, `name` has 2 NULLs.
 const table = tableFromArrays({

@@ -473,14 +473,14 @@ Deno.test("parquet: footer checks catch truncated and inconsistent output", asyn
     const bytes = await Deno.readFile(path);
     // The footer may be split over chunks in any way.
     const chunks = [bytes.subarray(0, 5), bytes.subarray(5, bytes.length - 3), bytes.subarray(-3)];
-    assert.deepEqual(parquetTailRowCount(chunks), 2 * FIXTURE_ROWS);
+    assert.deepEqual(await parquetTailRowCount(chunks), 2 * FIXTURE_ROWS);
     const footerLength = new DataView(bytes.buffer).getUint32(bytes.length - 8, true);
     const footerOnly = bytes.subarray(bytes.length - footerLength - 8);
-    assert.deepEqual(parquetTailRowCount([footerOnly, new Uint8Array(0)]), 2 * FIXTURE_ROWS);
-    assertThrowsIntegrity(() => parquetTailRowCount([footerOnly.subarray(1)]));
+    assert.deepEqual(await parquetTailRowCount([footerOnly, new Uint8Array(0)]), 2 * FIXTURE_ROWS);
+    await assertRejectsIntegrity(() => parquetTailRowCount([footerOnly.subarray(1)]));
 
-    assertThrowsIntegrity(() => parquetTailRowCount([bytes.subarray(0, bytes.length - 1)]));
-    assertThrowsIntegrity(() => parquetTailRowCount([bytes.subarray(-20)]));
+    await assertRejectsIntegrity(() => parquetTailRowCount([bytes.subarray(0, bytes.length - 1)]));
+    await assertRejectsIntegrity(() => parquetTailRowCount([bytes.subarray(-20)]));
     const truncated = `${dir}/truncated.parquet`;
     await Deno.writeFile(truncated, bytes.subarray(0, bytes.length - 10));
     await assert.rejects(() => parquetRowCount(truncated), DataIntegrityError);
@@ -494,6 +494,6 @@ function assertIncludes(text: string, part: string): void {
   assert.ok(text.includes(part), `${JSON.stringify(text)} lacks ${JSON.stringify(part)}`);
 }
 
-function assertThrowsIntegrity(fn: () => unknown): void {
-  assert.throws(fn, DataIntegrityError);
+async function assertRejectsIntegrity(fn: () => Promise<unknown>): Promise<void> {
+  await assert.rejects(fn, DataIntegrityError);
 }

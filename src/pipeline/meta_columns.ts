@@ -23,11 +23,11 @@
  */
 import { DataType, Field, makeData, RecordBatch, Schema, Struct, util } from "apache-arrow";
 import type { Data, Int64, TimestampMicrosecond } from "apache-arrow";
-import { createXXHash128 } from "hash-wasm";
 import { grow } from "../arrow/builder.ts";
 import { type Int64Builder, int64Builder, timestampBuilder } from "../arrow/int64.ts";
 import type { MetaColumns } from "../config/types.ts";
 import { TypeMappingError } from "../errors.ts";
+import { xxHash128 } from "./hashers.ts";
 import { isNullAt, nullBitmap, type Renderer, rendererFor, type ValueText } from "../arrow/text.ts";
 
 /** Appends the configured meta columns to every batch of one piece. */
@@ -40,9 +40,6 @@ export interface MetaColumnsAppender {
 
 const EXPORTED_AT = "_rivet_exported_at";
 const ROW_HASH = "_rivet_row_hash";
-
-// `apply` is synchronous, so concurrent pieces can never interleave on this one hasher.
-const hasher = await createXXHash128();
 
 /**
  * `undefined` when no meta column is configured; throws a TypeMappingError when the source already
@@ -163,6 +160,7 @@ class RowHasher {
   }
 
   hash(columns: readonly Data[], length: number): Data<Int64> {
+    const hasher = xxHash128();
     const cells = this.#encodings.map((encoding, c): Cell => {
       const data = columns[c];
       return {

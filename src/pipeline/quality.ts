@@ -18,13 +18,13 @@
  * @module
  */
 import { type Data, DataType, type RecordBatch, type Schema } from "apache-arrow";
-import { createXXHash64 } from "hash-wasm";
 import { isNullAt, nullBitmap, type Renderer, rendererFor } from "../arrow/text.ts";
 import type { ConfigSite, QualityConfig } from "../config/types.ts";
 import { ConfigError, DataIntegrityError } from "../errors.ts";
 import type { Source } from "../source/source.ts";
 import { log } from "../util/log.ts";
 import type { PieceGate } from "./gate.ts";
+import { xxHash64 } from "./hashers.ts";
 
 /**
  * Distinct values kept per `unique_columns` column. Each takes 8 bytes in a table at most 3/4 full,
@@ -32,9 +32,8 @@ import type { PieceGate } from "./gate.ts";
  */
 export const UNIQUE_VALUES_CAP = 10_000_000;
 
-// `observe` is synchronous, so concurrent pieces can never interleave on this one hasher (nor on
+// `observe` is synchronous, so concurrent pieces can never interleave on the shared hasher (nor on
 // the scratch buffer below).
-const hasher = await createXXHash64();
 
 /** Below this length a hand-written ASCII loop beats `encodeInto`'s call overhead. */
 const ASCII_FAST_PATH = 64;
@@ -159,6 +158,7 @@ export class QualityGate implements PieceGate {
   }
 
   #observeUnique(unique: Uniqueness, data: Data): void {
+    const hasher = xxHash64();
     const bitmap = nullBitmap(data);
     const text = unique.render?.(data);
     const offsets = data.valueOffsets as Int32Array;

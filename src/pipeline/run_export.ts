@@ -30,6 +30,7 @@ import { prepareChunkedRun } from "./chunked_run.ts";
 import type { ConnectionSlot } from "./connection.ts";
 import type { DeliveredPiece } from "./piece.ts";
 import { runPieces } from "./workers.ts";
+import { hashesValues, loadHashers } from "./hashers.ts";
 import { RssSampler } from "./rss.ts";
 import { estimateRows } from "./row_estimate.ts";
 import type { ExportSummary } from "./summary.ts";
@@ -89,6 +90,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
       emit,
     };
     log.info(`export '${exp.name}': starting (${exp.mode.kind}, ${exp.format}, run ${ctx.runId})`);
+    if (hashesValues(exp)) await loadHashers();
     await undoAbandonedDeliveries(ctx);
     const { pieces, slots, estimatedRows } = await planRun(ctx, request.resume, started);
     ctx.emit({

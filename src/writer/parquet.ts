@@ -281,7 +281,7 @@ class ParquetWriter implements FormatWriter {
       this.#tail = [];
       this.#send({ type: "finish" });
       await Promise.race([this.#ended.promise, this.#failed.promise]);
-      this.#verify(this.#tail);
+      await this.#verify(this.#tail);
       this.#tail = undefined;
       await this.#sink.close();
     } catch (err) {
@@ -345,11 +345,11 @@ class ParquetWriter implements FormatWriter {
     this.#storing.catch((err) => this.#fail(err));
   }
 
-  #verify(tail: Uint8Array[]): void {
+  async #verify(tail: Uint8Array[]): Promise<void> {
     if (this.#head.length < 4 || this.#head.some((b, i) => b !== PARQUET_MAGIC[i])) {
       throw new DataIntegrityError("Parquet output does not start with the Parquet magic bytes");
     }
-    const footerRows = parquetTailRowCount(tail);
+    const footerRows = await parquetTailRowCount(tail);
     if (footerRows !== this.#rows) {
       throw new DataIntegrityError(
         `Parquet footer records ${footerRows} rows but ${this.#rows} were written`,

@@ -5,12 +5,8 @@
  *
  * @module
  */
-import {
-  type AsyncBuffer,
-  type FileMetaData,
-  parquetMetadata,
-  parquetMetadataAsync,
-} from "hyparquet";
+// Loaded on first use: a CSV run never reads a footer, and the library takes a while to load.
+import type { AsyncBuffer, FileMetaData } from "hyparquet";
 import { DataIntegrityError, errorMessage } from "../errors.ts";
 
 const MAGIC = 0x31524150; // "PAR1" read as a little-endian u32
@@ -52,6 +48,7 @@ export async function parquetRowCount(path: string): Promise<number> {
     throw new DataIntegrityError(`${path}: does not start with the Parquet magic bytes`);
   }
   const buffer: AsyncBuffer = { byteLength: size, slice: (start, end) => readAt(file, start, end) };
+  const { parquetMetadataAsync } = await import("hyparquet");
   let meta: FileMetaData;
   try {
     meta = await parquetMetadataAsync(buffer);
@@ -82,7 +79,7 @@ async function readAt(file: Deno.FsFile, start: number, end?: number): Promise<A
  *
  * @throws {DataIntegrityError} when the chunks do not end with a complete, consistent footer.
  */
-export function parquetTailRowCount(tail: readonly Uint8Array[]): number {
+export async function parquetTailRowCount(tail: readonly Uint8Array[]): Promise<number> {
   const trailer = lastBytes(tail, 8);
   if (!trailer || new DataView(trailer.buffer).getUint32(4, true) !== MAGIC) {
     throw new DataIntegrityError("Parquet output does not end with a footer");
@@ -90,6 +87,7 @@ export function parquetTailRowCount(tail: readonly Uint8Array[]): number {
   const footerLength = new DataView(trailer.buffer).getUint32(0, true);
   const footer = lastBytes(tail, footerLength + 8);
   if (!footer) throw new DataIntegrityError("Parquet output ends with a truncated footer");
+  const { parquetMetadata } = await import("hyparquet");
   let meta: FileMetaData;
   try {
     meta = parquetMetadata(footer);
