@@ -31,8 +31,13 @@ let lock: Deno.FsFile | undefined;
 export function stagingDir(): Promise<string> {
   dir ??= Deno.makeTempDir({ prefix: PREFIX, ...tempParent() }).then(
     async (path) => {
-      lock = await Deno.open(join(path, LOCK_FILE), { write: true, create: true });
+      // Locked under another name, then renamed (the lock stays with the file): another
+      // process's sweep that found the lock file created but not yet locked judged this live
+      // directory abandoned and removed it, staged files and all.
+      const unlocked = join(path, `${LOCK_FILE}.new`);
+      lock = await Deno.open(unlocked, { write: true, create: true });
       await lock.lock(true);
+      await Deno.rename(unlocked, join(path, LOCK_FILE));
       return path;
     },
   );
