@@ -21,6 +21,13 @@ import { sleep } from "../../util/sleep.ts";
 import { TextRowDecoder } from "./text_row.ts";
 import type { MysqlColumn, MysqlField } from "./types.ts";
 
+/**
+ * Column bytes a cell may take beyond its bytes on the wire: a text or binary cell is copied as
+ * it came, plus a 4-byte offset; any other is at most a 16-byte value (DECIMAL); and a validity
+ * bit.
+ */
+const CELL_EXTRA_BYTES = 21;
+
 /** The rows of the batch being filled. */
 class BatchSink implements RowSink {
   readonly schema: Schema;
@@ -30,6 +37,10 @@ class BatchSink implements RowSink {
   readonly #budget: BatchBudget | undefined;
   /** Rows decoded into the builders since the last batch was cut. */
   pending = 0;
+  /** At least the pending rows' column bytes; exact as of the last time they were summed. */
+  #bound = 0;
+  /** Most column bytes a row adds beyond its size on the wire. */
+  readonly #perRow: number;
 
   constructor(columns: readonly MysqlColumn[], options: StreamOptions) {
     const { schema, decoders } = createDecoders(columns);
@@ -38,15 +49,24 @@ class BatchSink implements RowSink {
     this.#row = new TextRowDecoder(columns, decoders);
     this.#batchRows = options.batchRows;
     this.#budget = BatchBudget.of(options);
+    this.#perRow = CELL_EXTRA_BYTES * columns.length;
   }
 
+  /**
+   * Decodes one row; true when the batch is full. The builders' bytes are summed only once the
+   * bound says the batch may be full: summing every builder after every row took ~8% of the
+   * reading thread on 17 columns, and the answer is the same.
+   */
   take(bytes: Uint8Array, start: number, end: number): boolean {
     this.#row.decode(bytes, start, end);
     this.pending++;
     const budget = this.#budget;
-    return budget === undefined
-      ? this.pending === this.#batchRows
-      : budget.full(this.pending, pendingBytes(this.builders));
+    if (budget === undefined) return this.pending === this.#batchRows;
+    this.#bound += end - start + this.#perRow;
+    // Fullness only grows with the bytes, so a batch not full at the bound is not full.
+    if (!budget.full(this.pending, this.#bound)) return false;
+    this.#bound = pendingBytes(this.builders);
+    return budget.full(this.pending, this.#bound);
   }
 
   /** The pending rows as one batch; the builders start the next. */
@@ -54,6 +74,7 @@ class BatchSink implements RowSink {
     this.#budget?.measure(this.pending, pendingBytes(this.builders));
     const batch = finishBatch(this.schema, this.builders);
     this.pending = 0;
+    this.#bound = 0;
     this.#budget?.report();
     return batch;
   }
