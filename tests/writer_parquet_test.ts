@@ -217,6 +217,36 @@ Deno.test("parquet: many batches make many bounded row groups", async () => {
   });
 });
 
+Deno.test("parquet: each output chunk is freed once the sink stored it, and the file is whole", async () => {
+  await withTempDir(async (dir) => {
+    const batches = Array.from({ length: 20 }, (_, i) => numbered(i * 500, 500));
+    const received: Uint8Array[] = [];
+    const copies: Uint8Array<ArrayBuffer>[] = [];
+    const sink = new WritableStream<Uint8Array>({
+      write: (chunk) => {
+        received.push(chunk);
+        copies.push(chunk.slice());
+      },
+    });
+    const writer = await createParquetWriter(batches[0].schema, sink, {
+      format: "parquet",
+      compression: "zstd",
+    }, { maxRowGroupRows: 1000, maxRowGroupBytes: 1 << 30 });
+    for (const batch of batches) await writer.write(batch);
+    await writer.finish();
+    assert.ok(received.length > 3, `${received.length} chunks`);
+    // Row groups were stored while rows still came: their memory went back at once.
+    assert.ok(
+      (received[0].buffer as ArrayBuffer).detached,
+      "the first row group's chunk was freed",
+    );
+    const path = `${dir}/copied.parquet`;
+    await Deno.writeFile(path, new Uint8Array(await new Blob(copies).arrayBuffer()));
+    const back = await readParquet(path);
+    assert.deepEqual(back.rows.map((r) => r.n), Array.from({ length: 10_000 }, (_, i) => i));
+  });
+});
+
 Deno.test("parquet: columns are written without dictionary pages (plain, then compressed)", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/plain.parquet`;

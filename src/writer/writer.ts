@@ -72,7 +72,10 @@ export function extensionFor(format: FormatName): string {
   return format === "parquet" ? "parquet" : "csv";
 }
 
-/** Signature of the factory in `src/writer/create.ts`. */
+/**
+ * Signature of the factory in `src/writer/create.ts`. The sink owns a chunk only until its write
+ * resolves: a writer may then free the chunk's memory, so a sink that keeps chunks copies them.
+ */
 export type WriterFactory = (
   schema: Schema,
   sink: WritableStream<Uint8Array>,
