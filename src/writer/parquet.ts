@@ -15,16 +15,7 @@
  *
  * @module
  */
-import {
-  makeBuilder,
-  makeData,
-  RecordBatch,
-  type Schema,
-  Struct,
-  Table as ArrowTable,
-  tableToIPC,
-  util,
-} from "apache-arrow";
+import { makeBuilder, makeData, RecordBatch, type Schema, Struct, util } from "apache-arrow";
 import type { CompressionName } from "../config/types.ts";
 import { DataIntegrityError, TypeMappingError } from "../errors.ts";
 import { acquireEncoder, discardEncoder, releaseEncoder } from "./encoder_pool.ts";
@@ -185,11 +176,6 @@ function settings(
   };
 }
 
-/** `batch` as one Arrow IPC stream, the form the encoder reads. */
-function toIpc(batch: RecordBatch): Uint8Array {
-  return tableToIPC(new ArrowTable([batch]), "stream");
-}
-
 /** A zero-row batch of `schema`, with every nested child present (the IPC writer needs them). */
 function emptyBatch(schema: Schema): RecordBatch {
   const children = schema.fields.map((field) => makeBuilder({ type: field.type }).flush());
@@ -239,7 +225,7 @@ class ParquetWriter implements FormatWriter {
   async start(settings: EncoderSettings): Promise<void> {
     // An empty first batch makes the encoder build the Parquet schema now, so a type arrow-rs
     // cannot write fails here rather than on the first data batch.
-    const schema = toIpc(emptyBatch(this.#schema));
+    const schema = this.#ipc.serialize(emptyBatch(this.#schema));
     this.#send({ type: "start", schema, settings }, [schema.buffer as ArrayBuffer]);
     await Promise.race([this.#accepted.promise, this.#failed.promise]);
   }
