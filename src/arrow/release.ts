@@ -24,6 +24,7 @@
  * @module
  */
 import type { Data, RecordBatch } from "apache-arrow";
+import { releaseBuffer } from "../util/release_buffer.ts";
 
 /**
  * Buffers below this are left to the garbage collector: they cost it little, and a small buffer
@@ -33,20 +34,19 @@ const MIN_RELEASED_BYTES = 64 * 1024;
 
 /** Releases the buffers behind `batch`'s columns, which nothing may read afterwards. */
 export function releaseBatch(batch: RecordBatch): void {
-  const buffers = new Set<ArrayBuffer>();
-  collect(batch.data, buffers);
-  for (const buffer of buffers) buffer.transfer(0);
+  release(batch.data);
 }
 
-function collect(data: Data, into: Set<ArrayBuffer>): void {
+function release(data: Data): void {
   for (const view of [data.values, data.valueOffsets, data.nullBitmap, data.typeIds]) {
-    // A view over a SharedArrayBuffer (never made by rivet's builders) cannot be released.
+    // A buffer two views share is released by the first; a view over a SharedArrayBuffer (never
+    // made by rivet's builders) cannot be.
     const buffer = view?.buffer;
     if (
       buffer instanceof ArrayBuffer && !buffer.detached && buffer.byteLength >= MIN_RELEASED_BYTES
     ) {
-      into.add(buffer);
+      releaseBuffer(view);
     }
   }
-  for (const child of data.children) collect(child, into);
+  for (const child of data.children) release(child);
 }

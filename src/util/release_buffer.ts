@@ -24,7 +24,7 @@
  * @module
  */
 
-/** Releases `bytes`' whole buffer, which nothing else may still use. */
-export function releaseBuffer(bytes: Uint8Array): void {
+/** Releases the whole buffer behind `bytes` (any typed array), which nothing else may still use. */
+export function releaseBuffer(bytes: ArrayBufferView): void {
   (bytes.buffer as ArrayBuffer).transfer(0);
 }
