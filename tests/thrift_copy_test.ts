@@ -72,3 +72,39 @@ Deno.test("thrift copy: cut-off input is short, and a refused field stops the co
   assert.equal(refused, "refused");
   assert.deepEqual(seen, [[1, ThriftType.I32], [2, ThriftType.LIST]]); // version, schema
 });
+
+Deno.test("thrift copy: bools flip in place, and lists of bools, maps and far field ids copy as they are", () => {
+  // { 1: true, 40: list<bool> [true, false], 41: map<i32, binary> {1: "a"}, 42: false }
+  const struct = Uint8Array.of(
+    0x11,
+    0x09,
+    0x50,
+    0x21,
+    0x01,
+    0x02,
+    0x1b,
+    0x01,
+    0x58,
+    0x02,
+    0x01,
+    0x61,
+    0x12,
+    0x00,
+  );
+  assert.deepEqual(copyStruct(struct, {}), { bytes: struct, read: struct.length });
+  const seen: [number, number][] = [];
+  const flipped = copyStruct(struct, {
+    accepts: (fid, type) => {
+      seen.push([fid, type]);
+      return true;
+    },
+    bool: (fid, old) => fid === 42 ? !old : undefined,
+  });
+  assert.deepEqual(seen, [[1, ThriftType.BOOL], [40, ThriftType.LIST], [41, ThriftType.MAP], [
+    42,
+    ThriftType.BOOL,
+  ]]);
+  const expected = struct.slice();
+  expected[12] = 0x11;
+  assert.deepEqual(flipped, { bytes: expected, read: struct.length });
+});
