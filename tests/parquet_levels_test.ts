@@ -14,7 +14,7 @@ import * as pw from "parquet-wasm";
 import type { CompressionName } from "../src/config/types.ts";
 import { DataIntegrityError } from "../src/errors.ts";
 import { createParquetWriter } from "../src/writer/parquet.ts";
-import { type LevelCodec, recompressParquet } from "../src/writer/parquet_levels.ts";
+import { type LevelCodec, ParquetRecompressor } from "../src/writer/parquet_levels.ts";
 import { withTempDir } from "./support/files.ts";
 import { captureLog } from "./support/log.ts";
 import { readParquet } from "./support/read_parquet.ts";
@@ -69,17 +69,23 @@ function plainParquet(table: ArrowTable, options: PlainOptions = {}): Uint8Array
   return pw.writeParquet(pw.Table.fromIPCStream(tableToIPC(table, "stream")), props.build());
 }
 
-/** `bytes` through the level pass, arriving in chunks of `chunk` bytes. */
+/**
+ * `bytes` through the level pass, arriving in chunks of `chunk` bytes (copies: the pass releases
+ * what it is given).
+ */
 async function recompress(
   bytes: Uint8Array,
   codec: LevelCodec,
   level: number,
   chunk = 65_536,
 ): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  for (let at = 0; at < bytes.length; at += chunk) chunks.push(bytes.subarray(at, at + chunk));
-  const out = ReadableStream.from(chunks).pipeThrough(recompressParquet(codec, level));
-  return new Uint8Array(await new Response(out).arrayBuffer());
+  const pass = new ParquetRecompressor(codec, level);
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length; at += chunk) {
+    out.push(...pass.push(bytes.slice(at, at + chunk)));
+  }
+  out.push(...pass.end());
+  return new Uint8Array(await new Blob(out as Uint8Array<ArrayBuffer>[]).arrayBuffer());
 }
 
 function metadataOf(bytes: Uint8Array): FileMetaData {
@@ -253,6 +259,21 @@ Deno.test("levels: how the input is cut into chunks does not change the output",
   }
 });
 
+Deno.test("levels: every chunk the pass is given is released once its bytes are out", () => {
+  const plain = plainParquet(everyType(4), { rowGroupRows: 20, pageBytes: 256 });
+  const pass = new ParquetRecompressor("zstd", 1);
+  const given: Uint8Array<ArrayBuffer>[] = [];
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < plain.length; at += 100) {
+    const chunk = plain.slice(at, at + 100);
+    given.push(chunk);
+    out.push(...pass.push(chunk));
+  }
+  out.push(...pass.end());
+  assert.deepEqual(given.filter((chunk) => !chunk.buffer.detached), []);
+  assert.ok(out.every((chunk) => chunk.length > 0), "an output chunk was released with its input");
+});
+
 Deno.test("levels: a file without row groups keeps its footer", async () => {
   const plain = plainParquet(new ArrowTable(SCHEMA, []));
   const packed = await recompress(plain, "zstd", 5, 3);
@@ -260,7 +281,7 @@ Deno.test("levels: a file without row groups keeps its footer", async () => {
   assert.deepEqual(unmoved(metadataOf(packed)), unmoved(metadataOf(plain)));
 });
 
-Deno.test("levels: input it cannot rewrite fails the stream", async () => {
+Deno.test("levels: input it cannot rewrite fails the pass", async () => {
   const plain = plainParquet(everyType(3));
   const native = pw.writeParquet(
     pw.Table.fromIPCStream(tableToIPC(everyType(3), "stream")),
@@ -286,9 +307,9 @@ Deno.test("levels: input it cannot rewrite fails the stream", async () => {
 
 Deno.test("levels: levels outside the codec's range are refused", () => {
   for (const [codec, level] of [["zstd", 0], ["zstd", 23], ["gzip", -1], ["gzip", 10]] as const) {
-    assert.throws(() => recompressParquet(codec, level), RangeError, `${codec} ${level}`);
+    assert.throws(() => new ParquetRecompressor(codec, level), RangeError, `${codec} ${level}`);
   }
-  assert.throws(() => recompressParquet("zstd", 2.5), RangeError);
+  assert.throws(() => new ParquetRecompressor("zstd", 2.5), RangeError);
 });
 
 /** What the writer makes of the fixture batches, with these options. */

@@ -44,7 +44,6 @@ export const DEFAULT_TARGET = "x86_64-unknown-linux-gnu";
 /** Modules the graph does not reach by itself: the worker, and every lazy import. */
 export const INCLUDES = [
   "src/writer/parquet_encoder.ts",
-  "src/writer/parquet_levels.ts",
   "src/writer/parquet.ts",
   "src/source/postgres/mod.ts",
   "src/source/mysql/mod.ts",

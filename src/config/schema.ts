@@ -282,7 +282,7 @@ const exportEntry: JsonSchema = doc({
     ),
     compression_level: doc(
       { type: "integer" },
-      "Parquet codec level: zstd 1..22, gzip 0..9; other codecs take none. Unset: zstd 1, gzip 6 (the engine's own).",
+      "Parquet codec level: zstd 1..22, gzip 0..9; other codecs take none. Unset: zstd 1, gzip 6 (arrow-rs's defaults).",
     ),
     skip_empty: doc(
       { type: "boolean" },

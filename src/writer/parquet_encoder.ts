@@ -56,14 +56,12 @@ class Encoding {
 
   /** Starts the file; the schema batch makes arrow-rs build the Parquet schema at once. */
   async start(schema: Uint8Array, settings: EncoderSettings): Promise<void> {
-    const pass = settings.recompress && await levelPass(settings.recompress);
     for (const batch of fromIpc(schema)) this.#input.enqueue(batch);
     const encoded: ReadableStream<Uint8Array> = await pw.transformParquetStream(
       this.#inputStream,
       properties(settings),
     );
-    const output = pass ? encoded.pipeThrough(pass) : encoded;
-    void this.#send(output.getReader());
+    void this.#send(encoded.getReader());
   }
 
   /**
@@ -128,14 +126,6 @@ class Encoding {
       // Already closed by finish(): the encoder ends on its own.
     }
   }
-}
-
-/** Loaded on first use: most files need no level pass, and its libraries take a while to load. */
-async function levelPass(
-  { codec, level }: NonNullable<EncoderSettings["recompress"]>,
-): Promise<TransformStream<Uint8Array, Uint8Array>> {
-  const { recompressParquet } = await import("./parquet_levels.ts");
-  return recompressParquet(codec, level);
 }
 
 /** The batches of one IPC stream, in WASM memory. */

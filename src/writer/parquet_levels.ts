@@ -1,21 +1,24 @@
 /**
- * Parquet pages recompressed at a chosen codec level, in one streaming pass over a file written
- * without compression.
+ * Parquet pages compressed on their way to the destination, in one streaming pass over a file
+ * the encoder wrote without compression.
  *
- * The encoder (parquet-wasm) compresses only at its codecs' default levels, so a file that needs
- * another level is encoded UNCOMPRESSED and passes through here: each page is compressed with
- * `node:zlib` as it goes by and re-emitted with a header carrying its new size (data pages v2
- * keep their level bytes uncompressed and are flagged compressed). At the end, the page indexes
- * and the footer are rewritten: the codec, every column chunk's sizes and page offsets, each row
- * group's offset and sizes, and the offset-index page locations, all of which the shrinking
- * pages moved. Column indexes hold no offsets and are kept as they are; so is every other field.
+ * The encoder (parquet-wasm) would compress only at its codecs' default levels, and on its own
+ * thread, which on text-heavy rows is the export's bottleneck while the main thread waits. So for
+ * the codecs `node:zlib` has (zstd, gzip) the encoder writes UNCOMPRESSED and the writer passes
+ * the file through here, on the main thread: each page is compressed as it goes by, at the chosen
+ * level, and re-emitted with a header carrying its new size (data pages v2 keep their level bytes
+ * uncompressed and are flagged compressed). At the end, the page indexes and the footer are
+ * rewritten: the codec, every column chunk's sizes and page offsets, each row group's offset and
+ * sizes, and the offset-index page locations, all of which the shrinking pages moved. Column
+ * indexes hold no offsets and are kept as they are; so is every other field.
  *
  * Memory: one page (only when it arrives split across chunks) plus, at the end, the page indexes
  * and the footer. Offsets are tracked per page (two numbers each) to rewrite them at the end.
+ * Input chunks are released as soon as their pages are out (see {@link ParquetRecompressor}).
  *
  * Only what arrow-rs writes is accepted: pages tile each column chunk, column chunks tile the file
  * from byte 4, and only page indexes lie between the last page and the footer. Anything else
- * (bloom filters, page CRCs, an input that is already compressed) fails the stream with a
+ * (bloom filters, page CRCs, an input that is already compressed) fails with a
  * `DataIntegrityError` instead of producing a file whose offsets might be wrong.
  *
  * @module
@@ -23,6 +26,7 @@
 import zlib from "node:zlib";
 import { type ColumnChunk, type FileMetaData, parquetMetadata } from "hyparquet";
 import { DataIntegrityError, errorMessage } from "../errors.ts";
+import { releaseBuffer } from "../util/release_buffer.ts";
 import { type CopyResult, copyStruct, type StructRule, ThriftType } from "./thrift_copy.ts";
 
 /** The codecs that have levels. */
@@ -38,13 +42,13 @@ export const LEVEL_RANGES: Readonly<Record<LevelCodec, readonly [number, number]
 };
 
 /**
- * A stream pass that turns an UNCOMPRESSED Parquet file into the same file with every page
+ * Turns an UNCOMPRESSED Parquet file, pushed in chunks, into the same file with every page
  * compressed by `codec` at `level`. Rows, values, encodings, statistics and metadata are
  * unchanged; sizes and offsets follow the new page sizes.
  *
- * @throws {RangeError} when `level` is outside {@link LEVEL_RANGES} for `codec`. The stream
- * fails with `DataIntegrityError` when its input is not an uncompressed Parquet file as arrow-rs
- * writes it.
+ * Each pushed chunk's buffer becomes the recompressor's, which releases it (`releaseBuffer`) once
+ * its bytes are out: pass a copy of bytes that anything else still uses. The chunks it returns
+ * are the caller's; those {@link end} returns may be views of one buffer.
  *
  * @example
  * ```ts
@@ -61,24 +65,47 @@ export const LEVEL_RANGES: Readonly<Record<LevelCodec, readonly [number, number]
  *   pw.Table.fromIPCStream(tableToIPC(table, "stream")),
  *   new pw.WriterPropertiesBuilder().setCompression(pw.Compression.UNCOMPRESSED).build(),
  * );
- * const stream = ReadableStream.from([plain]).pipeThrough(recompressParquet("zstd", 19));
- * const packed = new Uint8Array(await new Response(stream).arrayBuffer());
+ * const plainLength = plain.length;
+ * const recompressor = new ParquetRecompressor("zstd", 19);
+ * const chunks = [...recompressor.push(plain), ...recompressor.end()];
+ * const packed = new Uint8Array(await new Blob(chunks as Uint8Array<ArrayBuffer>[]).arrayBuffer());
  *
- * assert.ok(packed.length < plain.length / 2);
+ * assert.ok(packed.length < plainLength / 2);
  * const meta = parquetMetadata(packed.buffer);
  * assert.equal(meta.num_rows, 20_000n);
  * assert.deepEqual(meta.row_groups[0].columns.map((c) => c.meta_data?.codec), ["ZSTD", "ZSTD"]);
  * ```
  */
-export function recompressParquet(
-  codec: LevelCodec,
-  level: number,
-): TransformStream<Uint8Array, Uint8Array> {
-  const pass = new LevelPass(CODEC_IDS[codec], compressor(codec, level));
-  return new TransformStream({
-    transform: (chunk, controller) => pass.push(chunk, (bytes) => controller.enqueue(bytes)),
-    flush: (controller) => pass.end((bytes) => controller.enqueue(bytes)),
-  });
+export class ParquetRecompressor {
+  readonly #pass: LevelPass;
+
+  /** @throws {RangeError} when `level` is outside {@link LEVEL_RANGES} for `codec`. */
+  constructor(codec: LevelCodec, level: number) {
+    this.#pass = new LevelPass(CODEC_IDS[codec], compressor(codec, level));
+  }
+
+  /**
+   * Takes the file's next bytes; returns the output bytes they complete, in order.
+   *
+   * @throws {DataIntegrityError} when the input is not an uncompressed Parquet file as arrow-rs
+   * writes it.
+   */
+  push(chunk: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.#pass.push(chunk, (bytes) => out.push(bytes));
+    return out;
+  }
+
+  /**
+   * Ends the file: returns the rest of the output (the rewritten page indexes and footer).
+   *
+   * @throws {DataIntegrityError} when the input ended early or its footer cannot be rewritten.
+   */
+  end(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.#pass.end((bytes) => out.push(bytes));
+    return out;
+  }
 }
 
 /** Parquet's `CompressionCodec` values. */
@@ -186,6 +213,8 @@ class LevelPass {
     }
     this.#queue.push(chunk);
     while (this.#step(emit));
+    // Every page taken from these was copied into its output: nothing refers to them any more.
+    for (const spent of this.#queue.spent()) releaseBuffer(spent);
   }
 
   end(emit: (bytes: Uint8Array) => void): void {
@@ -196,14 +225,17 @@ class LevelPass {
           : "Parquet stream ended inside its pages, without a footer",
       );
     }
-    for (const bytes of this.#rewriteTail(concat(this.#tail))) emit(bytes);
+    const tail = concat(this.#tail);
+    for (const chunk of this.#tail.splice(0)) releaseBuffer(chunk);
+    for (const bytes of this.#rewriteTail(tail)) emit(bytes);
   }
 
   /** Handles the next unit of input if all of it is there; false when waiting for more. */
   #step(emit: (bytes: Uint8Array) => void): boolean {
     if (this.#phase === "magic") {
       if (this.#queue.length < MAGIC.length) return false;
-      const magic = this.#queue.take(MAGIC.length);
+      // A copy: the chunk it came in is released before the caller stores it.
+      const magic = this.#queue.take(MAGIC.length).slice();
       if (!magic.every((b, i) => b === MAGIC[i])) {
         throw new DataIntegrityError("Parquet stream does not start with the Parquet magic bytes");
       }
@@ -237,9 +269,13 @@ class LevelPass {
     page.set(rewritten);
     page.set(body.subarray(0, header.levels), rewritten.length);
     page.set(packed, rewritten.length + header.levels);
+    // node:zlib's output is a buffer of its own when large; small ones share a pool.
+    if (packed.byteOffset === 0 && packed.byteLength === packed.buffer.byteLength) {
+      releaseBuffer(packed);
+    }
     emit(page);
     this.#read += header.length + header.size;
-    this.#written += rewritten.length + header.levels + packed.length;
+    this.#written += page.length;
     this.#growth += rewritten.length - header.length;
     return true;
   }
@@ -558,6 +594,8 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
 /** Input bytes not yet handled, as the chunks they arrived in. */
 class ByteQueue {
   readonly #chunks: Uint8Array[] = [];
+  /** Chunks taken whole since the last {@link spent}. */
+  #spent: Uint8Array[] = [];
   /** Bytes of the first chunk already taken. */
   #head = 0;
   #length = 0;
@@ -598,10 +636,17 @@ class ByteQueue {
         break;
       }
       n -= left;
-      this.#chunks.shift();
+      this.#spent.push(this.#chunks.shift()!);
       this.#head = 0;
     }
     return out;
+  }
+
+  /** The chunks taken whole since the last call (what `take` returned may be views of them). */
+  spent(): Uint8Array[] {
+    const spent = this.#spent;
+    this.#spent = [];
+    return spent;
   }
 
   /** Removes and returns everything. */

@@ -5,8 +5,6 @@
  *
  * @module
  */
-import type { LevelCodec } from "./parquet_levels.ts";
-
 /** How the encoder builds the file: the writer properties it hands to arrow-rs. */
 export interface EncoderSettings {
   /** parquet-wasm's codec name (`ZSTD`, `SNAPPY`, ...). */
@@ -17,11 +15,6 @@ export interface EncoderSettings {
   maxRowGroupBytes: number;
   /** Whether columns start with dictionary pages (see `parquet.ts` for when they do). */
   dictionary: boolean;
-  /**
-   * A level the encoder cannot apply itself: `codec` is then UNCOMPRESSED and the pages are
-   * compressed with this codec at this level on their way out (`parquet_levels.ts`).
-   */
-  recompress?: { codec: LevelCodec; level: number };
 }
 
 /** What the writer asks of the encoder. */
