@@ -14,7 +14,9 @@ import * as pw from "parquet-wasm";
 import type { CompressionName } from "../src/config/types.ts";
 import { DataIntegrityError } from "../src/errors.ts";
 import { createParquetWriter } from "../src/writer/parquet.ts";
-import { type LevelCodec, ParquetRecompressor } from "../src/writer/parquet_levels.ts";
+import { ParquetRecompressor } from "../src/writer/parquet_levels.ts";
+import { ChunkCompressor } from "../src/writer/parquet_chunk_compressor.ts";
+import { type LevelCodec, readPageHeader } from "../src/writer/parquet_page.ts";
 import { withTempDir } from "./support/files.ts";
 import { captureLog } from "./support/log.ts";
 import { readParquet } from "./support/read_parquet.ts";
@@ -272,6 +274,74 @@ Deno.test("levels: every chunk the pass is given is released once its bytes are 
   out.push(...pass.end());
   assert.deepEqual(given.filter((chunk) => !chunk.buffer.detached), []);
   assert.ok(out.every((chunk) => chunk.length > 0), "an output chunk was released with its input");
+});
+
+/** `bytes` cut into the magic, runs of `pagesPerChunk` whole pages, and the rest (copies). */
+function pageChunks(bytes: Uint8Array, pagesPerChunk: number): Uint8Array[] {
+  const chunks = [bytes.slice(0, 4)];
+  let start = 4;
+  let at = 4;
+  for (let pages = 0;; pages++) {
+    const header = readPageHeader(bytes.subarray(at), at);
+    if (pages === pagesPerChunk || typeof header === "string") {
+      if (at > start) chunks.push(bytes.slice(start, at));
+      start = at;
+      pages = 0;
+      if (typeof header === "string") break;
+    }
+    at += header.length + header.size;
+  }
+  chunks.push(bytes.slice(at));
+  return chunks;
+}
+
+Deno.test("levels: pages the worker compressed pass through, and the file is the same byte for byte", async () => {
+  for (const v2 of [false, true]) {
+    const plain = plainParquet(everyType(4), { v2, rowGroupRows: 20, pageBytes: 256 });
+    const whole = await recompress(plain, "zstd", 3);
+    for (
+      const [pagesPerChunk, wanted] of [[1, () => true], [3, (i: number) => i % 2 === 0]] as const
+    ) {
+      const worker = new ChunkCompressor("zstd", 3);
+      const pass = new ParquetRecompressor("zstd", 3);
+      const out: Uint8Array[] = [];
+      let compressed = 0;
+      for (const [i, chunk] of pageChunks(plain, pagesPerChunk).entries()) {
+        const sent = worker.next(chunk, wanted(i));
+        if (sent.compressed) compressed++;
+        out.push(...pass.push(sent.bytes, sent.compressed));
+      }
+      out.push(...pass.end());
+      const file = new Uint8Array(await new Blob(out as Uint8Array<ArrayBuffer>[]).arrayBuffer());
+      assert.ok(
+        compressed > 2,
+        `v2 ${v2}, ${pagesPerChunk} pages a chunk: ${compressed} compressed`,
+      );
+      assert.deepEqual(file, whole, `v2 ${v2}, ${pagesPerChunk} pages a chunk`);
+    }
+  }
+});
+
+Deno.test("levels: chunks that cut pages are not compressed by the worker, and still come out whole", async () => {
+  const plain = plainParquet(everyType(4), { rowGroupRows: 20, pageBytes: 256 });
+  const whole = await recompress(plain, "gzip", 9);
+  const worker = new ChunkCompressor("gzip", 9);
+  const pass = new ParquetRecompressor("gzip", 9);
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < plain.length; at += 1000) {
+    const sent = worker.next(plain.slice(at, at + 1000), true);
+    assert.equal(sent.compressed, false, `chunk at ${at}`);
+    out.push(...pass.push(sent.bytes, sent.compressed));
+  }
+  out.push(...pass.end());
+  const file = new Uint8Array(await new Blob(out as Uint8Array<ArrayBuffer>[]).arrayBuffer());
+  assert.deepEqual(file, whole);
+  const stray = new ParquetRecompressor("gzip", 9);
+  stray.push(plain.slice(0, 10));
+  assert.throws(
+    () => stray.push(new ChunkCompressor("gzip", 9).next(plain.slice(0, 4), true).bytes, true),
+    DataIntegrityError,
+  );
 });
 
 Deno.test("levels: a file without row groups keeps its footer", async () => {

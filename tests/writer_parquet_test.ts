@@ -181,6 +181,35 @@ function numbered(first: number, rows: number): RecordBatch {
   );
 }
 
+Deno.test("parquet: rows that come slowly (the worker compresses pages itself) make the same file, byte for byte", async () => {
+  await withTempDir(async (dir) => {
+    const batches = Array.from({ length: 30 }, (_, i) => numbered(i * 500, 500));
+    const schema = batches[0].schema;
+    const write = async (path: string, pauseMs: number) => {
+      const file = await Deno.open(path, { write: true, create: true, truncate: true });
+      const writer = await createParquetWriter(schema, file.writable, {
+        format: "parquet",
+        compression: "zstd",
+        compressionLevel: 3,
+      }, { maxRowGroupRows: 1000, maxRowGroupBytes: 1 << 30 });
+      for (const batch of batches) {
+        await writer.write(batch);
+        // Waiting for rows, the worker has the time to compress each row group as it flushes.
+        if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+      await writer.finish();
+    };
+    await write(`${dir}/fast.parquet`, 0);
+    await write(`${dir}/slow.parquet`, 30);
+    assert.deepEqual(
+      await Deno.readFile(`${dir}/slow.parquet`),
+      await Deno.readFile(`${dir}/fast.parquet`),
+    );
+    const back = await readParquet(`${dir}/slow.parquet`);
+    assert.deepEqual(back.rows.map((r) => r.n), Array.from({ length: 15_000 }, (_, i) => i));
+  });
+});
+
 Deno.test("parquet: many batches make many bounded row groups", async () => {
   await withTempDir(async (dir) => {
     const batches = Array.from({ length: 50 }, (_, i) => numbered(i * 500, 500));

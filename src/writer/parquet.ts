@@ -3,11 +3,12 @@
  * runs in a worker (`parquet_encoder.ts`), so that it overlaps with reading rows: this side checks
  * each batch, moves it to the encoder as an Arrow IPC stream, and stores the bytes that come back.
  * With zstd and gzip the encoder writes its pages uncompressed and this side compresses them on
- * their way to the sink (`parquet_levels.ts`): it sets the level, and splits the work between the
- * two threads. On 300K rows of 2 KB text, encoding plus compressing kept the worker busy while
- * the main thread idled three quarters of the time; split, PostgreSQL → Parquet took 5.7-7.3 s
- * instead of 8.0-9.1 s, and 5.1-6.1 s of CPU instead of 8.1-9.4 (native zstd is faster than the
- * WebAssembly build).
+ * their way to the sink (`parquet_levels.ts`), except the chunks the worker compressed itself while
+ * it had time to spare (`parquet_chunk_compressor.ts`): rivet sets the level, and the work goes
+ * to whichever thread is waiting. On 300K rows of 2 KB text, encoding plus compressing kept the
+ * worker busy while the main thread idled three quarters of the time; split, PostgreSQL → Parquet
+ * took 5.0-5.3 s instead of 8.0-9.1 s, and ~4.7 s of CPU instead of 8.1-9.4 (native zstd is
+ * faster than the WebAssembly build).
  *
  * Memory stays flat: a batch goes out only once the encoder took the previous one (so at most one
  * batch waits for it, besides the one it encodes), big batches go in slices of at most
@@ -27,7 +28,8 @@ import { DataIntegrityError, TypeMappingError } from "../errors.ts";
 import { acquireEncoder, discardEncoder, releaseEncoder } from "./encoder_pool.ts";
 import { IpcBuffers } from "./ipc_buffers.ts";
 import { releaseBuffer } from "../util/release_buffer.ts";
-import { type LevelCodec, ParquetRecompressor } from "./parquet_levels.ts";
+import { ParquetRecompressor } from "./parquet_levels.ts";
+import type { LevelCodec } from "./parquet_page.ts";
 import type { EncoderReply, EncoderRequest, EncoderSettings } from "./parquet_protocol.ts";
 import { assertSupportedFields } from "./types.ts";
 import { parquetTailRowCount } from "./verify.ts";
@@ -102,10 +104,12 @@ export async function createParquetWriter(
   options: WriterOptions,
   tuning: Readonly<ParquetTuning> = DEFAULT_PARQUET_TUNING,
 ): Promise<FormatWriter> {
+  let compress: EncoderSettings["compress"];
   let recompressor: ParquetRecompressor | undefined;
   try {
     assertSupportedFields(schema.fields, "Parquet");
-    recompressor = compressorFor(options);
+    compress = pageCompression(options);
+    recompressor = compress && new ParquetRecompressor(compress.codec, compress.level);
   } catch (err) {
     await sink.abort(err).catch(() => {});
     throw err;
@@ -114,9 +118,10 @@ export async function createParquetWriter(
   try {
     await writer.start(
       settings(
-        recompressor ? "none" : options.compression,
+        compress ? "none" : options.compression,
         forParts(tuning, options.partBytes),
         options.partBytes,
+        compress,
       ),
     );
   } catch (err) {
@@ -130,14 +135,14 @@ export async function createParquetWriter(
 }
 
 /**
- * What compresses the pages on this thread: for zstd and gzip, at `compressionLevel` or the
- * default level; undefined for the codecs the encoder applies itself, which have no levels.
+ * The compression rivet applies to the pages itself: for zstd and gzip, at `compressionLevel`
+ * or the default level; undefined for the codecs the encoder applies, which have no levels.
  */
-function compressorFor(
+function pageCompression(
   { compression, compressionLevel }: WriterOptions,
-): ParquetRecompressor | undefined {
+): EncoderSettings["compress"] {
   if (compression === "zstd" || compression === "gzip") {
-    return new ParquetRecompressor(compression, compressionLevel ?? DEFAULT_LEVELS[compression]);
+    return { codec: compression, level: compressionLevel ?? DEFAULT_LEVELS[compression] };
   }
   if (compressionLevel !== undefined) {
     throw new RangeError(`compression_level ${compressionLevel}: ${compression} has no levels`);
@@ -173,12 +178,14 @@ function settings(
   compression: CompressionName,
   tuning: Readonly<ParquetTuning>,
   partBytes: number | undefined,
+  compress: EncoderSettings["compress"],
 ): EncoderSettings {
   return {
     codec: CODECS[compression],
     maxRowGroupRows: tuning.maxRowGroupRows,
     maxRowGroupBytes: tuning.maxRowGroupBytes,
     dictionary: partBytes !== undefined,
+    compress,
   };
 }
 
@@ -314,7 +321,7 @@ class ParquetWriter implements FormatWriter {
         this.#accepted.resolve();
         break;
       case "chunk":
-        this.#take(reply.bytes);
+        this.#take(reply.bytes, reply.compressed);
         break;
       case "end":
         this.#end();
@@ -333,11 +340,12 @@ class ParquetWriter implements FormatWriter {
    * Takes a chunk of the encoder's output (compressing its pages, if this side does) and stores
    * it; the encoder learns when it is stored, which is what lets it send more.
    */
-  #take(bytes: Uint8Array): void {
+  #take(bytes: Uint8Array, compressed: boolean): void {
     if (this.#failure) return;
     const length = bytes.length;
     try {
-      for (const out of this.#recompressor ? this.#recompressor.push(bytes) : [bytes]) {
+      const outs = this.#recompressor ? this.#recompressor.push(bytes, compressed) : [bytes];
+      for (const out of outs) {
         this.#store(out);
       }
     } catch (err) {

@@ -8,7 +8,8 @@
  * most one batch waits in WASM memory; the output is sent back as it is produced, never more than
  * {@link MAX_UNWRITTEN_BYTES} ahead of what the writer has stored. WASM memory grows but never
  * shrinks, which is why both directions are bounded. A worker is reused for the next file once
- * one is finished.
+ * one is finished. With zstd and gzip the pages come out uncompressed, and the worker compresses
+ * the chunks it has time for (`encoder_idle.ts`, `parquet_chunk_compressor.ts`).
  *
  * @module
  */
@@ -16,7 +17,16 @@
 // read permission for the .wasm file (the Node build reads it from node_modules or the npm cache),
 // and `deno compile` embeds it.
 import * as pw from "parquet-wasm/bundler";
+import { releaseBuffer } from "../util/release_buffer.ts";
+import { IdleShare } from "./encoder_idle.ts";
+import { ChunkCompressor, type CompressedChunk } from "./parquet_chunk_compressor.ts";
 import type { EncoderReply, EncoderRequest, EncoderSettings } from "./parquet_protocol.ts";
+
+/**
+ * Above this share of its time spent waiting for batches, the worker compresses pages itself:
+ * some slack is left, so that it does not become the slower side.
+ */
+const IDLE_TO_COMPRESS = 0.2;
 
 /** Most output bytes sent to the writer and not yet stored by it. */
 const MAX_UNWRITTEN_BYTES = 8 * 1024 * 1024;
@@ -42,6 +52,9 @@ class Encoding {
   #unwritten = 0;
   #written = Promise.withResolvers<void>();
   #failed = false;
+  /** Compresses chunks here when the writer would otherwise (see `EncoderSettings.compress`). */
+  #pages: ChunkCompressor | undefined;
+  readonly #idle = new IdleShare();
 
   constructor() {
     let input!: ReadableStreamDefaultController<pw.RecordBatch>;
@@ -49,14 +62,21 @@ class Encoding {
       start: (controller) => {
         input = controller;
       },
-      pull: () => this.#demand.resolve(),
+      pull: () => {
+        this.#idle.asked(performance.now());
+        this.#demand.resolve();
+      },
     }, { highWaterMark: 0 });
     this.#input = input;
   }
 
   /** Starts the file; the schema batch makes arrow-rs build the Parquet schema at once. */
   async start(schema: Uint8Array, settings: EncoderSettings): Promise<void> {
+    if (settings.compress) {
+      this.#pages = new ChunkCompressor(settings.compress.codec, settings.compress.level);
+    }
     for (const batch of fromIpc(schema)) this.#input.enqueue(batch);
+    this.#idle.handed(performance.now());
     const encoded: ReadableStream<Uint8Array> = await pw.transformParquetStream(
       this.#inputStream,
       properties(settings),
@@ -77,6 +97,7 @@ class Encoding {
         this.#demand = Promise.withResolvers<void>();
         // The encoder takes ownership of the batch: its WASM memory is freed after encoding.
         this.#input.enqueue(pending[sent]);
+        this.#idle.handed(performance.now());
       }
     } finally {
       for (let i = sent; i < pending.length; i++) pending[i].free();
@@ -102,17 +123,33 @@ class Encoding {
         while (this.#unwritten >= MAX_UNWRITTEN_BYTES) await this.#written.promise;
         const { value, done } = await output.read();
         if (done) break;
+        const chunk = this.#compress(value);
+        // Compressed into a new buffer: the encoder's copy of the pages is spent.
+        if (chunk.compressed && owned(value)) releaseBuffer(value);
         // Only a buffer of its own can be moved to the other thread.
-        const bytes = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength
-          ? value
-          : value.slice();
+        const bytes = owned(chunk.bytes) ? chunk.bytes : chunk.bytes.slice();
         this.#unwritten += bytes.byteLength;
-        reply({ type: "chunk", bytes }, [bytes.buffer as ArrayBuffer]);
+        reply({ type: "chunk", bytes, compressed: chunk.compressed }, [
+          bytes.buffer as ArrayBuffer,
+        ]);
       }
       reply({ type: "end" });
     } catch (err) {
       this.fail(err, false);
     }
+  }
+
+  /**
+   * The chunk to send for `value`: compressed here while this worker waits for batches more
+   * than {@link IDLE_TO_COMPRESS} of its time (the main thread is the slower side), else as it is
+   * for the main thread to compress.
+   */
+  #compress(value: Uint8Array): CompressedChunk {
+    if (!this.#pages) return { bytes: value, compressed: false };
+    const started = performance.now();
+    const chunk = this.#pages.next(value, this.#idle.share > IDLE_TO_COMPRESS);
+    if (chunk.compressed) this.#idle.busy(performance.now() - started);
+    return chunk;
   }
 
   /** Reports the failure once and stops the encoder, which releases its WASM memory. */
@@ -126,6 +163,10 @@ class Encoding {
       // Already closed by finish(): the encoder ends on its own.
     }
   }
+}
+
+function owned(bytes: Uint8Array): boolean {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
 }
 
 /** The batches of one IPC stream, in WASM memory. */

@@ -7,7 +7,8 @@
  * the codecs `node:zlib` has (zstd, gzip) the encoder writes UNCOMPRESSED and the writer passes
  * the file through here, on the main thread: each page is compressed as it goes by, at the chosen
  * level, and re-emitted with a header carrying its new size (data pages v2 keep their level bytes
- * uncompressed and are flagged compressed). At the end, the page indexes and the footer are
+ * uncompressed and are flagged compressed; `parquet_page.ts`). Chunks the worker compressed
+ * already pass through, their pages only recorded. At the end, the page indexes and the footer are
  * rewritten: the codec, every column chunk's sizes and page offsets, each row group's offset and
  * sizes, and the offset-index page locations, all of which the shrinking pages moved. Column
  * indexes hold no offsets and are kept as they are; so is every other field.
@@ -23,24 +24,18 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
-import zlib from "node:zlib";
 import { type ColumnChunk, type FileMetaData, parquetMetadata } from "hyparquet";
 import { DataIntegrityError, errorMessage } from "../errors.ts";
 import { releaseBuffer } from "../util/release_buffer.ts";
-import { type CopyResult, copyStruct, type StructRule, ThriftType } from "./thrift_copy.ts";
-
-/** The codecs that have levels. */
-export type LevelCodec = "zstd" | "gzip";
-
-/**
- * Levels each codec accepts: zstd's 1..22, and zlib's 0..9 for gzip (the 10 some Rust writers
- * offer is a miniz_oxide extra that zlib does not have).
- */
-export const LEVEL_RANGES: Readonly<Record<LevelCodec, readonly [number, number]>> = {
-  zstd: [1, 22],
-  gzip: [0, 9],
-};
+import {
+  headerGrowth,
+  type LevelCodec,
+  type PageCompressor,
+  pageCompressor,
+  type PageHeader,
+  readPageHeader,
+} from "./parquet_page.ts";
+import { type CopyResult, copyStruct, type StructRule } from "./thrift_copy.ts";
 
 /**
  * Turns an UNCOMPRESSED Parquet file, pushed in chunks, into the same file with every page
@@ -80,20 +75,26 @@ export const LEVEL_RANGES: Readonly<Record<LevelCodec, readonly [number, number]
 export class ParquetRecompressor {
   readonly #pass: LevelPass;
 
-  /** @throws {RangeError} when `level` is outside {@link LEVEL_RANGES} for `codec`. */
+  /** @throws {RangeError} when `level` is outside `LEVEL_RANGES` (`parquet_page.ts`) for `codec`. */
   constructor(codec: LevelCodec, level: number) {
-    this.#pass = new LevelPass(CODEC_IDS[codec], compressor(codec, level));
+    this.#pass = new LevelPass(CODEC_IDS[codec], pageCompressor(codec, level));
   }
 
   /**
    * Takes the file's next bytes; returns the output bytes they complete, in order.
    *
+   * `compressed` says the chunk's pages were compressed already, by a `ChunkCompressor`
+   * (`parquet_chunk_compressor.ts`) of the same codec and level: the chunk holds whole pages
+   * only, starts where the previous chunk ended a page, and comes back out as it is.
+   *
    * @throws {DataIntegrityError} when the input is not an uncompressed Parquet file as arrow-rs
-   * writes it.
+   * writes it, or a compressed chunk is not whole pages where a page begins.
    */
-  push(chunk: Uint8Array): Uint8Array[] {
+  push(chunk: Uint8Array, compressed = false): Uint8Array[] {
     const out: Uint8Array[] = [];
-    this.#pass.push(chunk, (bytes) => out.push(bytes));
+    const emit = (bytes: Uint8Array) => out.push(bytes);
+    if (compressed) this.#pass.pushCompressed(chunk, emit);
+    else this.#pass.push(chunk, emit);
     return out;
   }
 
@@ -112,48 +113,7 @@ export class ParquetRecompressor {
 /** Parquet's `CompressionCodec` values. */
 const CODEC_IDS: Record<LevelCodec, number> = { gzip: 2, zstd: 6 };
 
-function compressor(codec: LevelCodec, level: number): (bytes: Uint8Array) => Uint8Array {
-  const [min, max] = LEVEL_RANGES[codec];
-  if (!Number.isInteger(level) || level < min || level > max) {
-    throw new RangeError(`${codec} level must be an integer in ${min}..${max}, got ${level}`);
-  }
-  // The synchronous calls: Deno's callback variants run on this thread too, only slower. The
-  // pledged size puts the content size in the frame header, as arrow-rs does.
-  return codec === "zstd"
-    ? (bytes) =>
-      zlib.zstdCompressSync(bytes, {
-        pledgedSrcSize: bytes.length,
-        chunkSize: outputBound(bytes.length),
-        params: { [zlib.constants.ZSTD_c_compressionLevel]: level },
-      })
-    : (bytes) => zlib.gzipSync(bytes, { level, chunkSize: outputBound(bytes.length) });
-}
-
-/**
- * An output buffer size that holds any page compressed (zstd's bound is n + n/256 + 64, gzip's
- * n + n/1000 + 30), so node:zlib writes a page into one buffer of its own, which
- * {@link releaseOutput} can free. With its default 16-64 KB chunks it filled several and
- * concatenated them, and the dead chunks piled up to ~60 MB on the main thread before V8
- * collected them.
- */
-function outputBound(length: number): number {
-  return length + (length >> 8) + 1024;
-}
-
-/**
- * Frees the buffer behind a page node:zlib compressed, once it was copied out. Its output is a
- * view of a buffer allocated for that one call, except a small one, which may be a slice of
- * Node's shared Buffer pool: that is left to the garbage collector.
- */
-function releaseOutput(packed: Uint8Array): void {
-  if (packed.buffer.byteLength > Buffer.poolSize) releaseBuffer(packed);
-}
-
-// Field ids from parquet.thrift, for the fields this pass reads or rewrites.
-const PAGE = { type: 1, uncompressedSize: 2, compressedSize: 3, crc: 4, v2: 8 } as const;
-const PAGE_V2 = { definitionLength: 5, repetitionLength: 6, isCompressed: 7 } as const;
-/** Page types with a body to compress: data (0), dictionary (2) and data v2 (3). */
-const PAGE_TYPES: ReadonlySet<number> = new Set([0, 2, 3]);
+// Field ids from parquet.thrift, for the fields this pass rewrites.
 const FILE = { rowGroups: 4 } as const;
 const ROW_GROUP = { columns: 1, totalByteSize: 2, fileOffset: 5, totalCompressedSize: 6 } as const;
 const CHUNK = {
@@ -179,18 +139,6 @@ const MAGIC = new TextEncoder().encode("PAR1");
 /** First window tried for a page header; headers are tens of bytes unless they carry statistics. */
 const HEADER_WINDOW = 1024;
 
-/** A page header as read: what the pass needs to find and compress its body. */
-interface PageHeader {
-  /** Bytes of the header itself. */
-  length: number;
-  /** Bytes of the (uncompressed) body. */
-  size: number;
-  /** Leading body bytes that stay uncompressed: a v2 page's repetition and definition levels. */
-  levels: number;
-  /** The header's own bytes, rewritten once the compressed size is known. */
-  bytes: Uint8Array;
-}
-
 /** Where an input position landed in the output. */
 interface Boundary {
   /** Output position. */
@@ -209,7 +157,7 @@ interface ChunkPlan {
 
 class LevelPass {
   readonly #codecId: number;
-  readonly #compress: (bytes: Uint8Array) => Uint8Array;
+  readonly #compressPage: PageCompressor;
   readonly #queue = new ByteQueue();
   #phase: "magic" | "pages" | "tail" = "magic";
   #header: PageHeader | undefined;
@@ -223,9 +171,12 @@ class LevelPass {
   /** The page indexes and footer, kept whole until the input ends. */
   readonly #tail: Uint8Array[] = [];
 
-  constructor(codecId: number, compress: (bytes: Uint8Array) => Uint8Array) {
+  constructor(
+    codecId: number,
+    compressPage: PageCompressor,
+  ) {
     this.#codecId = codecId;
-    this.#compress = compress;
+    this.#compressPage = compressPage;
   }
 
   push(chunk: Uint8Array, emit: (bytes: Uint8Array) => void): void {
@@ -237,6 +188,33 @@ class LevelPass {
     while (this.#step(emit));
     // Every page taken from these was copied into its output: nothing refers to them any more.
     for (const spent of this.#queue.spent()) releaseBuffer(spent);
+  }
+
+  /**
+   * Takes a chunk of pages compressed elsewhere: they are recorded where the encoder wrote them
+   * (each header grew as only compressing its page makes it grow) and go out unchanged.
+   */
+  pushCompressed(chunk: Uint8Array, emit: (bytes: Uint8Array) => void): void {
+    if (this.#phase !== "pages" || this.#queue.length > 0) {
+      throw new DataIntegrityError(
+        `compressed Parquet pages arrived at ${this.#read}, which is not where a page begins`,
+      );
+    }
+    for (let at = 0; at < chunk.length;) {
+      const header = readPageHeader(chunk.subarray(at), this.#read, true);
+      if (typeof header === "string" || at + header.length + header.size > chunk.length) {
+        throw new DataIntegrityError(
+          `compressed Parquet pages at ${this.#read} do not end where their chunk ends`,
+        );
+      }
+      const growth = headerGrowth(header);
+      this.#boundaries.set(this.#read, { at: this.#written, growth: this.#growth });
+      this.#read += header.length - growth + header.uncompressed;
+      this.#written += header.length + header.size;
+      this.#growth += growth;
+      at += header.length + header.size;
+    }
+    emit(chunk);
   }
 
   end(emit: (bytes: Uint8Array) => void): void {
@@ -283,19 +261,13 @@ class LevelPass {
     this.#header = undefined;
     this.#queue.take(header.length);
     const body = this.#queue.take(header.size);
-    const packed = this.#compress(body.subarray(header.levels));
-    const rewritten = rewriteHeader(header.bytes, header.levels + packed.length);
-    this.#boundaries.set(this.#read, { at: this.#written, growth: this.#growth });
     // One chunk per page: fewer, whole messages for whoever carries the output on.
-    const page = new Uint8Array(rewritten.length + header.levels + packed.length);
-    page.set(rewritten);
-    page.set(body.subarray(0, header.levels), rewritten.length);
-    page.set(packed, rewritten.length + header.levels);
-    releaseOutput(packed);
+    const { page, growth } = this.#compressPage(header, body);
+    this.#boundaries.set(this.#read, { at: this.#written, growth: this.#growth });
     emit(page);
     this.#read += header.length + header.size;
     this.#written += page.length;
-    this.#growth += rewritten.length - header.length;
+    this.#growth += growth;
     return true;
   }
 
@@ -502,63 +474,6 @@ class LevelPass {
     });
     return { nested: (fid, i) => fid === FILE.rowGroups ? group(plans[i]) : undefined };
   }
-}
-
-/** Reads the page header at the start of `bytes`, or says why it cannot. */
-function readPageHeader(bytes: Uint8Array, position: number): PageHeader | "short" | "refused" {
-  const seen = { type: -1, uncompressed: -1, compressed: -1, crc: false, levels: 0 };
-  const v2: StructRule = {
-    integer: (fid, old) => {
-      if (fid === PAGE_V2.definitionLength || fid === PAGE_V2.repetitionLength) seen.levels += old;
-      return undefined;
-    },
-  };
-  const result = copyStruct(bytes, {
-    // A page header starts with two i32 fields; the page indexes and the footer that follow the
-    // last page do not (their first or second field is a list).
-    accepts: (fid, type) => fid > PAGE.uncompressedSize || type === ThriftType.I32,
-    integer: (fid, old) => {
-      if (fid === PAGE.type) seen.type = old;
-      else if (fid === PAGE.uncompressedSize) seen.uncompressed = old;
-      else if (fid === PAGE.compressedSize) seen.compressed = old;
-      else if (fid === PAGE.crc) seen.crc = true;
-      return undefined;
-    },
-    nested: (fid) => fid === PAGE.v2 ? v2 : undefined,
-  });
-  if (typeof result === "string") return result;
-  const where = `Parquet page at ${position}`;
-  if (!PAGE_TYPES.has(seen.type)) {
-    throw new DataIntegrityError(`${where} has page type ${seen.type}`);
-  }
-  if (seen.compressed < 0 || seen.compressed !== seen.uncompressed) {
-    throw new DataIntegrityError(`${where} is compressed already`);
-  }
-  if (seen.crc) throw new DataIntegrityError(`${where} carries a CRC, which would no longer hold`);
-  if (seen.levels > seen.compressed) {
-    throw new DataIntegrityError(`${where} has more level bytes than page bytes`);
-  }
-  return {
-    length: result.read,
-    size: seen.compressed,
-    levels: seen.levels,
-    bytes: bytes.subarray(0, result.read),
-  };
-}
-
-/** `header` with its compressed size set, and a v2 page's values flagged compressed. */
-function rewriteHeader(header: Uint8Array, compressedSize: number): Uint8Array {
-  const v2: StructRule = {
-    bool: (fid) => fid === PAGE_V2.isCompressed ? true : undefined,
-  };
-  return copied(
-    copyStruct(header, {
-      integer: (fid) => fid === PAGE.compressedSize ? compressedSize : undefined,
-      nested: (fid) => fid === PAGE.v2 ? v2 : undefined,
-    }),
-    header.length,
-    "page header",
-  );
 }
 
 /** The struct's new bytes, once `result` shows the whole `length` input bytes were one struct. */

@@ -5,6 +5,8 @@
  *
  * @module
  */
+import type { LevelCodec } from "./parquet_page.ts";
+
 /** How the encoder builds the file: the writer properties it hands to arrow-rs. */
 export interface EncoderSettings {
   /** parquet-wasm's codec name (`ZSTD`, `SNAPPY`, ...). */
@@ -15,6 +17,11 @@ export interface EncoderSettings {
   maxRowGroupBytes: number;
   /** Whether columns start with dictionary pages (see `parquet.ts` for when they do). */
   dictionary: boolean;
+  /**
+   * With `codec` UNCOMPRESSED: the compression the writer applies to the pages, which the
+   * worker applies itself to the chunks it has time for (`parquet_chunk_compressor.ts`).
+   */
+  compress?: { codec: LevelCodec; level: number };
 }
 
 /** What the writer asks of the encoder. */
@@ -38,8 +45,11 @@ export type EncoderReply =
    * memory.
    */
   | { type: "accepted"; spare?: ArrayBuffer }
-  /** The next bytes of the file (the buffer is transferred). */
-  | { type: "chunk"; bytes: Uint8Array }
+  /**
+   * The next bytes of the file (the buffer is transferred); `compressed` when the worker
+   * compressed their pages (see `EncoderSettings.compress`).
+   */
+  | { type: "chunk"; bytes: Uint8Array; compressed: boolean }
   /** Every byte of the file was sent. */
   | { type: "end" }
   /** The encoder failed; `rejected` means arrow-rs refused the schema or a batch. */
