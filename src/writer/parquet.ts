@@ -118,7 +118,7 @@ export async function createParquetWriter(
   try {
     await writer.start(
       settings(
-        compress ? "none" : options.compression,
+        options.compression,
         forParts(tuning, options.partBytes),
         options.partBytes,
         compress,
@@ -181,7 +181,7 @@ function settings(
   compress: EncoderSettings["compress"],
 ): EncoderSettings {
   return {
-    codec: CODECS[compression],
+    codec: CODECS[compress ? "none" : compression],
     maxRowGroupRows: tuning.maxRowGroupRows,
     maxRowGroupBytes: tuning.maxRowGroupBytes,
     dictionary: partBytes !== undefined,
@@ -345,9 +345,7 @@ class ParquetWriter implements FormatWriter {
     const length = bytes.length;
     try {
       const outs = this.#recompressor ? this.#recompressor.push(bytes, compressed) : [bytes];
-      for (const out of outs) {
-        this.#store(out);
-      }
+      for (const out of outs) this.#store(out);
     } catch (err) {
       this.#fail(err);
       return;

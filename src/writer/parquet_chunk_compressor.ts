@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { concatBytes } from "../util/concat_bytes.ts";
 import { releaseBuffer } from "../util/release_buffer.ts";
 import {
   type LevelCodec,
@@ -94,14 +95,9 @@ export class ChunkCompressor {
       this.#compress(header, chunk.subarray(at + header.length, at + header.length + header.size))
         .page
     );
-    const bytes = new Uint8Array(packed.reduce((sum, page) => sum + page.length, 0));
-    let at = 0;
-    for (const page of packed) {
-      bytes.set(page, at);
-      at += page.length;
-      // Each page is a buffer of its own (`pageCompressor`): copied, it is spent.
-      releaseBuffer(page);
-    }
+    const bytes = concatBytes(packed);
+    // Each page is a buffer of its own (`pageCompressor`): copied, it is spent.
+    for (const page of packed) releaseBuffer(page);
     return { bytes, compressed: true };
   }
 

@@ -26,6 +26,7 @@
  */
 import { type ColumnChunk, type FileMetaData, parquetMetadata } from "hyparquet";
 import { DataIntegrityError, errorMessage } from "../errors.ts";
+import { concatBytes } from "../util/concat_bytes.ts";
 import { releaseBuffer } from "../util/release_buffer.ts";
 import {
   headerGrowth,
@@ -35,7 +36,7 @@ import {
   type PageHeader,
   readPageHeader,
 } from "./parquet_page.ts";
-import { type CopyResult, copyStruct, type StructRule } from "./thrift_copy.ts";
+import { copyWhole, type StructRule } from "./thrift_copy.ts";
 
 /**
  * Turns an UNCOMPRESSED Parquet file, pushed in chunks, into the same file with every page
@@ -225,7 +226,7 @@ class LevelPass {
           : "Parquet stream ended inside its pages, without a footer",
       );
     }
-    const tail = concat(this.#tail);
+    const tail = concatBytes(this.#tail);
     for (const chunk of this.#tail.splice(0)) releaseBuffer(chunk);
     for (const bytes of this.#rewriteTail(tail)) emit(bytes);
   }
@@ -324,12 +325,9 @@ class LevelPass {
       throw new DataIntegrityError("Parquet page indexes do not end where the footer begins");
     }
 
-    const footer = copied(
-      copyStruct(
-        tail.subarray(footerAt, footerAt + footerLength),
-        this.#footerRule(plans, moved),
-      ),
-      footerLength,
+    const footer = copyWhole(
+      tail.subarray(footerAt, footerAt + footerLength),
+      this.#footerRule(plans, moved),
       "footer",
     );
     const trailer = new Uint8Array(8);
@@ -409,7 +407,7 @@ class LevelPass {
     const rule: StructRule = {
       nested: (fid) => fid === OFFSET_INDEX.pageLocations ? location : undefined,
     };
-    return copied(copyStruct(bytes, rule), bytes.length, "offset index");
+    return copyWhole(bytes, rule, "offset index");
   }
 
   #footerRule(
@@ -476,14 +474,6 @@ class LevelPass {
   }
 }
 
-/** The struct's new bytes, once `result` shows the whole `length` input bytes were one struct. */
-function copied(result: CopyResult, length: number, what: string): Uint8Array {
-  if (typeof result === "string" || result.read !== length) {
-    throw new DataIntegrityError(`Parquet ${what} is not one complete Thrift struct`);
-  }
-  return result.bytes;
-}
-
 /** Every column and offset index the footer points at, in file order. */
 function pageIndexes(
   meta: FileMetaData,
@@ -513,16 +503,6 @@ function sum<T>(items: readonly T[], of: (item: T) => number): number {
   let total = 0;
   for (const item of items) total += of(item);
   return total;
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(sum(chunks, (c) => c.length));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }
 
 /** Input bytes not yet handled, as the chunks they arrived in. */

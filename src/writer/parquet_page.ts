@@ -11,7 +11,7 @@ import { Buffer } from "node:buffer";
 import zlib from "node:zlib";
 import { DataIntegrityError } from "../errors.ts";
 import { releaseBuffer } from "../util/release_buffer.ts";
-import { copyStruct, type StructRule, ThriftType } from "./thrift_copy.ts";
+import { copyStruct, copyWhole, type StructRule, ThriftType } from "./thrift_copy.ts";
 
 /** The codecs that have levels. */
 export type LevelCodec = "zstd" | "gzip";
@@ -221,12 +221,8 @@ function rewriteHeader(header: Uint8Array, compressedSize: number): Uint8Array {
   const v2: StructRule = {
     bool: (fid) => fid === PAGE_V2.isCompressed ? true : undefined,
   };
-  const result = copyStruct(header, {
+  return copyWhole(header, {
     integer: (fid) => fid === PAGE.compressedSize ? compressedSize : undefined,
     nested: (fid) => fid === PAGE.v2 ? v2 : undefined,
-  });
-  if (typeof result === "string" || result.read !== header.length) {
-    throw new DataIntegrityError("Parquet page header is not one complete Thrift struct");
-  }
-  return result.bytes;
+  }, "page header");
 }

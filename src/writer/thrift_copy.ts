@@ -12,6 +12,8 @@
  *
  * @module
  */
+import { DataIntegrityError } from "../errors.ts";
+import { concatBytes } from "../util/concat_bytes.ts";
 
 /**
  * The compact protocol's wire types (the low nibble of a field header), as {@link StructRule}
@@ -90,6 +92,20 @@ export function copyStruct(input: Uint8Array, rule: StructRule): CopyResult {
   return { bytes: copy.finish(), read: copy.at };
 }
 
+/**
+ * Copies `input`, which must be exactly one struct (a Parquet `what`), applying `rule`.
+ *
+ * @throws {DataIntegrityError} when `input` is not one complete struct, or a rule refuses a
+ * field.
+ */
+export function copyWhole(input: Uint8Array, rule: StructRule, what: string): Uint8Array {
+  const result = copyStruct(input, rule);
+  if (typeof result === "string" || result.read !== input.length) {
+    throw new DataIntegrityError(`Parquet ${what} is not one complete Thrift struct`);
+  }
+  return result.bytes;
+}
+
 /** Thrown (and caught by {@link copyStruct}) when the input ends inside the struct. */
 const SHORT = new Error("thrift: input ends inside the struct");
 
@@ -101,7 +117,6 @@ class Copy {
   /** Input bytes before this position are in the output already (or were replaced). */
   #copied = 0;
   readonly #parts: Uint8Array[] = [];
-  #length = 0;
 
   constructor(input: Uint8Array) {
     this.#input = input;
@@ -135,14 +150,7 @@ class Copy {
   /** The copied struct. */
   finish(): Uint8Array {
     this.#flush(this.at);
-    if (this.#parts.length === 1) return this.#parts[0].slice();
-    const out = new Uint8Array(this.#length);
-    let at = 0;
-    for (const part of this.#parts) {
-      out.set(part, at);
-      at += part.length;
-    }
-    return out;
+    return concatBytes(this.#parts);
   }
 
   /** Copies one value of `type`; integers of field `fid` go through `rule`. */
@@ -220,7 +228,6 @@ class Copy {
   #replace(start: number, end: number, bytes: Uint8Array): void {
     this.#flush(start);
     this.#parts.push(bytes);
-    this.#length += bytes.length;
     this.#copied = end;
   }
 
@@ -228,7 +235,6 @@ class Copy {
   #flush(end: number): void {
     if (end > this.#copied) {
       this.#parts.push(this.#input.subarray(this.#copied, end));
-      this.#length += end - this.#copied;
     }
     this.#copied = end;
   }
