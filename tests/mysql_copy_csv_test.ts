@@ -11,8 +11,9 @@
  * alone in a one-column file, results of many chunks with rows larger than a chunk, random
  * doubles and floats, values Arrow cannot hold failing with the Arrow path's very error, text
  * that is not UTF-8 (which MariaDB never sends, so the cells are fed directly), the incremental
- * cursor, the queries the passthrough declines (BIT, spatial, throttle), and the read's lifecycle
- * (breaking early, aborting, the start deadline).
+ * cursor, the queries the passthrough declines (BIT, spatial, throttle; described once for both
+ * the decline and the read), and the read's lifecycle (breaking early, aborting, the start
+ * deadline).
  *
  * Run: deno test --allow-all tests/mysql_copy_csv_test.ts
  */
@@ -548,6 +549,40 @@ Deno.test("mysql copy csv: BIT, spatial columns and a throttle read batches, wit
         // The same columns without them: the passthrough, and the same records.
         await sameAsArrow(db, base, { query: "SELECT id, note FROM t ORDER BY id" });
       });
+    },
+  );
+});
+
+Deno.test("mysql copy csv: a declined query is described once, for both the decline and the read", async () => {
+  await withMysqlDb(
+    `CREATE TABLE t (id INT PRIMARY KEY, flag BIT(1));
+     INSERT INTO t VALUES (1, b'1'), (2, NULL)`,
+    async (db) => {
+      const source = await openMysql(db.config());
+      const query = { text: "SELECT id, flag FROM t ORDER BY id", params: [] };
+      const options = { batchRows: 10, throttleMs: 0 };
+      /** Rows of `text` as read by `source`, the whole result consumed. */
+      const read = async (text: string): Promise<unknown[][]> => {
+        const rows: unknown[][] = [];
+        for await (const batch of (await source.query({ text, params: [] }, options)).batches) {
+          for (const row of batch.toArray()) rows.push(Object.values(row.toJSON()));
+        }
+        return rows;
+      };
+      // This session's prepared statements so far (describing a query prepares it once).
+      const prepares = async () =>
+        Number((await read("SHOW SESSION STATUS LIKE 'Com_stmt_prepare'"))[0][1]);
+      try {
+        let before = await prepares();
+        assert.equal((await read(query.text)).length, 2);
+        const alone = await prepares() - before;
+        before = await prepares();
+        assert.equal(await source.copyCsv!(query, { throttleMs: 0 }), undefined, "declined");
+        assert.deepEqual(await read(query.text), [[1, true], [2, null]]);
+        assert.equal(await prepares() - before, alone, "no second describe after the decline");
+      } finally {
+        await source.close();
+      }
     },
   );
 });

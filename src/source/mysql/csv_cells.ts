@@ -30,6 +30,7 @@ import type { Field, Schema } from "apache-arrow";
 import { float32Text, float64Text } from "../../arrow/float_text.ts";
 import { durationDigits, durationText, needsQuoting, rendererFor } from "../../arrow/text.ts";
 import { TypeMappingError } from "../../errors.ts";
+import { isDigit } from "../../util/ascii_digit.ts";
 import type { CsvChunkBuffer } from "./csv_chunk.ts";
 import {
   createDecoders,
@@ -185,10 +186,6 @@ function slowCell(
   quote: boolean,
 ): Decode {
   return (v, s, e) => putText(buffer, lead, text(v, s, e), quote);
-}
-
-function isDigit(b: number): boolean {
-  return b >= 48 && b <= 57;
 }
 
 /** Copies `v[s, e)` to the buffer after a comma when `lead`. */

@@ -14,6 +14,7 @@
  */
 import { ConfigError } from "../../errors.ts";
 import type { Dialect, SqlQuery, TypedValue } from "../../sql.ts";
+import { isDigit } from "../../util/ascii_digit.ts";
 
 /** The parts of the session's `sql_mode` that change how SQL text is tokenized. */
 export interface SqlMode {
@@ -201,7 +202,7 @@ export interface Token {
 
 /** Characters of an unquoted identifier, keyword or number (`[0-9A-Za-z$_]`, U+0080 and up). */
 function isWordChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 36 ||
+  return isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 36 ||
     c === 95 || c >= 128;
 }
 
@@ -227,7 +228,7 @@ export function tokenize(sql: string, mode: SqlMode): Token[] {
     } else if (c === SLASH && sql.charCodeAt(i + 1) === STAR) {
       if (isExecutableComment(sql, i)) {
         i += sql.charCodeAt(i + 2) === 33 ? 3 : 4;
-        while (i < sql.length && sql.charCodeAt(i) >= 48 && sql.charCodeAt(i) <= 57) i++;
+        while (i < sql.length && isDigit(sql.charCodeAt(i))) i++;
         inExecutable = true;
       } else {
         const end = sql.indexOf("*/", i + 2);

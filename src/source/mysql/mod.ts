@@ -48,7 +48,7 @@ import { passesThrough } from "./csv_cells.ts";
 import { startCsvRead } from "./csv_stream.ts";
 import { bindParams } from "./dialect.ts";
 import { estimateRows, explain } from "./explain.ts";
-import { planRead, roundedFloatWarning } from "./floats.ts";
+import { planRead, type ReadPlan, roundedFloatWarning } from "./floats.ts";
 import { primaryKey } from "./primary_key.ts";
 import { startSnapshot } from "./snapshot.ts";
 import { MysqlStream } from "./stream.ts";
@@ -61,6 +61,11 @@ class MysqlSource implements Source {
   #pinned = false;
   /** Set once a failure may have ended the pinned transaction, with the reason. */
   #lost: SourceError | undefined;
+  /**
+   * The plan of the query {@link copyCsv} just declined, for the {@link query} of the same
+   * statement that follows it: describing it again would cost a second round trip.
+   */
+  #declined: { sql: string; plan: ReadPlan } | undefined;
 
   constructor(session: MysqlSession) {
     this.#session = session;
@@ -70,7 +75,11 @@ class MysqlSource implements Source {
     await this.#idle();
     try {
       const sql = bindParams(query, this.#session.server.sqlMode);
-      const plan = await planRead(this.#session, sql, options.signal);
+      const declined = this.#declined;
+      this.#declined = undefined;
+      const plan = declined?.sql === sql
+        ? declined.plan
+        : await planRead(this.#session, sql, options.signal);
       const { flavor, version } = this.#session.server;
       log.debug(`MySQL (${flavor} ${version}): ${plan.sql}`);
       const { stream, result } = await MysqlStream.start(
@@ -94,9 +103,11 @@ class MysqlSource implements Source {
   /**
    * The rows as CSV records written from the row packets (`csv_stream.ts`). Declined, having run
    * nothing (a describe executes nothing), with a throttle (which spaces batches), when the query
-   * cannot be described, and for BIT and spatial columns, which the batches serve as well.
+   * cannot be described, and for BIT and spatial columns, which the batches serve as well; the
+   * describe is kept for the {@link query} that reads the declined statement instead.
    */
   async copyCsv(query: SqlQuery, options: CsvOptions): Promise<CsvStream | undefined> {
+    this.#declined = undefined;
     if (options.throttleMs > 0) return undefined;
     await this.#idle();
     try {
@@ -106,7 +117,10 @@ class MysqlSource implements Source {
         const column = resolveField(f);
         return column === undefined || !passesThrough(column);
       });
-      if (declined) return undefined;
+      if (declined) {
+        this.#declined = { sql, plan };
+        return undefined;
+      }
       const { flavor, version } = this.#session.server;
       log.debug(`MySQL (${flavor} ${version}), CSV records: ${plan.sql}`);
       const { read, result } = await startCsvRead(this.#session, plan.sql, options, plan.widened);

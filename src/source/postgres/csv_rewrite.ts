@@ -24,6 +24,7 @@
  * @module
  */
 import { TypeMappingError } from "../../errors.ts";
+import { isDigit } from "../../util/ascii_digit.ts";
 import { csvField } from "../../writer/csv.ts";
 import { inColumn } from "./columns.ts";
 import type { Records } from "./copy_rows.ts";
@@ -87,10 +88,6 @@ const UPPER_T = 84;
 const UPPER_Z = 90;
 const TRUE = new TextEncoder().encode("true");
 const FALSE = new TextEncoder().encode("false");
-
-function isDigit(b: number): boolean {
-  return b >= 48 && b <= 57;
-}
 
 const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder("utf-8", { fatal: true });
