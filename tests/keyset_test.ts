@@ -1,13 +1,17 @@
 /**
- * Keyset paging (`key_column`) through the real CLI on both engines: every row exactly once in
- * every mode, short statements and transactions, retries that continue from the last page, and
- * loud failures where paging could skip rows (a NULL or non-unique key).
+ * Keyset paging (`key_column`) through the real CLI on both engines (and through the pipeline,
+ * for a hook on the batches it writes): every row once in every mode, short statements and
+ * transactions, retries that continue from the last page, a page's memory released once it is
+ * written, and loud failures where paging could skip rows (a NULL or non-unique key).
  */
 import assert from "node:assert/strict";
+import type { RecordBatch } from "apache-arrow";
 import { join } from "node:path";
 import { parseSummaries, rivet, spawnRivet } from "./support/cli.ts";
 import { ENGINES, type TestDb, withDb, withDedicatedLogin } from "./support/engines.ts";
 import { listDir, withTempDir, writeFile } from "./support/files.ts";
+import { runCsv } from "./support/passthrough_runs.ts";
+import { readCsv } from "./support/read_csv.ts";
 import { readParquet } from "./support/read_parquet.ts";
 
 async function createItems(db: TestDb, rows: number, groups = rows): Promise<void> {
@@ -129,6 +133,33 @@ for (const engine of ENGINES) {
         assert.equal(s.e2.status, "success");
         assert.equal(s.e2.rows, "4");
         assert.deepEqual(await listDir(join(dir, "out")).then((f) => f.length), 1);
+      });
+    });
+  });
+
+  Deno.test(`keyset ${engine.name}: each page's batches are released once written, not left to pile up`, async () => {
+    await withDb(engine, async (db) => {
+      await db.exec(`CREATE TABLE ${db.ns}.wide_rows (id int PRIMARY KEY, pad varchar(200))`);
+      const series = db.engine === "postgres"
+        ? "generate_series(1, 3000) AS s(n)"
+        : `(SELECT seq AS n FROM ${db.ns}.seq_1_to_3000) AS s`;
+      await db.exec(`INSERT INTO ${db.ns}.wide_rows SELECT n, REPEAT('x', 100) FROM ${series}`);
+      await withTempDir(async (base) => {
+        const written: RecordBatch[] = [];
+        const run = await runCsv({ type: engine.name, url: db.url }, base, {
+          query: `SELECT id, pad FROM ${db.ns}.wide_rows`,
+          tuning: "batch_size: 1000",
+          exportLines: ["key_column: id"],
+          hooks: { beforeWrite: (batch) => (written.push(batch), batch) },
+        });
+        assert.equal(run.summary.error, undefined, run.summary.error);
+        assert.equal((await readCsv(run.files[0])).length, 1 + 3000, "header and every row");
+        assert.ok(written.length >= 3, `one batch or more per page: ${written.length}`);
+        // 1000 rows of 100-byte text per page: a buffer large enough to be released, not left
+        // to the garbage collector (see src/arrow/release.ts).
+        for (const batch of written) {
+          assert.equal(batch.getChild("pad")!.data[0].values.length, 0, "released");
+        }
       });
     });
   });

@@ -12,6 +12,7 @@
  * @module
  */
 import type { RecordBatch, Schema } from "apache-arrow";
+import { releaseBatch } from "../arrow/release.ts";
 import { RivetError, TypeMappingError } from "../errors.ts";
 import { nullKeyQuery, pageQuery } from "../plan/keyset.ts";
 import type { Piece } from "../plan/plan.ts";
@@ -83,9 +84,13 @@ export async function extractPaged(
       const keep = Math.min(page.rows, pageRows);
       const last = checkOrder(page, keys, keep, after);
       for (const batch of slice(page.batches, keep)) await output.write(batch, at);
-      if (page.rows <= pageRows) break;
+      const more = page.rows > pageRows;
+      if (more && budget !== undefined) pageRows = rowsForBudget(ctx, page, budget, pageNo);
+      // As in `extract.ts`: nothing that saw the page keeps it (its last key is text), and a page
+      // can be a million rows, so its memory goes to the next page instead of piling up.
+      for (const batch of page.batches) releaseBatch(batch);
+      if (!more) break;
       after = last;
-      if (budget !== undefined) pageRows = rowsForBudget(ctx, page, budget, pageNo);
       if (tuning.throttleMs > 0) await sleep(tuning.throttleMs, ctx.signal);
     }
     return await output.finish();
