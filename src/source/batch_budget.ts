@@ -30,6 +30,8 @@ export class BatchBudget {
   readonly maxRows: number;
   #rows = 0;
   #measured = 0;
+  /** `#measured / #rows` rounded up: whole bytes, for the per-row questions (see {@link predict}). */
+  #width = 0;
   /** The paths' cheap sizes of the measured rows, for {@link predict}. */
   #raw = 0;
   /** The latest measurement, so widening rows are noticed at once. */
@@ -64,9 +66,12 @@ export class BatchBudget {
     return BatchBudget.of({ ...options, maxBatchBytes: undefined });
   }
 
-  /** Mean Arrow bytes per row over everything measured, or undefined before the first row. */
+  /**
+   * Mean Arrow bytes per row over everything measured, rounded up to a whole byte, or undefined
+   * before the first row.
+   */
   get rowBytes(): number | undefined {
-    return this.#rows > 0 ? this.#measured / this.#rows : undefined;
+    return this.#rows > 0 ? this.#width : undefined;
   }
 
   /** Rows of a full batch at the measured width, between 1 and {@link maxRows}. */
@@ -84,14 +89,21 @@ export class BatchBudget {
     if (rows === 0) return;
     this.#rows += rows;
     this.#measured += bytes;
+    this.#width = Math.ceil(this.#measured / this.#rows);
     this.#raw += raw;
     this.#latestRows = rows;
     this.#latestBytes = bytes;
   }
 
-  /** Predicted Arrow bytes of a row of cheap size `raw`; undefined until a row was measured. */
+  /**
+   * Predicted Arrow bytes of a row of cheap size `raw`, rounded up; undefined until a row was
+   * measured. The read paths ask this (and {@link full}) once per row, so the answers are whole
+   * numbers: a fractional one is a heap-allocated number wherever the call is not inlined, and
+   * those were ~20 bytes of garbage per row read (70 MB per 3M rows of PostgreSQL COPY, 30 MB
+   * per 3M rows of MySQL, as V8's sampling heap profiler measured).
+   */
   predict(raw: number): number | undefined {
-    return this.#raw > 0 ? (raw * this.#measured) / this.#raw : undefined;
+    return this.#raw > 0 ? Math.ceil((raw * this.#measured) / this.#raw) : undefined;
   }
 
   /**
@@ -104,7 +116,7 @@ export class BatchBudget {
 
   /** Whether a batch holding `rows` rows in `bytes` bytes has no room for a row of mean width. */
   full(rows: number, bytes: number): boolean {
-    const width = this.rowBytes ?? (rows > 0 ? bytes / rows : 0);
+    const width = this.rowBytes ?? (rows > 0 ? Math.ceil(bytes / rows) : 0);
     return !this.fits(rows, bytes, width);
   }
 
