@@ -3,12 +3,17 @@
  * byte: checked against the live server on random bit patterns, on the values where a shortest
  * decimal lies exactly halfway to a neighbour (large integers, which JavaScript's `String` prints
  * differently), around every power of two and every layout threshold, and pinned on a few values
- * so a failure reads plainly.
+ * so a failure reads plainly. The byte writer of float32 text writes the very same bytes.
  *
  * Run: deno test --allow-all tests/float_text_test.ts
  */
 import assert from "node:assert/strict";
-import { float32Text, float64Text } from "../src/arrow/float_text.ts";
+import {
+  FLOAT32_TEXT_BYTES,
+  float32Into,
+  float32Text,
+  float64Text,
+} from "../src/arrow/float_text.ts";
 import { adminClient } from "./support/pg.ts";
 
 Deno.test("float text: pinned PostgreSQL outputs", () => {
@@ -98,9 +103,21 @@ Deno.test("float text: the same as the server's text for random and boundary val
       values: [texts32],
       rowMode: "array",
     });
+    // The byte writer (the MySQL CSV passthrough's) writes the same text, into the middle of a
+    // buffer with only its promised room left.
+    const out = new Uint8Array(3 + FLOAT32_TEXT_BYTES);
+    const ascii = new TextDecoder("latin1");
     texts32.forEach((t, i) => {
-      assert.equal(float32Text(Math.fround(Number(t))), server32.rows[i][0], t);
+      const v = Math.fround(Number(t));
+      assert.equal(float32Text(v), server32.rows[i][0], t);
+      out.fill(0);
+      const end = float32Into(out, 3, v);
+      assert.equal(ascii.decode(out.subarray(3, end)), server32.rows[i][0], `bytes of ${t}`);
     });
+    for (const v of [0, -0, NaN, Infinity, -Infinity, -1.1754943508222875e-38]) {
+      const end = float32Into(out, 3, v);
+      assert.equal(ascii.decode(out.subarray(3, end)), float32Text(v), `bytes of ${v}`);
+    }
   } finally {
     await client.end();
   }

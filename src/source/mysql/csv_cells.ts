@@ -27,7 +27,7 @@
  * @module
  */
 import type { Field, Schema } from "apache-arrow";
-import { float32Text, float64Text } from "../../arrow/float_text.ts";
+import { FLOAT32_TEXT_BYTES, float32Into, float64Text } from "../../arrow/float_text.ts";
 import { durationDigits, durationText, needsQuoting, rendererFor } from "../../arrow/text.ts";
 import { TypeMappingError } from "../../errors.ts";
 import { isDigit } from "../../util/ascii_digit.ts";
@@ -121,8 +121,8 @@ function cellWriter(
       return doubleCell(buffer, lead);
     case "float32":
       return column.widened
-        ? (v, s, e) => putText(buffer, lead, float32Text(parseWidenedFloat(v, s, e)))
-        : (v, s, e) => putText(buffer, lead, float32Text(Math.fround(parseFloating(v, s, e))));
+        ? (v, s, e) => putFloat32(buffer, lead, parseWidenedFloat(v, s, e))
+        : (v, s, e) => putFloat32(buffer, lead, Math.fround(parseFloating(v, s, e)));
     case "text":
     case "null":
       return textCell(buffer, lead, alone);
@@ -159,6 +159,15 @@ function arrowText(
     decode(v, s, e);
     return render(builder.finish())(0);
   };
+}
+
+/** Writes the float32 `value` as a field (`float_text.ts`'s text), after a comma when `lead`. */
+function putFloat32(buffer: CsvChunkBuffer, lead: boolean, value: number): void {
+  buffer.reserve(FLOAT32_TEXT_BYTES + 1);
+  const out = buffer.bytes;
+  let o = buffer.at;
+  if (lead) out[o++] = COMMA;
+  buffer.at = float32Into(out, o, value);
 }
 
 /**
