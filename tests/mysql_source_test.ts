@@ -704,6 +704,21 @@ Deno.test("mysql source: a widened FLOAT is resolved as float and decoded to the
   for (let i = 0; i < 4; i++) values.push(Number((data.values as Float32Array)[i]));
   // 15 significant digits still name the float32 exactly; the sign of zero is kept.
   assert.deepEqual(values, [1.2345677614212036, 1.2345677614212036, -0, 3.4028234663852886e38]);
+  // Every float32, printed as the server prints it widened (the double's shortest text, up to 17
+  // digits, with an exponent out of the fixed range): random bit patterns, subnormals included.
+  const random = createDecoders([column]).decoders[0];
+  const bits = new DataView(new ArrayBuffer(4));
+  const expected: number[] = [];
+  while (expected.length < 20_000) {
+    bits.setUint32(0, (Math.random() * 2 ** 32) >>> 0);
+    const f = bits.getFloat32(0);
+    if (!Number.isFinite(f)) continue;
+    expected.push(f);
+    const text = bytes(String(f));
+    random.decode(text, 0, text.length);
+  }
+  const decoded = random.builder.finish().values as Float32Array;
+  expected.forEach((f, i) => assert.ok(Object.is(decoded[i], f), `${f} read as ${decoded[i]}`));
   // The 6-digit text of a FLOAT, or a double beyond float32, is not silently rounded.
   for (const text of ["1.23457", "3.5e38", "1e-50"]) {
     let error: unknown;

@@ -289,7 +289,8 @@ const FLOAT32_MATCH = 2 ** -30;
  * the one returned; a value farther from every float32 than that fails instead of being rounded.
  */
 export function parseWidenedFloat(v: Uint8Array, s: number, e: number): number {
-  const x = parseFloating(v, s, e);
+  const near = nearDecimal(v, s, e);
+  const x = Number.isNaN(near) ? parseFloating(v, s, e) : near;
   const f = Math.fround(x);
   const exact = Object.is(f, x) ||
     (Number.isFinite(f) && Math.abs(f - x) <= Math.abs(f) * FLOAT32_MATCH);
@@ -300,6 +301,35 @@ export function parseWidenedFloat(v: Uint8Array, s: number, e: number): number {
     );
   }
   return f;
+}
+
+/**
+ * Plain decimal text `v[s, e)` of at most 19 digits and 22 after the point, as a double within a
+ * few units in the last place of its value (the digits are accumulated in a double); NaN for any
+ * other text. Near enough to name a float32, whose neighbours are 2^29 times farther apart: the
+ * server prints a widened FLOAT with up to 17 digits, which the exact parser can only take by
+ * way of a string.
+ */
+function nearDecimal(v: Uint8Array, s: number, e: number): number {
+  const negative = s < e && v[s] === 45;
+  let mantissa = 0;
+  let digits = 0;
+  let scale = -1;
+  for (let i = negative ? s + 1 : s; i < e; i++) {
+    const d = v[i] - 48;
+    if (d >= 0 && d <= 9) {
+      mantissa = mantissa * 10 + d;
+      digits++;
+      if (scale >= 0) scale++;
+    } else if (d === -2 && scale < 0) {
+      scale = 0;
+    } else {
+      return NaN;
+    }
+  }
+  if (digits === 0 || digits > 19 || scale > 22) return NaN;
+  const x = scale > 0 ? mantissa / POW10[scale] : mantissa;
+  return negative ? -x : x;
 }
 
 function decodeWidenedFloat(b: NumberBuilder): Decode {
