@@ -246,28 +246,8 @@ function decodeUInt64(b: UInt64Builder): Decode {
 export function parseFloating(v: Uint8Array, start: number, end: number): number {
   // Clinger's fast path: an integer mantissa below 2^53 divided by an exact power of ten is
   // correctly rounded, as parseFloat would be; anything else (exponents, long digits) falls back.
-  const negative = start < end && v[start] === 45;
-  let i = negative ? start + 1 : start;
-  let mantissa = 0;
-  let digits = 0;
-  let scale = -1;
-  for (; i < end; i++) {
-    const d = v[i] - 48;
-    if (d >= 0 && d <= 9) {
-      mantissa = mantissa * 10 + d;
-      digits++;
-    } else if (d === -2 && scale < 0) {
-      scale = 0;
-      continue;
-    } else {
-      break;
-    }
-    if (scale >= 0) scale++;
-  }
-  if (i === end && digits > 0 && digits <= 15) {
-    const x = scale > 0 ? mantissa / POW10[scale] : mantissa;
-    return negative ? -x : x;
-  }
+  const fast = plainDecimal(v, start, end, EXACT_DIGITS);
+  if (!Number.isNaN(fast)) return fast;
   // No floating-point text the server sends comes near this length.
   if (end - start > 64) throw malformed("floating-point");
   const x = Number.parseFloat(ascii(v, start, end));
@@ -275,42 +255,16 @@ export function parseFloating(v: Uint8Array, start: number, end: number): number
   return x;
 }
 
-function decodeFloat(b: NumberBuilder): Decode {
-  return (v, s, e) => b.appendValue(parseFloating(v, s, e));
-}
-
-/** 2^-30: far below half the relative spacing of float32 values (2^-25 at least). */
-const FLOAT32_MATCH = 2 ** -30;
+/** Significant digits whose integer is exact in a double, and so is the plain decimal they make. */
+const EXACT_DIGITS = 15;
 
 /**
- * A FLOAT read as `col * 1e0`: the DOUBLE text is the single-precision value widened, in full
- * (MySQL and MariaDB print the shortest text of the double), so it parses to a double Float32
- * holds exactly. A text accurate to 10 significant digits would still name exactly one float32,
- * the one returned; a value farther from every float32 than that fails instead of being rounded.
+ * Plain decimal text `v[s, e)` (`-`, digits, at most one point) of 1 to `maxDigits` digits, at
+ * most 22 after the point, as its digits accumulated in a double and divided by the power of ten:
+ * exact up to {@link EXACT_DIGITS} digits, within a few units in the last place beyond. NaN for
+ * any other text.
  */
-export function parseWidenedFloat(v: Uint8Array, s: number, e: number): number {
-  const near = nearDecimal(v, s, e);
-  const x = Number.isNaN(near) ? parseFloating(v, s, e) : near;
-  const f = Math.fround(x);
-  const exact = Object.is(f, x) ||
-    (Number.isFinite(f) && Math.abs(f - x) <= Math.abs(f) * FLOAT32_MATCH);
-  if (!exact) {
-    throw new ValueProblem(
-      "a value that is not a single-precision float, though the column was described as FLOAT",
-      "CAST(% AS DOUBLE)",
-    );
-  }
-  return f;
-}
-
-/**
- * Plain decimal text `v[s, e)` of at most 19 digits and 22 after the point, as a double within a
- * few units in the last place of its value (the digits are accumulated in a double); NaN for any
- * other text. Near enough to name a float32, whose neighbours are 2^29 times farther apart: the
- * server prints a widened FLOAT with up to 17 digits, which the exact parser can only take by
- * way of a string.
- */
-function nearDecimal(v: Uint8Array, s: number, e: number): number {
+function plainDecimal(v: Uint8Array, s: number, e: number, maxDigits: number): number {
   const negative = s < e && v[s] === 45;
   let mantissa = 0;
   let digits = 0;
@@ -327,9 +281,43 @@ function nearDecimal(v: Uint8Array, s: number, e: number): number {
       return NaN;
     }
   }
-  if (digits === 0 || digits > 19 || scale > 22) return NaN;
+  if (digits === 0 || digits > maxDigits || scale > 22) return NaN;
   const x = scale > 0 ? mantissa / POW10[scale] : mantissa;
   return negative ? -x : x;
+}
+
+function decodeFloat(b: NumberBuilder): Decode {
+  return (v, s, e) => b.appendValue(parseFloating(v, s, e));
+}
+
+/** 2^-30: far below half the relative spacing of float32 values (2^-25 at least). */
+const FLOAT32_MATCH = 2 ** -30;
+
+/** Digits a widened FLOAT's text is read from without a string (it prints up to 17). */
+const WIDENED_DIGITS = 19;
+
+/**
+ * A FLOAT read as `col * 1e0`: the DOUBLE text is the single-precision value widened, in full
+ * (MySQL and MariaDB print the shortest text of the double), so it parses to a double Float32
+ * holds exactly. A text accurate to 10 significant digits would still name exactly one float32,
+ * the one returned; a value farther from every float32 than that fails instead of being rounded.
+ */
+export function parseWidenedFloat(v: Uint8Array, s: number, e: number): number {
+  // The server prints the widened double with up to 17 digits, which the exact parser takes only
+  // by way of a string. Accumulated in a double they land within a few units in the last place,
+  // 2^29 times closer than the next float32, so the float32 is still exact.
+  const near = plainDecimal(v, s, e, WIDENED_DIGITS);
+  const x = Number.isNaN(near) ? parseFloating(v, s, e) : near;
+  const f = Math.fround(x);
+  const exact = Object.is(f, x) ||
+    (Number.isFinite(f) && Math.abs(f - x) <= Math.abs(f) * FLOAT32_MATCH);
+  if (!exact) {
+    throw new ValueProblem(
+      "a value that is not a single-precision float, though the column was described as FLOAT",
+      "CAST(% AS DOUBLE)",
+    );
+  }
+  return f;
 }
 
 function decodeWidenedFloat(b: NumberBuilder): Decode {
