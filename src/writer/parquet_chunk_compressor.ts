@@ -18,8 +18,7 @@ import {
   type LevelCodec,
   type PageCompressor,
   pageCompressor,
-  type PageHeader,
-  readPageHeader,
+  wholePages,
 } from "./parquet_page.ts";
 
 /** What goes to the writer for one chunk of the encoder's output. */
@@ -86,7 +85,7 @@ export class ChunkCompressor {
     const start = this.#read;
     this.#read += chunk.length;
     const from = start === 0 ? MAGIC_LENGTH : 0;
-    const pages = this.#aligned || start === 0 ? this.#pages(chunk, from, start) : undefined;
+    const pages = this.#aligned || start === 0 ? wholePages(chunk, from, start) : undefined;
     this.#aligned = pages !== undefined;
     if (!wanted || pages === undefined || pages.length === 0 || start === 0) {
       return { bytes: chunk, compressed: false };
@@ -99,23 +98,5 @@ export class ChunkCompressor {
     // Each page is a buffer of its own (`pageCompressor`): copied, it is spent.
     for (const page of packed) releaseBuffer(page);
     return { bytes, compressed: true };
-  }
-
-  /** The pages `chunk` holds from `from` on, or undefined when not only whole pages do. */
-  #pages(
-    chunk: Uint8Array,
-    from: number,
-    start: number,
-  ): { at: number; header: PageHeader }[] | undefined {
-    if (chunk.length < from) return undefined;
-    const pages: { at: number; header: PageHeader }[] = [];
-    let at = from;
-    while (at < chunk.length) {
-      const header = readPageHeader(chunk.subarray(at), start + at);
-      if (typeof header === "string") return undefined;
-      pages.push({ at, header });
-      at += header.length + header.size;
-    }
-    return at === chunk.length ? pages : undefined;
   }
 }

@@ -35,6 +35,7 @@ import {
   pageCompressor,
   type PageHeader,
   readPageHeader,
+  wholePages,
 } from "./parquet_page.ts";
 import { copyWhole, type StructRule } from "./thrift_copy.ts";
 
@@ -201,19 +202,18 @@ class LevelPass {
         `compressed Parquet pages arrived at ${this.#read}, which is not where a page begins`,
       );
     }
-    for (let at = 0; at < chunk.length;) {
-      const header = readPageHeader(chunk.subarray(at), this.#read, true);
-      if (typeof header === "string" || at + header.length + header.size > chunk.length) {
-        throw new DataIntegrityError(
-          `compressed Parquet pages at ${this.#read} do not end where their chunk ends`,
-        );
-      }
+    const pages = wholePages(chunk, 0, this.#read, true);
+    if (!pages) {
+      throw new DataIntegrityError(
+        `compressed Parquet pages at ${this.#read} do not end where their chunk ends`,
+      );
+    }
+    for (const { header } of pages) {
       const growth = headerGrowth(header);
       this.#boundaries.set(this.#read, { at: this.#written, growth: this.#growth });
       this.#read += header.length - growth + header.uncompressed;
       this.#written += header.length + header.size;
       this.#growth += growth;
-      at += header.length + header.size;
     }
     emit(chunk);
   }

@@ -103,6 +103,37 @@ export function readPageHeader(
   };
 }
 
+/** A page found in a chunk: where its header starts in the chunk, and the header. */
+export interface PageAt {
+  at: number;
+  header: PageHeader;
+}
+
+/**
+ * The pages `chunk` holds from `from` on (`position`: where the chunk starts in the file), or
+ * undefined unless it holds whole pages only, up to its last byte. `compressed` as for
+ * {@link readPageHeader}.
+ *
+ * @throws {DataIntegrityError} as {@link readPageHeader} does.
+ */
+export function wholePages(
+  chunk: Uint8Array,
+  from: number,
+  position: number,
+  compressed = false,
+): PageAt[] | undefined {
+  if (chunk.length < from) return undefined;
+  const pages: PageAt[] = [];
+  let at = from;
+  while (at < chunk.length) {
+    const header = readPageHeader(chunk.subarray(at), position + at, compressed);
+    if (typeof header === "string") return undefined;
+    pages.push({ at, header });
+    at += header.length + header.size;
+  }
+  return at === chunk.length ? pages : undefined;
+}
+
 /**
  * How many bytes longer a page header became when this module compressed its page: only the
  * compressed size changed, from the uncompressed size, and a varint's length follows its value.
