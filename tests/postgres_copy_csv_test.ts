@@ -1090,6 +1090,43 @@ Deno.test("postgres copy csv: records and rewrites do not depend on where chunks
   }
 });
 
+Deno.test("postgres copy csv: rewrites that outgrow the block keep every record whole", () => {
+  // Text arrays become JSON with doubled quotes, far past the room the in-place rewrites get, so
+  // the output grows mid-block while the long fields around them are still to be copied.
+  const rewriter = new CsvRewriter([
+    column("a", "text"),
+    column("l", "text", true),
+    column("b", "bool"),
+    column("c", "text"),
+  ]);
+  for (const rows of [1, 3, 40, 400, 3000]) {
+    const input: string[] = [];
+    const expected: string[] = [];
+    for (let r = 0; r < rows; r++) {
+      const a = `row ${r} ${"a".repeat(r % 50)}`;
+      const items = Array.from({ length: 1 + (r % 60) }, (_, i) => `v${r}.${i}`);
+      const c = `tail of ${r} ${"c".repeat(20 + (r % 7))}`;
+      // The server quotes a field that holds a comma.
+      const list = items.length > 1 ? `"{${items.join(",")}}"` : `{${items[0]}}`;
+      input.push(`${a},${list},${r % 2 ? "t" : "f"},${c}\n`);
+      const json = `[${items.map((item) => `""${item}""`).join(",")}]`;
+      expected.push(`${a},"${json}",${r % 2 ? "true" : "false"},${c}\n`);
+    }
+    const bytes = new TextEncoder().encode(input.join(""));
+    const ends = new Int32Array(rows);
+    for (let r = 0, at = 0; r < rows; r++) {
+      ends[r] = at += new TextEncoder().encode(input[r]).length;
+    }
+    const out = rewriter.rewrite({ bytes, rows, ends, owned: false });
+    const text = new TextDecoder().decode(out.bytes);
+    assert.equal(text, expected.join(""), `${rows} rows`);
+    const lines = [...out.ends.subarray(0, rows)].map((end, r) =>
+      new TextDecoder().decode(out.bytes.subarray(r === 0 ? 0 : out.ends[r - 1], end))
+    );
+    assert.deepEqual(lines, expected, `${rows} rows`);
+  }
+});
+
 /**
  * Runs a {@link CopyRowsQuery} on a fake socket fed `stream`, standing in for node-postgres: its
  * data listener receives what is handed back and it reports `COPY <rows>` as the server said.
