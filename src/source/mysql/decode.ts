@@ -309,7 +309,9 @@ export function parseWidenedFloat(v: Uint8Array, s: number, e: number): number {
   const near = plainDecimal(v, s, e, WIDENED_DIGITS);
   const x = Number.isNaN(near) ? parseFloating(v, s, e) : near;
   const f = Math.fround(x);
-  const exact = Object.is(f, x) ||
+  // Not Object.is, which boxed its two doubles, a heap number per value: fround keeps the sign
+  // of zero, so equality and NaN are all it would add.
+  const exact = f === x || Number.isNaN(x) ||
     (Number.isFinite(f) && Math.abs(f - x) <= Math.abs(f) * FLOAT32_MATCH);
   if (!exact) {
     throw new ValueProblem(
