@@ -11,7 +11,7 @@ import type { Source } from "../source/source.ts";
 import type { StateStore } from "../state/store.ts";
 import { ConnectionSlot } from "./connection.ts";
 import type { EventListener } from "./events.ts";
-import { recordSession, type Tally } from "./retry_report.ts";
+import { recordSession, type Tally } from "./tally.ts";
 
 /** Everything one export run needs. */
 export interface ExportContext {

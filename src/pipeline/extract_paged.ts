@@ -24,7 +24,8 @@ import type { ConnectionSlot } from "./connection.ts";
 import type { ExportContext } from "./context.ts";
 import { type Extracted, PieceOutput } from "./piece_output.ts";
 import { withRetries } from "./retry.ts";
-import { retryReporter, type Tally } from "./retry_report.ts";
+import { retryReporter } from "./retry_report.ts";
+import type { Tally } from "./tally.ts";
 import { boundKind, valueReader } from "./typed_value.ts";
 
 /** Most rows one page of a memory-budgeted export may ask for. */
