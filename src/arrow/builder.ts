@@ -3,8 +3,8 @@
  *
  * Builders fill plain typed arrays and hand them to apache-arrow's `makeData` (zero-copy);
  * apache-arrow's own builders cost ~19 s per 1 M rows x 16 columns, which is why these exist.
- * A builder is reused across batches: `finish()` returns the batch's data and resets the builder,
- * keeping its (grown) buffers for the next batch.
+ * A builder is reused across batches: `finish()` hands its arrays to the batch and goes on in
+ * arrays of the same (grown) size, recycled from written batches (`recycle.ts`).
  *
  * @module
  */
@@ -25,7 +25,10 @@ export interface ColumnBuilder<T extends DataType = DataType> {
   readonly byteLength: number;
   /** Appends a NULL. */
   appendNull(): void;
-  /** Returns the appended values as Arrow data (exactly sized copies) and starts a new batch. */
+  /**
+   * Returns the appended values as Arrow data and starts a new batch. The data's arrays are the
+   * builder's own (views of the rows appended) or, when small, copies; nothing else holds them.
+   */
   finish(): Data<T>;
 }
 

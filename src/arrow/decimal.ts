@@ -12,6 +12,7 @@
 import { type Data, Decimal, makeData } from "apache-arrow";
 import { TypeMappingError } from "../errors.ts";
 import { type ColumnBuilder, Validity } from "./builder.ts";
+import { handOver } from "./recycle.ts";
 
 /** The largest precision Decimal128 holds. */
 export const DECIMAL128_MAX_PRECISION = 38;
@@ -291,7 +292,8 @@ export class Decimal128Builder implements ColumnBuilder<Decimal> {
   /** Returns the batch's data and resets. */
   finish(): Data<Decimal> {
     const length = this.#length;
-    const data = this.#words.slice(0, length * 4);
+    const [data, words] = handOver(this.#words, length * 4);
+    this.#words = words;
     this.#length = 0;
     return makeData({ type: this.type, length, data, ...this.#validity.finish() });
   }

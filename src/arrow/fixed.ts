@@ -6,6 +6,7 @@
  */
 import { Bool, type Data, DateDay, Float32, Float64, Int16, Int32, makeData } from "apache-arrow";
 import { type ColumnBuilder, grow, Validity, wrapData } from "./builder.ts";
+import { handOver } from "./recycle.ts";
 
 /** Builds a Bool column (bit-packed values). */
 export class BoolBuilder implements ColumnBuilder<Bool> {
@@ -117,7 +118,8 @@ export class NumberBuilder<T extends FixedType = FixedType> implements ColumnBui
   /** Returns the batch's data and resets. */
   finish(): Data<T> {
     const length = this.#length;
-    const data = this.#values.slice(0, length);
+    const [data, values] = handOver(this.#values, length);
+    this.#values = values;
     this.#length = 0;
     return wrapData({ type: this.type, length, data, ...this.#validity.finish() });
   }

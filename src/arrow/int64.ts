@@ -16,6 +16,7 @@ import {
 } from "apache-arrow";
 import { TypeMappingError } from "../errors.ts";
 import { type ColumnBuilder, Validity, wrapData } from "./builder.ts";
+import { handOver } from "./recycle.ts";
 
 type Int64Type = Int64 | TimestampMicrosecond | TimeMicrosecond | DurationMicrosecond;
 
@@ -110,7 +111,9 @@ export class Int64Builder<T extends Int64Type = Int64Type> implements ColumnBuil
   /** Returns the batch's data and resets. */
   finish(): Data<T> {
     const length = this.#length;
-    const data = this.#values.slice(0, length);
+    const [data, values] = handOver(this.#values, length);
+    this.#values = values;
+    this.#words = new Int32Array(values.buffer);
     this.#length = 0;
     return wrapData({ type: this.type, length, data, ...this.#validity.finish() });
   }

@@ -1,13 +1,14 @@
 /**
- * Frees a finished batch's column buffers at once, instead of when the garbage collector gets to
- * them.
+ * Gives a written batch's column buffers back at once, for the builders' next arrays
+ * (`recycle.ts`), instead of leaving them to the garbage collector.
  *
- * Every batch a source yields is a fresh set of buffers (builders hand out exact copies), 4 MiB
- * or so, and the main thread allocates few objects of its own, so V8 collected dead batches
- * rarely: they piled up to ~50 MB of the process's memory on a 1 M-row mixed table, and the
- * freshly touched memory of each new one cost page faults. Released as soon as the batch is
- * written, the next batch's buffers reuse the same memory. Only the one holder of the batch may
- * call this: every view of a released buffer is left empty.
+ * Every batch a source yields holds 4 MiB or so of buffers, and the main thread allocates few
+ * objects of its own, so V8 collected dead batches rarely: they piled up to ~50 MB of the
+ * process's memory on a 1 M-row mixed table, and the fresh memory of each new batch cost page
+ * faults. Given back as soon as the batch is written, the same memory holds the next batches.
+ * Only the one holder of the batch may call this: every view of a released buffer is left empty.
+ * Buffers below `MIN_RECYCLED_BYTES` are left to the collector: they cost it little, and a small
+ * buffer is the kind a library might share between batches (an empty bitmap, a constant).
  *
  * @example
  * ```ts
@@ -24,13 +25,7 @@
  * @module
  */
 import type { Data, RecordBatch } from "apache-arrow";
-import { releaseBuffer } from "../util/release_buffer.ts";
-
-/**
- * Buffers below this are left to the garbage collector: they cost it little, and a small buffer
- * is the kind a library might share between batches (an empty bitmap, a constant).
- */
-const MIN_RELEASED_BYTES = 64 * 1024;
+import { MIN_RECYCLED_BYTES, recycleBuffer } from "./recycle.ts";
 
 /** Releases the buffers behind `batch`'s columns, which nothing may read afterwards. */
 export function releaseBatch(batch: RecordBatch): void {
@@ -43,9 +38,9 @@ function release(data: Data): void {
     // made by rivet's builders) cannot be.
     const buffer = view?.buffer;
     if (
-      buffer instanceof ArrayBuffer && !buffer.detached && buffer.byteLength >= MIN_RELEASED_BYTES
+      buffer instanceof ArrayBuffer && !buffer.detached && buffer.byteLength >= MIN_RECYCLED_BYTES
     ) {
-      releaseBuffer(view);
+      recycleBuffer(buffer);
     }
   }
   for (const child of data.children) release(child);

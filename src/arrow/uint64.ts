@@ -8,6 +8,7 @@
  */
 import { type Data, makeData, Uint64 } from "apache-arrow";
 import { type ColumnBuilder, Validity } from "./builder.ts";
+import { handOver } from "./recycle.ts";
 
 /** Builds a UInt64 column. */
 export class UInt64Builder implements ColumnBuilder<Uint64> {
@@ -55,7 +56,9 @@ export class UInt64Builder implements ColumnBuilder<Uint64> {
   /** Returns the batch's data and resets. */
   finish(): Data<Uint64> {
     const length = this.#length;
-    const data = this.#values.slice(0, length);
+    const [data, values] = handOver(this.#values, length);
+    this.#values = values;
+    this.#words = new Uint32Array(values.buffer);
     this.#length = 0;
     return makeData({ type: this.type, length, data, ...this.#validity.finish() });
   }

@@ -15,6 +15,7 @@ import {
   Validity,
   wrapData,
 } from "./builder.ts";
+import { handOver } from "./recycle.ts";
 
 const encoder = new TextEncoder();
 /** Below this length a hand-written ASCII loop beats `encodeInto`'s call overhead. */
@@ -93,8 +94,12 @@ abstract class VariableWidthBuilder<T extends Utf8 | Binary> implements ColumnBu
   /** Returns the batch's data and resets. */
   finish(): Data<T> {
     const length = this.#length;
-    const valueOffsets = this.#offsets.slice(0, length + 1);
-    const data = this.#bytes.slice(0, this.#end);
+    const [valueOffsets, offsets] = handOver(this.#offsets, length + 1);
+    const [data, bytes] = handOver(this.#bytes, this.#end);
+    // Recycled memory is not zeroed, and the next batch's first offset is never written.
+    offsets[0] = 0;
+    this.#offsets = offsets;
+    this.#bytes = bytes;
     this.#length = 0;
     this.#end = 0;
     return wrapData({ type: this.type, length, valueOffsets, data, ...this.#validity.finish() });

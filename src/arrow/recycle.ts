@@ -1,0 +1,104 @@
+/**
+ * Column memory passed from written batches back to the builders of the next ones.
+ *
+ * A builder used to hand each batch an exact copy of its arrays (a `slice` per column), so every
+ * batch cost a copy of its bytes plus freshly allocated memory, whose first touch is a page fault
+ * per 4 KB; the written batch's memory was then freed (`release.ts`). Now a builder hands its
+ * arrays themselves to the batch ({@link handOver}), as views of the rows it holds, and goes on in
+ * memory of the same size that a written batch gave back ({@link recycleBuffer}). On 1 M mixed
+ * rows → Parquet that took 5-6% of the CPU time, 8% on TPC-H `lineitem` and on 2 KB text rows.
+ *
+ * Recycled memory holds the old batch's bytes: builders write every slot they hand out (a NULL's
+ * too) and must not rely on zeroes. Memory kept for reuse is bounded ({@link MAX_KEPT_BYTES});
+ * past it, the oldest is freed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { handOver, recycleBuffer } from "./recycle.ts";
+ *
+ * const values = new Float64Array(16_384).fill(2.5); // 128 KB: recycled
+ * const [batch, next] = handOver(values, 10);
+ * assert.equal(batch.length, 10); // the batch's rows, in the builder's own memory
+ * assert.equal(next.length, values.length); // the builder goes on in memory of the same size
+ *
+ * recycleBuffer(batch.buffer as ArrayBuffer); // the batch was written
+ * assert.equal(batch.length, 0); // every view of it is left empty
+ * const [, reused] = handOver(next, 0);
+ * assert.equal(reused[0], 2.5); // the written batch's memory, with its old bytes
+ * ```
+ *
+ * @module
+ */
+
+/**
+ * Arrays below this are copied out and kept by their builder, as before: small copies cost little,
+ * and `release.ts` leaves small buffers to the garbage collector (a library may share them).
+ */
+export const MIN_RECYCLED_BYTES = 64 * 1024;
+
+/**
+ * Most bytes kept for reuse: about two batches of the default 4 MiB budget with their builders'
+ * room to grow, which is what is in flight between building a batch and writing the one before.
+ */
+const MAX_KEPT_BYTES = 16 * 1024 * 1024;
+
+/** Buffers given back, oldest first. */
+const kept: ArrayBuffer[] = [];
+let keptBytes = 0;
+
+/** The typed arrays builders keep their columns in. */
+export type ColumnArray =
+  | Uint8Array
+  | Int16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
+
+/**
+ * A builder's batch: the view of `array`'s first `used` elements, and the array to go on with.
+ * A small array is copied out and kept; a large one goes to the batch, and the builder goes on in
+ * recycled memory of the same size (or new memory when none was given back), whose contents are
+ * not zeroes.
+ */
+export function handOver<A extends ColumnArray>(array: A, used: number): [A, A] {
+  if (array.byteLength < MIN_RECYCLED_BYTES) return [array.slice(0, used) as A, array];
+  const Make = array.constructor as new (buffer: ArrayBuffer) => A;
+  return [array.subarray(0, used) as A, new Make(takeBuffer(array.byteLength))];
+}
+
+/**
+ * Takes back `buffer`, which nothing may use any more (a written batch's), for the builders'
+ * next arrays; every view of it is left empty, as `util/release_buffer.ts` leaves them. Buffers
+ * that builders cannot reuse (resizable ones, or ones larger than all that is kept) are freed.
+ */
+export function recycleBuffer(buffer: ArrayBuffer): void {
+  const length = buffer.byteLength;
+  if (buffer.resizable || length > MAX_KEPT_BYTES) {
+    buffer.transfer(0);
+    return;
+  }
+  while (keptBytes + length > MAX_KEPT_BYTES) {
+    const oldest = kept.shift()!;
+    keptBytes -= oldest.byteLength;
+    oldest.transfer(0);
+  }
+  // The same memory, now owned by a new buffer object: the batch's views are detached.
+  kept.push(buffer.transfer());
+  keptBytes += length;
+}
+
+/** A kept buffer of exactly `byteLength` bytes (the most recent), else a new one. */
+function takeBuffer(byteLength: number): ArrayBuffer {
+  for (let i = kept.length - 1; i >= 0; i--) {
+    if (kept[i].byteLength === byteLength) {
+      const [buffer] = kept.splice(i, 1);
+      keptBytes -= byteLength;
+      return buffer;
+    }
+  }
+  return new ArrayBuffer(byteLength);
+}
