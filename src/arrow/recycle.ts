@@ -91,6 +91,27 @@ export function recycleBuffer(buffer: ArrayBuffer): void {
   keptBytes += length;
 }
 
+/**
+ * Frees every kept buffer (when a run ends, so that a program running exports in a long-lived
+ * process does not keep the last batches' memory).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dropRecycled, handOver, recycleBuffer } from "./recycle.ts";
+ *
+ * const [batch, next] = handOver(new Int32Array(32_768).fill(7), 100);
+ * recycleBuffer(batch.buffer as ArrayBuffer);
+ * dropRecycled();
+ * const [, fresh] = handOver(next, 0);
+ * assert.equal(fresh[0], 0); // new memory: the written batch's was freed
+ * ```
+ */
+export function dropRecycled(): void {
+  for (const buffer of kept.splice(0)) buffer.transfer(0);
+  keptBytes = 0;
+}
+
 /** A kept buffer of exactly `byteLength` bytes (the most recent), else a new one. */
 function takeBuffer(byteLength: number): ArrayBuffer {
   for (let i = kept.length - 1; i >= 0; i--) {

@@ -7,6 +7,7 @@ import type { Config, ExportConfig } from "../config/types.ts";
 import { requireExportNames } from "../config/select.ts";
 import { refuseReconcileWithKeyset } from "./reconcile.ts";
 import { closeEncoders } from "../writer/encoder_pool.ts";
+import { dropRecycled } from "../arrow/recycle.ts";
 import { removeAbandonedStaging, removeStagingDir } from "../destination/staging.ts";
 import { ConfigError, ExitCode } from "../errors.ts";
 import { openSource as defaultOpenSource } from "../source/open.ts";
@@ -147,6 +148,7 @@ export async function runExportsWith(
     store.close();
     await removeStagingDir();
     closeEncoders();
+    dropRecycled();
   }
   const worst = Math.max(ExitCode.Ok, ...summaries.map((s) => s.exitCode));
   const exitCode = worst === ExitCode.Ok && options.signal?.aborted ? ExitCode.ExportFailed : worst;
