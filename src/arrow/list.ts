@@ -6,7 +6,7 @@
  */
 import { type Data, type DataType, Field, List, makeData } from "apache-arrow";
 import { batchTooLarge, type ColumnBuilder, grow, MAX_OFFSET, Validity } from "./builder.ts";
-import { handOver } from "./recycle.ts";
+import { handOverOffsets } from "./recycle.ts";
 
 /** Builds a List column over any {@link ColumnBuilder}. */
 export class ListBuilder<C extends ColumnBuilder = ColumnBuilder>
@@ -58,9 +58,7 @@ export class ListBuilder<C extends ColumnBuilder = ColumnBuilder>
   /** Returns the batch's data (the child's too) and resets. */
   finish(): Data<List<C["type"]>> {
     const length = this.#length;
-    const [valueOffsets, offsets] = handOver(this.#offsets, length + 1);
-    // Recycled memory is not zeroed, and the next batch's first offset is never written.
-    offsets[0] = 0;
+    const [valueOffsets, offsets] = handOverOffsets(this.#offsets, length + 1);
     this.#offsets = offsets;
     const child = this.child.finish();
     this.#length = 0;

@@ -71,6 +71,16 @@ export function handOver<A extends ColumnArray>(array: A, used: number): [A, A] 
 }
 
 /**
+ * {@link handOver} for an offsets array (Utf8, Binary, List): the one the builder goes on with
+ * starts at offset 0, which recycled memory does not hold and appending never writes.
+ */
+export function handOverOffsets<A extends Int32Array>(offsets: A, used: number): [A, A] {
+  const [view, next] = handOver(offsets, used);
+  next[0] = 0;
+  return [view, next];
+}
+
+/**
  * Takes back `buffer`, which nothing may use any more (a written batch's), for the builders'
  * next arrays; every view of it is left empty, as `util/release_buffer.ts` leaves them. Buffers
  * that builders cannot reuse (resizable ones, or ones larger than all that is kept) are freed.

@@ -15,7 +15,7 @@ import {
   Validity,
   wrapData,
 } from "./builder.ts";
-import { handOver } from "./recycle.ts";
+import { handOver, handOverOffsets } from "./recycle.ts";
 
 const encoder = new TextEncoder();
 /** Below this length a hand-written ASCII loop beats `encodeInto`'s call overhead. */
@@ -94,10 +94,8 @@ abstract class VariableWidthBuilder<T extends Utf8 | Binary> implements ColumnBu
   /** Returns the batch's data and resets. */
   finish(): Data<T> {
     const length = this.#length;
-    const [valueOffsets, offsets] = handOver(this.#offsets, length + 1);
+    const [valueOffsets, offsets] = handOverOffsets(this.#offsets, length + 1);
     const [data, bytes] = handOver(this.#bytes, this.#end);
-    // Recycled memory is not zeroed, and the next batch's first offset is never written.
-    offsets[0] = 0;
     this.#offsets = offsets;
     this.#bytes = bytes;
     this.#length = 0;
