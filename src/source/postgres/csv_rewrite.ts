@@ -302,11 +302,7 @@ export class CsvRewriter {
   /** Copies the block past the output's room, for `#copy`. */
   #keepInput(buf: Uint8Array): void {
     const end = this.#room + buf.length;
-    if (end > this.#out.length) {
-      const next = new Uint8Array(Math.max(end, this.#out.length * 2));
-      next.set(this.#out.subarray(0, this.#o));
-      this.#out = next;
-    }
+    if (end > this.#out.length) this.#grow(end, this.#o);
     this.#out.set(buf, this.#room);
     this.#input = this.#room;
     this.#inputLength = buf.length;
@@ -321,6 +317,17 @@ export class CsvRewriter {
   }
 
   /**
+   * Replaces `#out` by a buffer of at least `size` bytes (twice the old one at least) that starts
+   * with the old one's first `keep` bytes; returns the old one.
+   */
+  #grow(size: number, keep: number): Uint8Array {
+    const old = this.#out;
+    this.#out = new Uint8Array(Math.max(size, old.length * 2));
+    this.#out.set(old.subarray(0, keep));
+    return old;
+  }
+
+  /**
    * Makes room for `more` bytes after the first `keep` written ones, moving the block's copy
    * (if made) past the new room.
    */
@@ -329,10 +336,8 @@ export class CsvRewriter {
     const input = this.#input;
     const length = input < 0 ? 0 : this.#inputLength;
     if (room + length > this.#out.length) {
-      const next = new Uint8Array(Math.max(room + length, this.#out.length * 2));
-      next.set(this.#out.subarray(0, keep));
-      if (input >= 0) next.set(this.#out.subarray(input, input + length), room);
-      this.#out = next;
+      const old = this.#grow(room + length, keep);
+      if (input >= 0) this.#out.set(old.subarray(input, input + length), room);
     } else if (input >= 0 && room !== input) {
       this.#out.copyWithin(room, input, input + length);
     }
