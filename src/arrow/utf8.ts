@@ -16,6 +16,7 @@ import {
   wrapData,
 } from "./builder.ts";
 import { handOver, handOverOffsets } from "./recycle.ts";
+import { copyBytes, WORD_COPY_MAX } from "../util/copy_bytes.ts";
 
 const encoder = new TextEncoder();
 /** Below this length a hand-written ASCII loop beats `encodeInto`'s call overhead. */
@@ -27,6 +28,11 @@ abstract class VariableWidthBuilder<T extends Utf8 | Binary> implements ColumnBu
   abstract readonly type: T;
   #offsets = new Int32Array(1025);
   #bytes = new Uint8Array(64 * 1024);
+  /** A view of {@link #bytes}, replaced with it, for {@link copyBytes}. */
+  #view = new DataView(this.#bytes.buffer);
+  /** The array {@link appendBytes} last copied from, and a view of it. */
+  #source: Uint8Array | undefined;
+  #sourceView: DataView | undefined;
   #length = 0;
   #end = 0;
   #validity = new Validity();
@@ -54,7 +60,7 @@ abstract class VariableWidthBuilder<T extends Utf8 | Binary> implements ColumnBu
     const needed = this.#end + byteLength;
     if (needed > MAX_OFFSET) throw batchTooLarge(this.type.toString());
     if (needed > this.#bytes.length) {
-      this.#bytes = grow(this.#bytes, Math.min(needed, MAX_OFFSET), this.#end);
+      this.#setBytes(grow(this.#bytes, Math.min(needed, MAX_OFFSET), this.#end));
     }
     return this.#end;
   }
@@ -69,15 +75,22 @@ abstract class VariableWidthBuilder<T extends Utf8 | Binary> implements ColumnBu
     this.#validity.valid();
   }
 
-  /** Appends `source[start, end)` as one value (raw bytes; already UTF-8 for a Utf8 column). */
+  /**
+   * Appends `source[start, end)` as one value (raw bytes; already UTF-8 for a Utf8 column). The
+   * sources call this once per value with the same network chunk many times over, so the chunk's
+   * view for {@link copyBytes} is made once per chunk.
+   */
   appendBytes(source: Uint8Array, start: number, end: number): void {
     const n = end - start;
     const at = this.reserve(n);
-    const bytes = this.#bytes;
-    if (n <= ASCII_FAST_PATH) {
-      for (let i = 0; i < n; i++) bytes[at + i] = source[start + i];
+    if (n <= WORD_COPY_MAX) {
+      if (source !== this.#source) {
+        this.#source = source;
+        this.#sourceView = new DataView(source.buffer, source.byteOffset, source.byteLength);
+      }
+      copyBytes(this.#sourceView!, start, this.#view, at, n);
     } else {
-      bytes.set(source.subarray(start, end), at);
+      this.#bytes.set(source.subarray(start, end), at);
     }
     this.commit(n);
   }
@@ -91,13 +104,21 @@ abstract class VariableWidthBuilder<T extends Utf8 | Binary> implements ColumnBu
     this.#validity.null();
   }
 
+  #setBytes(bytes: Uint8Array<ArrayBuffer>): void {
+    this.#bytes = bytes;
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
   /** Returns the batch's data and resets. */
   finish(): Data<T> {
     const length = this.#length;
     const [valueOffsets, offsets] = handOverOffsets(this.#offsets, length + 1);
     const [data, bytes] = handOver(this.#bytes, this.#end);
     this.#offsets = offsets;
-    this.#bytes = bytes;
+    this.#setBytes(bytes);
+    // The chunk may be released (detached) once its values are in: hold no view of it.
+    this.#source = undefined;
+    this.#sourceView = undefined;
     this.#length = 0;
     this.#end = 0;
     return wrapData({ type: this.type, length, valueOffsets, data, ...this.#validity.finish() });
