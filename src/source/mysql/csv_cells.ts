@@ -35,12 +35,14 @@ import type { CsvChunkBuffer } from "./csv_chunk.ts";
 import {
   createDecoders,
   type Decode,
+  floatingInto,
   parseBool,
   parseDate,
   parseDateTime,
+  parsedValue,
   parseFloating,
   parseTime,
-  parseWidenedFloat,
+  widenedFloatInto,
 } from "./decode.ts";
 import type { CellTarget } from "./text_row.ts";
 import type { MysqlColumn } from "./types.ts";
@@ -121,8 +123,15 @@ function cellWriter(
       return doubleCell(buffer, lead);
     case "float32":
       return column.widened
-        ? (v, s, e) => putFloat32(buffer, lead, parseWidenedFloat(v, s, e))
-        : (v, s, e) => putFloat32(buffer, lead, Math.fround(parseFloating(v, s, e)));
+        ? (v, s, e) => {
+          widenedFloatInto(v, s, e);
+          putFloat32(buffer, lead);
+        }
+        : (v, s, e) => {
+          floatingInto(v, s, e);
+          parsedValue[0] = Math.fround(parsedValue[0]);
+          putFloat32(buffer, lead);
+        };
     case "text":
     case "null":
       return textCell(buffer, lead, alone);
@@ -161,13 +170,16 @@ function arrowText(
   };
 }
 
-/** Writes the float32 `value` as a field (`float_text.ts`'s text), after a comma when `lead`. */
-function putFloat32(buffer: CsvChunkBuffer, lead: boolean, value: number): void {
+/**
+ * Writes the float32 value the parser left in `parsedValue` as a field (`float_text.ts`'s text),
+ * after a comma when `lead`.
+ */
+function putFloat32(buffer: CsvChunkBuffer, lead: boolean): void {
   buffer.reserve(FLOAT32_TEXT_BYTES + 1);
   const out = buffer.bytes;
   let o = buffer.at;
   if (lead) out[o++] = COMMA;
-  buffer.at = float32Into(out, o, value);
+  buffer.at = float32Into(out, o, parsedValue, 0);
 }
 
 /**

@@ -115,6 +115,13 @@ const HIGH = 1;
 const VALUE = 2;
 
 /**
+ * The {@link VALUE} slot alone, for callers outside that must not receive the number as a
+ * returned double either: after `floatingInto` or `widenedFloatInto`, its one element is the
+ * value.
+ */
+export const parsedValue: Float64Array = slots.subarray(VALUE, VALUE + 1);
+
+/**
  * Parses unsigned decimal digits `v[start, end)` (at most 20) into the {@link LOW} and
  * {@link HIGH} slots; false when the bytes are not digits or the value needs more than 64 bits.
  */
@@ -263,7 +270,7 @@ export function parseFloating(v: Uint8Array, start: number, end: number): number
 }
 
 /** {@link parseFloating} into the {@link VALUE} slot. */
-function floatingInto(v: Uint8Array, start: number, end: number): void {
+export function floatingInto(v: Uint8Array, start: number, end: number): void {
   // Clinger's fast path: an integer mantissa below 2^53 divided by an exact power of ten is
   // correctly rounded, as parseFloat would be; anything else (exponents, long digits) falls back.
   if (plainDecimal(v, start, end, EXACT_DIGITS)) return;
@@ -320,18 +327,13 @@ const FLOAT32_MATCH = 2 ** -30;
 const WIDENED_DIGITS = 19;
 
 /**
- * A FLOAT read as `col * 1e0`: the DOUBLE text is the single-precision value widened, in full
- * (MySQL and MariaDB print the shortest text of the double), so it parses to a double Float32
- * holds exactly. A text accurate to 10 significant digits would still name exactly one float32,
- * the one returned; a value farther from every float32 than that fails instead of being rounded.
+ * A FLOAT read as `col * 1e0`, into the {@link VALUE} slot: the DOUBLE text is the
+ * single-precision value widened, in full (MySQL and MariaDB print the shortest text of the
+ * double), so it parses to a double Float32 holds exactly. A text accurate to 10 significant
+ * digits would still name exactly one float32, the one left; a value farther from every float32
+ * than that fails instead of being rounded.
  */
-export function parseWidenedFloat(v: Uint8Array, s: number, e: number): number {
-  widenedFloatInto(v, s, e);
-  return slots[VALUE];
-}
-
-/** {@link parseWidenedFloat} into the {@link VALUE} slot. */
-function widenedFloatInto(v: Uint8Array, s: number, e: number): void {
+export function widenedFloatInto(v: Uint8Array, s: number, e: number): void {
   // The server prints the widened double with up to 17 digits, which the exact parser takes only
   // by way of a string. Accumulated in a double they land within a few units in the last place,
   // 2^29 times closer than the next float32, so the float32 is still exact.
