@@ -91,16 +91,18 @@ Deno.test("decimal: digit-group API matches text", () => {
 
 Deno.test("decimal: the small-integer path matches text, and leaves what it cannot take", () => {
   const b = new Decimal128Builder(12, 4);
+  const small = (n: number, negative: boolean, fraction: number) =>
+    b.appendSmall(Float64Array.of(n), 0, negative, fraction);
   // n / 10^fraction, scaled up to the column's 4 fraction digits.
-  assert.equal(b.appendSmall(12345, true, 2), true);
-  assert.equal(b.appendSmall(0, true, 4), true);
-  assert.equal(b.appendSmall(99_999_999, false, 0), true);
+  assert.equal(small(12345, true, 2), true);
+  assert.equal(small(0, true, 4), true);
+  assert.equal(small(99_999_999, false, 0), true);
   b.append("-123.45");
   // More fraction digits than the scale, or past 2^53 once scaled: refused, nothing appended.
-  assert.equal(b.appendSmall(1, false, 5), false);
-  assert.equal(b.appendSmall(2 ** 50, false, 0), false);
+  assert.equal(small(1, false, 5), false);
+  assert.equal(small(2 ** 50, false, 0), false);
   // Within 2^53 but past the precision: the same error as the text path.
-  assert.throws(() => b.appendSmall(100_000_000, false, 0), TypeMappingError);
+  assert.throws(() => small(100_000_000, false, 0), TypeMappingError);
   assert.throws(() => b.append("100000000"), TypeMappingError);
   const data = b.finish();
   const words = data.values as Uint32Array;

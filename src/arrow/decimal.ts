@@ -138,19 +138,27 @@ export class Decimal128Builder implements ColumnBuilder<Decimal> {
   }
 
   /**
-   * Appends `n / 10^fractionDigits`, negated when `negative`, for an integer `0 <= n < 2^53`: the
-   * common case of a text decoder, with no digit-group bookkeeping. Returns false, appending
-   * nothing, when that takes more fraction digits than the scale or the value at the scale would
-   * pass 2^53; the digit-group path ({@link beginValue}) then decides.
+   * Appends `n / 10^fractionDigits`, negated when `negative`, for the integer `0 <= n < 2^53` at
+   * `values[index]`: the common case of a text decoder, with no digit-group bookkeeping. Returns
+   * false, appending nothing, when that takes more fraction digits than the scale or the value at
+   * the scale would pass 2^53; the digit-group path ({@link beginValue}) then decides. `n` is read
+   * from an array because a number beyond 32 bits passed to a call V8 does not inline becomes a
+   * heap object, one per value.
    */
-  appendSmall(n: number, negative: boolean, fractionDigits: number): boolean {
+  appendSmall(
+    values: Float64Array,
+    index: number,
+    negative: boolean,
+    fractionDigits: number,
+  ): boolean {
+    const n = values[index];
     const pad = this.scale - fractionDigits;
     if (pad < 0 || pad >= SAFE_POW10.length) return false;
     const scaled = n * SAFE_POW10[pad];
     if (scaled > Number.MAX_SAFE_INTEGER) return false;
     if (scaled >= this.#limit) throw this.#doesNotFit(undefined);
     const high = Math.floor(scaled / TWO_32);
-    this.#store(scaled - high * TWO_32, high, 0, 0, negative);
+    this.#store((scaled - high * TWO_32) | 0, high, 0, 0, negative);
     return true;
   }
 
@@ -211,19 +219,22 @@ export class Decimal128Builder implements ColumnBuilder<Decimal> {
     if (this.#wide) {
       const l = this.#limbs;
       this.#store(
-        l[0] + l[1] * TWO_16,
-        l[2] + l[3] * TWO_16,
-        l[4] + l[5] * TWO_16,
-        l[6] + l[7] * TWO_16,
+        (l[0] + l[1] * TWO_16) | 0,
+        (l[2] + l[3] * TWO_16) | 0,
+        (l[4] + l[5] * TWO_16) | 0,
+        (l[6] + l[7] * TWO_16) | 0,
         negative,
       );
     } else {
       const high = Math.floor(this.#small / TWO_32);
-      this.#store(this.#small - high * TWO_32, high, 0, 0, negative);
+      this.#store((this.#small - high * TWO_32) | 0, high, 0, 0, negative);
     }
   }
 
-  /** Appends the magnitude given as four little-endian words, negated when `negative`. */
+  /**
+   * Appends the magnitude given as four little-endian words, each taken modulo 2^32 (callers pass
+   * them `| 0`, which V8 keeps untagged), negated when `negative`.
+   */
   #store(w0: number, w1: number, w2: number, w3: number, negative: boolean): void {
     if (this.#length * 4 === this.#words.length) this.#grow();
     const w = this.#words;

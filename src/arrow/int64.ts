@@ -61,12 +61,13 @@ export class Int64Builder<T extends Int64Type = Int64Type> implements ColumnBuil
   /** Appends a safe integer (|value| <= 2^53 - 1) without allocating. */
   appendNumber(value: number): void {
     const high = Math.floor(value / TWO_32);
-    this.appendWords(value - high * TWO_32, high);
+    this.appendWords((value - high * TWO_32) | 0, high);
   }
 
   /**
    * Appends `high * 2^32 + low` given as two words; each word is taken modulo 2^32 (so a signed or
-   * unsigned `low` both work), `high` carries the sign.
+   * unsigned `low` both work), `high` carries the sign. On hot paths pass `low | 0`: a number in
+   * the signed 32-bit range is a small integer to V8, one above it a heap object per call.
    */
   appendWords(low: number, high: number): void {
     if (this.#length === this.#values.length) this.#grow();
@@ -91,7 +92,7 @@ export class Int64Builder<T extends Int64Type = Int64Type> implements ColumnBuil
     const carry = Math.floor(low / TWO_32);
     const high = xHigh + carry;
     if (high > INT32_MAX || high < INT32_MIN) throw outOfRange();
-    this.appendWords(low - carry * TWO_32, high);
+    this.appendWords((low - carry * TWO_32) | 0, high);
   }
 
   /** Appends a NULL. */

@@ -30,7 +30,10 @@ export class UInt64Builder implements ColumnBuilder<Uint64> {
     return this.#length * 8 + this.#validity.byteLength;
   }
 
-  /** Appends `high * 2^32 + low`; both words are taken modulo 2^32. */
+  /**
+   * Appends `high * 2^32 + low`; both words are taken modulo 2^32. On hot paths pass them `| 0`: a
+   * number in the signed 32-bit range is a small integer to V8, one above it a heap object per call.
+   */
   appendWords(low: number, high: number): void {
     if (this.#length === this.#values.length) this.#grow();
     const i = this.#length++ << 1;

@@ -16,7 +16,7 @@ import {
   wrapData,
 } from "./builder.ts";
 import { handOver, handOverOffsets } from "./recycle.ts";
-import { copyBytes, WORD_COPY_MAX } from "../util/copy_bytes.ts";
+import { copyBytes, viewOf, WORD_COPY_MAX } from "../util/copy_bytes.ts";
 
 const encoder = new TextEncoder();
 /** Below this length a hand-written ASCII loop beats `encodeInto`'s call overhead. */
@@ -30,9 +30,6 @@ abstract class VariableWidthBuilder<T extends Utf8 | Binary> implements ColumnBu
   #bytes = new Uint8Array(64 * 1024);
   /** A view of {@link #bytes}, replaced with it, for {@link copyBytes}. */
   #view = new DataView(this.#bytes.buffer);
-  /** The array {@link appendBytes} last copied from, and a view of it. */
-  #source: Uint8Array | undefined;
-  #sourceView: DataView | undefined;
   #length = 0;
   #end = 0;
   #validity = new Validity();
@@ -84,11 +81,7 @@ abstract class VariableWidthBuilder<T extends Utf8 | Binary> implements ColumnBu
     const n = end - start;
     const at = this.reserve(n);
     if (n <= WORD_COPY_MAX) {
-      if (source !== this.#source) {
-        this.#source = source;
-        this.#sourceView = new DataView(source.buffer, source.byteOffset, source.byteLength);
-      }
-      copyBytes(this.#sourceView!, start, this.#view, at, n);
+      copyBytes(viewOf(source), start, this.#view, at, n);
     } else {
       this.#bytes.set(source.subarray(start, end), at);
     }
@@ -116,9 +109,6 @@ abstract class VariableWidthBuilder<T extends Utf8 | Binary> implements ColumnBu
     const [data, bytes] = handOver(this.#bytes, this.#end);
     this.#offsets = offsets;
     this.#setBytes(bytes);
-    // The chunk may be released (detached) once its values are in: hold no view of it.
-    this.#source = undefined;
-    this.#sourceView = undefined;
     this.#length = 0;
     this.#end = 0;
     return wrapData({ type: this.type, length, valueOffsets, data, ...this.#validity.finish() });

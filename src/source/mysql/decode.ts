@@ -108,6 +108,7 @@ function isLeap(year: number): boolean {
  * returned from a call V8 does not inline is a heap object of its own, and so is one kept in a
  * module variable: returned, it cost one per value, about 14 MB of garbage per million DOUBLE,
  * FLOAT or TIME values (measured with the sampling heap profiler). Stored here it costs none.
+ * Passed on to a builder, a word goes as a signed 32-bit integer (`| 0`), which V8 keeps untagged.
  */
 const slots = new Float64Array(3);
 const LOW = 0;
@@ -237,7 +238,9 @@ function decodeSmall(b: NumberBuilder): Decode {
 
 function decodeInt64(b: Int64Builder): Decode {
   return (v, s, e) => {
-    if (e - s <= 15) {
+    // Up to nine characters the value is a 32-bit integer, which V8 passes untagged; a longer one
+    // passed as a double would be a heap object per value, so it goes as two 32-bit words.
+    if (e - s <= 9) {
       const n = smallInt(v, s, e);
       if (Number.isNaN(n)) throw malformed("integer");
       b.appendNumber(n);
@@ -250,16 +253,16 @@ function decodeInt64(b: Int64Builder): Decode {
     if (!(high < 0x80000000 || (negative && high === 0x80000000 && low === 0))) {
       throw malformed("integer");
     }
-    if (!negative) b.appendWords(low, high);
+    if (!negative) b.appendWords(low | 0, high);
     else if (low === 0) b.appendWords(0, -high);
-    else b.appendWords(TWO_32 - low, -high - 1);
+    else b.appendWords((TWO_32 - low) | 0, -high - 1);
   };
 }
 
 function decodeUInt64(b: UInt64Builder): Decode {
   return (v, s, e) => {
     if (!parseWords(v, s, e)) throw malformed("unsigned integer");
-    b.appendWords(slots[LOW], slots[HIGH]);
+    b.appendWords(slots[LOW] | 0, slots[HIGH] | 0);
   };
 }
 
@@ -360,35 +363,38 @@ function decodeWidenedFloat(b: NumberBuilder): Decode {
   };
 }
 
-/** The digits after the point of the last value {@link smallDecimal} read. */
+/** The digits after the point of the last value {@link smallDecimalInto} read. */
 let smallFraction = 0;
 
 /**
- * The digits of decimal text `v[s, e)` as one integer when there are at most 15 (every such value
- * is an exact double; the usual case), with {@link smallFraction} set; -1 when there are more, or
- * the text is not digits with at most one point.
+ * The digits of decimal text `v[s, e)` as one integer in the {@link VALUE} slot when there are at
+ * most 15 (every such value is an exact double; the usual case), with {@link smallFraction} set;
+ * false when there are more, or the text is not digits with at most one point.
  */
-function smallDecimal(v: Uint8Array, s: number, e: number): number {
-  if (e - s > 16) return -1;
+function smallDecimalInto(v: Uint8Array, s: number, e: number): boolean {
+  if (e - s > 16) return false;
   let n = 0;
   let point = -1;
   for (let i = s; i < e; i++) {
     const d = v[i] - 48;
     if (d >= 0 && d <= 9) n = n * 10 + d;
     else if (d === -2 && point < 0) point = i;
-    else return -1;
+    else return false;
   }
   const digits = point < 0 ? e - s : e - s - 1;
-  if (digits === 0 || digits > 15) return -1;
+  if (digits === 0 || digits > 15) return false;
   smallFraction = point < 0 ? 0 : e - point - 1;
-  return n;
+  slots[VALUE] = n;
+  return true;
 }
 
 function decodeDecimal(b: Decimal128Builder): Decode {
   return (v, s, e) => {
     const negative = s < e && v[s] === 45;
-    const n = smallDecimal(v, negative ? s + 1 : s, e);
-    if (n >= 0 && b.appendSmall(n, negative, smallFraction)) return;
+    if (
+      smallDecimalInto(v, negative ? s + 1 : s, e) &&
+      b.appendSmall(slots, VALUE, negative, smallFraction)
+    ) return;
     let chunk = 0;
     let count = 0;
     let fractionDigits = 0;
@@ -497,7 +503,9 @@ function timeInto(v: Uint8Array, s: number, e: number): void {
 function decodeTime(b: Int64Builder): Decode {
   return (v, s, e) => {
     timeInto(v, s, e);
-    b.appendNumber(slots[VALUE]);
+    const micros = slots[VALUE];
+    const high = Math.floor(micros / TWO_32);
+    b.appendWords((micros - high * TWO_32) | 0, high);
   };
 }
 
@@ -512,7 +520,7 @@ function decodeGeometry(b: BinaryBuilder): Decode {
 function decodeBit(b: Int64Builder | UInt64Builder): Decode {
   return (v, s, e) => {
     bytesToWords(v, s, e);
-    b.appendWords(slots[LOW], slots[HIGH]);
+    b.appendWords(slots[LOW] | 0, slots[HIGH] | 0);
   };
 }
 

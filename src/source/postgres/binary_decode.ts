@@ -69,7 +69,7 @@ function appendTimestamp(b: Int64Builder, view: DataView, at: number): void {
   const shifted = high + EPOCH_HIGH + carry;
   // PostgreSQL counts from 2000 and allows years up to 294276; from 1970 that can pass 2^63.
   if (shifted > 0x7fffffff) throw unrepresentable("a timestamp after year 294247");
-  b.appendWords(sum - carry * TWO_32, shifted);
+  b.appendWords((sum - carry * TWO_32) | 0, shifted);
 }
 
 function appendDate(b: NumberBuilder, view: DataView, at: number): void {
