@@ -1185,6 +1185,43 @@ Deno.test("postgres copy csv: an ErrorResponse hands the rest of the stream back
   );
 });
 
+Deno.test("postgres fetch rows: DataRows are framed after the RowDescription; CommandComplete on is node-postgres's", () => {
+  const tuple = (text: string) => {
+    const value = new TextEncoder().encode(text);
+    const bytes = new Uint8Array(6 + value.length);
+    const view = new DataView(bytes.buffer);
+    view.setInt16(0, 1);
+    view.setInt32(2, value.length);
+    bytes.set(value, 6);
+    return bytes;
+  };
+  const rows = [tuple("first"), tuple(""), tuple("third row")];
+  const after = concat([message("C", "FETCH 3\0"), message("Z", "T")]);
+  const stream = concat([
+    message("T", "\0\x01c\0"),
+    ...rows.map((row) => message("D", row)),
+    message("N", "SNOTICE\0Mhello\0\0"),
+    after,
+  ]);
+  for (let cut = 0; cut <= stream.length; cut++) {
+    const parser = new CopyRowsParser("binary", "fetch");
+    const first = parser.push(stream.slice(0, cut));
+    const second = first.over ? undefined : parser.push(stream.slice(cut));
+    const over = first.over ?? second?.over;
+    assert.equal(over?.how, "done", `cut ${cut}`);
+    const blocks = [...first.blocks, ...second?.blocks ?? []];
+    assert.equal(blocks.reduce((n, b) => n + b.rows, 0), 3, `cut ${cut}`);
+    assert.deepEqual(concat(blocks.map((b) => b.bytes)), concat(rows), `cut ${cut}`);
+    const given = first.over ? concat([first.over.rest, stream.slice(cut)]) : over!.rest;
+    assert.deepEqual(given, after, `cut ${cut}`);
+  }
+  // A COPY's own messages have no place among a FETCH's rows.
+  assert.throws(
+    () => new CopyRowsParser("binary", "fetch").push(message("d", tuple("x"))),
+    /malformed FETCH rows: unexpected message type d/,
+  );
+});
+
 Deno.test("postgres copy rows: records may release their buffer only when nothing else shares it", () => {
   const rows = concat([message("d", "1,a\n"), message("d", "2,b\n")]);
   const end = concat([message("c", ""), message("C", "COPY 3\0"), message("Z", "I")]);

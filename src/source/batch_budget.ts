@@ -2,13 +2,13 @@
  * Memory-sized batches (`batch_size_memory_mb`): which rows a batch may still take so that its
  * column data stays near a byte budget.
  *
- * The Arrow size of a row is only known once it is decoded, so the read paths predict it from a
- * size they can see for free, calibrated against what earlier rows really took: the length of its
- * text on the FETCH path, its bytes on the wire on the COPY path. A batch takes a row while the
- * row's predicted size still fits the budget (the first row of a batch always does) and is cut
- * before the first one that does not, or at `batchRows`. The first row of a query is decoded alone,
- * to calibrate. MySQL streams rows one at a time and checks the real size after each: its batch is
- * cut once one more row of the mean width would not fit, so it can exceed the budget by one row.
+ * The Arrow size of a row is only known once it is decoded, so the PostgreSQL paths (COPY and
+ * FETCH) predict it from its bytes on the wire, calibrated against what earlier rows really took.
+ * A batch takes a row while the row's predicted size still fits the budget (the first row of a
+ * batch always does) and is cut before the first one that does not, or at `batchRows`. The first
+ * row of a query is decoded alone, to calibrate. MySQL streams rows one at a time and checks the
+ * real size after each: its batch is cut once one more row of the mean width would not fit, so it
+ * can exceed the budget by one row.
  *
  * The FETCH path also chooses how many rows to ask the server for: a small probe first
  * ({@link PROBE_ROWS}), then the rows the batch still has room for at the measured width. A single

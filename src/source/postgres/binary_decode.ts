@@ -1,10 +1,12 @@
 /**
- * Decodes a `COPY ... TO STDOUT (FORMAT binary)` byte stream straight into the column sinks.
+ * Decodes a `COPY ... TO STDOUT (FORMAT binary)` byte stream, or the rows of a BINARY cursor,
+ * straight into the column sinks.
  *
  * Chunks arrive split anywhere. The decoder first scans whole tuples (field offsets only), then
  * decodes column by column from the raw bytes with a DataView, so no JS value is created per field
  * except where Arrow needs one. Formats: PostgreSQL docs "COPY, Binary Format" and the types'
- * `*send` functions. Columns whose binary form is not their text arrive as text (see `copySql`).
+ * `*send` functions. Columns whose binary form is not their text arrive as text (see
+ * `binarySelect`).
  *
  * @module
  */
@@ -26,6 +28,7 @@ import {
   unrepresentable,
 } from "./columns.ts";
 import { appendArrayText } from "./text_decode.ts";
+import type { RowMessages } from "./copy_rows.ts";
 import type { PgColumn } from "./types.ts";
 
 /** `PGCOPY\n\377\r\n\0`, then int32 flags and int32 header-extension length. */
@@ -226,7 +229,8 @@ function appendArray(
 
 /**
  * Incremental decoder of one COPY binary stream into batches of `batchRows` rows, or fewer when a
- * memory budget fills first.
+ * memory budget fills first. Or of a BINARY cursor's rows (`fetch`): the same tuples, without the
+ * file header and the end-of-data marker; the caller says where they end ({@link end}).
  */
 export class CopyBinaryDecoder {
   readonly #columns: readonly PgColumn[];
@@ -244,8 +248,9 @@ export class CopyBinaryDecoder {
   #pendingBytes = 0;
   /** Bytes needed from `#pos` before decoding can make progress. */
   #need = HEADER_BYTES;
-  #headerDone = false;
+  #headerDone: boolean;
   #trailerSeen = false;
+  readonly #messages: RowMessages;
   #rows = 0;
   /** The next tuple does not fit the memory budget: the batch is complete. */
   #full = false;
@@ -257,7 +262,11 @@ export class CopyBinaryDecoder {
     sinks: readonly ColumnSink[],
     batchRows: number,
     budget?: BatchBudget,
+    messages: RowMessages = "copy",
   ) {
+    this.#messages = messages;
+    this.#headerDone = messages === "fetch";
+    if (this.#headerDone) this.#need = 2;
     this.#columns = columns;
     this.#sinks = sinks;
     this.#batchRows = batchRows;
@@ -313,8 +322,12 @@ export class CopyBinaryDecoder {
     return this.#full || this.#rows === this.#batchRows;
   }
 
-  /** Checks that the stream ended exactly at the end-of-data marker. */
+  /**
+   * Checks that the stream ended exactly at the end-of-data marker; for a cursor's rows, that the
+   * last one was whole (call once {@link decode} returned false after the last rows).
+   */
   end(): void {
+    if (this.#messages === "fetch") this.#trailerSeen = true;
     if (!this.#trailerSeen) throw protocolError("the stream ended before the end-of-data marker");
     if (this.#pendingBytes > 0 || this.#pos < this.#buf.length) {
       throw protocolError("data after the end-of-data marker");

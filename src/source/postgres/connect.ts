@@ -294,6 +294,31 @@ export class PgSession {
     return stream;
   }
 
+  /**
+   * Runs a `FETCH` from a BINARY cursor; the stream yields blocks of its rows as binary COPY
+   * tuples (`Records`, see `copy_rows_query.ts`), without a JS value per row or field. Like
+   * {@link run}, it is cancelled by {@link cancelRunning}.
+   */
+  fetchOut(sql: string): Readable {
+    this.#assertUsable();
+    const end = this.clock.statement();
+    this.#running++;
+    let ended = false;
+    const done = () => {
+      if (ended) return;
+      ended = true;
+      this.#running--;
+      end();
+    };
+    const stream = this.client.query(new CopyRowsQuery(sql, "binary", "fetch"));
+    stream.once("end", done);
+    stream.once("error", done);
+    stream.once("close", done);
+    // As for copyOut: restart the socket's read loop after the pause.
+    this.client.connection.stream.resume();
+    return stream;
+  }
+
   #assertUsable(): void {
     if (this.#closed) throw new SourceError("PostgreSQL: the connection is closed", "network");
     if (this.#broken !== undefined) {

@@ -28,17 +28,16 @@ import type { PgTransactions } from "./transaction.ts";
 import type { PgColumn } from "./types.ts";
 
 /**
- * The COPY statement. Columns whose binary format rivet does not decode travel as their text
- * output: `format('%s', x)` calls the type's output function, exactly what FETCH returns (a
- * `::text` cast would not: inet's cast drops nothing but adds `/32`, "char"'s skips escaping).
- * NULL is told apart with `num_nulls`, not `IS NULL`, which is also true of a composite whose
- * fields are all NULL (printed `(,)`, not NULL).
- * The wrapper renames columns by position so duplicate or unnamed columns cannot get in the way.
+ * The query whose rows are read in binary (by COPY, or through a BINARY cursor). Columns whose
+ * binary format rivet does not decode travel as their text output: `format('%s', x)` calls the
+ * type's output function, exactly what a text-format read returns (a `::text` cast would not:
+ * inet's cast drops nothing but adds `/32`, "char"'s skips escaping). NULL is told apart with
+ * `num_nulls`, not `IS NULL`, which is also true of a composite whose fields are all NULL (printed
+ * `(,)`, not NULL). The wrapper renames columns by position so duplicate or unnamed columns cannot
+ * get in the way.
  */
-export function copySql(body: string, columns: readonly PgColumn[]): string {
-  if (!columns.some((c) => c.scalar.castText)) {
-    return `COPY (\n${body}\n) TO STDOUT (FORMAT binary)`;
-  }
+export function binarySelect(body: string, columns: readonly PgColumn[]): string {
+  if (!columns.some((c) => c.scalar.castText)) return body;
   const names = columns.map((_, i) => quoteIdent(`c${i + 1}`));
   const select = columns.map((c, i) => {
     const n = names[i];
@@ -46,9 +45,15 @@ export function copySql(body: string, columns: readonly PgColumn[]): string {
       ? `CASE WHEN num_nulls(${n}) = 1 THEN NULL ELSE format('%s', ${n}) END`
       : n;
   });
-  return `COPY (SELECT ${select.join(", ")} FROM (\n${body}\n) AS _rivet_q(${
-    names.join(", ")
-  })) TO STDOUT (FORMAT binary)`;
+  return `SELECT ${select.join(", ")} FROM (\n${body}\n) AS _rivet_q(${names.join(", ")})`;
+}
+
+/** The COPY statement of {@link binarySelect}. */
+export function copySql(body: string, columns: readonly PgColumn[]): string {
+  const select = binarySelect(body, columns);
+  return select === body
+    ? `COPY (\n${body}\n) TO STDOUT (FORMAT binary)`
+    : `COPY (${select}) TO STDOUT (FORMAT binary)`;
 }
 
 /** Describes the query and resolves the schema; the COPY starts when the batches are iterated. */

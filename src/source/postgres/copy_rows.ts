@@ -1,12 +1,14 @@
 /**
- * The server's side of a `COPY ... TO STDOUT`, read from the raw protocol bytes: every row arrives
- * in a CopyData message of its own (the protocol guarantees it: "messages sent from the backend
- * will always correspond to single data rows"), so records are framed by the message lengths,
- * with no search for line ends or quotes. In binary format the file header rides in the first
- * row's message and the end-of-data marker has a message of its own; the payloads joined are the
- * binary COPY stream as a file would hold it. The payloads are moved together in place over
- * the 5-byte message headers, one `copyWithin` per row, and handed on in blocks, one per network
- * chunk, with where each record ends.
+ * The rows of one statement, read from the raw protocol bytes: a `COPY ... TO STDOUT`, or a
+ * `FETCH` from a cursor. Every row arrives in a message of its own (COPY: a CopyData message, the
+ * protocol guarantees it: "messages sent from the backend will always correspond to single data
+ * rows"; FETCH: a DataRow), so records are framed by the message lengths, with no search for line
+ * ends or quotes. In binary format the COPY file header rides in the first row's message and the
+ * end-of-data marker has a message of its own; the payloads joined are the binary COPY stream as a
+ * file would hold it. A DataRow's payload is a binary COPY tuple when the cursor is BINARY (a
+ * field count, then each field's length and its type's send output), with no header or marker.
+ * The payloads are moved together in place over the 5-byte message headers, one `copyWithin` per
+ * row, and handed on in blocks, one per network chunk, with where each record ends.
  *
  * A message cut by the end of a chunk is held back, in a buffer of its announced size, until the
  * chunks that complete it arrive, so a row of any length is copied once more, and is then handed
@@ -18,6 +20,13 @@ import { SourceError } from "../../errors.ts";
 
 /** The COPY formats: text and CSV records end in LF, binary ones are tuples. */
 export type CopyFormat = "text" | "csv" | "binary";
+
+/**
+ * Which statement's messages are framed: a COPY's CopyData (ended by CopyDone, after which the
+ * rest is node-postgres's), or a FETCH's DataRows (ended by CommandComplete, which is itself
+ * node-postgres's, as it reports the row count).
+ */
+export type RowMessages = "copy" | "fetch";
 
 /** Whole records of a COPY. */
 export interface Records {
@@ -43,8 +52,8 @@ export interface Parsed {
    */
   blocks: Records[];
   /**
-   * Set once the COPY's part of the stream is over: `done` after CopyDone, `error` at an
-   * ErrorResponse. `rest` (CommandComplete and ReadyForQuery, or the error and what follows) is
+   * Set once the rows are over: `done` after CopyDone (COPY) or at CommandComplete (FETCH),
+   * `error` at an ErrorResponse. `rest` (CommandComplete and ReadyForQuery, or the error and what follows) is
    * node-postgres's to read.
    */
   over?: { how: "done" | "error"; rest: Uint8Array };
@@ -53,6 +62,9 @@ export interface Parsed {
 const COPY_DATA = 0x64; // d
 const COPY_DONE = 0x63; // c
 const COPY_OUT_RESPONSE = 0x48; // H
+const DATA_ROW = 0x44; // D
+const COMMAND_COMPLETE = 0x43; // C
+const ROW_DESCRIPTION = 0x54; // T
 const ERROR_RESPONSE = 0x45; // E
 const NOTICE_RESPONSE = 0x4e; // N
 const PARAMETER_STATUS = 0x53; // S
@@ -60,28 +72,41 @@ const NOTIFICATION_RESPONSE = 0x41; // A
 const HEADER = 5;
 const LF = 10;
 
-function protocolError(message: string): SourceError {
-  return new SourceError(`PostgreSQL: malformed COPY data: ${message}`, "permanent");
+function protocolError(message: string, messages: RowMessages = "copy"): SourceError {
+  const what = messages === "copy" ? "COPY data" : "FETCH rows";
+  return new SourceError(`PostgreSQL: malformed ${what}: ${message}`, "permanent");
 }
+
+/** The message codes of each statement's rows (see {@link RowMessages}). */
+const FRAMING: Record<RowMessages, { data: number; end: number; head: number }> = {
+  copy: { data: COPY_DATA, end: COPY_DONE, head: COPY_OUT_RESPONSE },
+  fetch: { data: DATA_ROW, end: COMMAND_COMPLETE, head: ROW_DESCRIPTION },
+};
 
 function messageSize(buf: Uint8Array, at: number): number {
   // The length counts itself but not the type byte.
   return 1 + ((buf[at + 1] << 24 | buf[at + 2] << 16 | buf[at + 3] << 8 | buf[at + 4]) >>> 0);
 }
 
-/** The rows of one COPY out of the protocol stream, chunk by chunk. */
+/** The rows of one COPY or FETCH out of the protocol stream, chunk by chunk. */
 export class CopyRowsParser {
   /** Text and CSV records end in LF, which is checked as they are framed. */
   readonly #lineEnds: boolean;
+  readonly #messages: RowMessages;
+  readonly #data: number;
+  readonly #end: number;
+  readonly #head: number;
   /** The start of a message cut by the end of the last chunk (its whole size once known). */
   #pending: Uint8Array | undefined;
   #filled = 0;
   #ends = new Int32Array(1 << 12);
   #over = false;
 
-  /** Frames the messages of a COPY in `format`. */
-  constructor(format: CopyFormat = "csv") {
+  /** Frames the messages of a COPY in `format`, or of a FETCH (whose rows are binary tuples). */
+  constructor(format: CopyFormat = "csv", messages: RowMessages = "copy") {
     this.#lineEnds = format !== "binary";
+    this.#messages = messages;
+    ({ data: this.#data, end: this.#end, head: this.#head } = FRAMING[messages]);
   }
 
   /**
@@ -91,7 +116,7 @@ export class CopyRowsParser {
    * rest.
    */
   push(chunk: Uint8Array, owned = false): Parsed {
-    if (this.#over) throw new Error("the COPY is over");
+    if (this.#over) throw new Error("the statement's rows are over");
     if (this.#pending === undefined) return this.#parse(chunk, owned);
     const at = this.#completePending(chunk);
     if (at < 0) return { blocks: [] };
@@ -104,7 +129,7 @@ export class CopyRowsParser {
       const rest = this.#parse(chunk.subarray(at), owned);
       return { blocks: [...first.blocks, ...rest.blocks], over: rest.over };
     }
-    // The message was CopyDone or an error: all that follows is node-postgres's.
+    // The message ended the rows (or was an error): all that follows is node-postgres's.
     const rest = new Uint8Array(first.over.rest.length + chunk.length - at);
     rest.set(first.over.rest);
     rest.set(chunk.subarray(at), first.over.rest.length);
@@ -124,9 +149,13 @@ export class CopyRowsParser {
         over = { how: "error", rest: buf.subarray(p) };
         break;
       }
+      if (code === this.#end && this.#messages === "fetch") {
+        over = { how: "done", rest: buf.subarray(p) };
+        break;
+      }
       const end = p + messageSize(buf, p);
       if (end > n) break;
-      if (code === COPY_DATA) {
+      if (code === this.#data) {
         if (this.#lineEnds && (end === p + HEADER || buf[end - 1] !== LF)) {
           throw protocolError("a row without a line end");
         }
@@ -138,14 +167,14 @@ export class CopyRowsParser {
           this.#ends = grown;
         }
         this.#ends[rows++] = o;
-      } else if (code === COPY_DONE) {
+      } else if (code === this.#end) {
         over = { how: "done", rest: buf.subarray(end) };
         break;
       } else if (
-        code !== COPY_OUT_RESPONSE && code !== NOTICE_RESPONSE && code !== PARAMETER_STATUS &&
+        code !== this.#head && code !== NOTICE_RESPONSE && code !== PARAMETER_STATUS &&
         code !== NOTIFICATION_RESPONSE
       ) {
-        throw protocolError(`unexpected message type ${String.fromCharCode(code)}`);
+        throw protocolError(`unexpected message type ${String.fromCharCode(code)}`, this.#messages);
       }
       p = end;
     }

@@ -1,14 +1,15 @@
 /**
- * A `COPY ... TO STDOUT` as a node-postgres query whose result is a stream of record
- * blocks (`copy_rows.ts`), read off the connection's socket directly.
+ * A `COPY ... TO STDOUT`, or a `FETCH` from a BINARY cursor, as a node-postgres query whose result
+ * is a stream of record blocks (`copy_rows.ts`), read off the connection's socket directly.
  *
  * node-postgres parses every message into an object and an event, which for a COPY is one of each
- * per row. So for the length of the COPY this query takes the socket over: node-postgres's data
- * listener is set aside, the socket is read in paused mode (so TCP is the backpressure: nothing is
- * read while the consumer is behind), and once the server sends CopyDone, or an ErrorResponse,
- * the listener gets the socket back together with the bytes from there on, so node-postgres
- * reports the outcome (CommandComplete, or the error) and carries on as usual. The stream ends
- * with CommandComplete, whose row count must be the number of records framed.
+ * per row, and for a FETCH also one JS string per value. So for the length of the statement this
+ * query takes the socket over: node-postgres's data listener is set aside, the socket is read in
+ * paused mode (so TCP is the backpressure: nothing is read while the consumer is behind), and once
+ * the rows are over (CopyDone; a FETCH's CommandComplete), or at an ErrorResponse, the listener
+ * gets the socket back together with the bytes from there on, so node-postgres reports the outcome
+ * (CommandComplete, or the error) and carries on as usual. The stream ends with CommandComplete,
+ * whose row count must be the number of records framed.
  *
  * @module
  */
@@ -16,7 +17,7 @@ import { Buffer } from "node:buffer";
 import process from "node:process";
 import { Readable } from "node:stream";
 import { SourceError } from "../../errors.ts";
-import { type CopyFormat, CopyRowsParser } from "./copy_rows.ts";
+import { type CopyFormat, CopyRowsParser, type RowMessages } from "./copy_rows.ts";
 
 /** The part of node-postgres's Connection this query uses. */
 interface Connection {
@@ -43,14 +44,23 @@ export class CopyRowsQuery extends Readable {
   #forwarding = false;
   /** Records pushed so far. */
   #rows = 0;
+  /** The command tag CommandComplete must carry: `COPY <rows>` or `FETCH <rows>`. */
+  readonly #tag: RegExp;
+  /** What the rows are, for errors. */
+  readonly #what: string;
 
-  /** `format` must be the one the statement asks for. */
-  constructor(sql: string, format: CopyFormat) {
+  /**
+   * `format` must be the one the statement asks for; a FETCH (`messages`) must read from a BINARY
+   * cursor.
+   */
+  constructor(sql: string, format: CopyFormat, messages: RowMessages = "copy") {
     // A block is one network chunk: two in the queue are plenty to keep the socket busy.
     super({ objectMode: true, highWaterMark: 2 });
     this.#sql = sql;
-    this.#parser = new CopyRowsParser(format);
-    this.#extraMessages = format === "binary" ? 1 : 0;
+    this.#parser = new CopyRowsParser(format, messages);
+    this.#extraMessages = messages === "copy" && format === "binary" ? 1 : 0;
+    this.#tag = messages === "copy" ? /^COPY (\d+)$/ : /^FETCH (\d+)$/;
+    this.#what = messages === "copy" ? "COPY data" : "FETCH rows";
   }
 
   /** Called by node-postgres when the query's turn comes. */
@@ -72,15 +82,16 @@ export class CopyRowsQuery extends Readable {
   }
 
   /**
-   * node-postgres: the COPY's CommandComplete, `COPY <rows>`. The stream ends only now, once the
-   * records framed (one per message) are known to be as many as the server sent.
+   * node-postgres: the statement's CommandComplete, `COPY <rows>` or `FETCH <rows>`. The stream
+   * ends only now, once the records framed (one per message) are known to be as many as the
+   * server sent.
    */
   handleCommandComplete(message: { text?: string }): void {
-    const sent = /^COPY (\d+)$/.exec(message.text ?? "");
+    const sent = this.#tag.exec(message.text ?? "");
     if (sent === null || Number(sent[1]) + this.#extraMessages !== this.#rows) {
       this.destroy(
         new SourceError(
-          `PostgreSQL: malformed COPY data: ${
+          `PostgreSQL: malformed ${this.#what}: ${
             this.#rows - this.#extraMessages
           } rows read, the server says ${message.text ?? "nothing"}`,
           "permanent",

@@ -1,9 +1,10 @@
 /**
- * Decodes PostgreSQL's text output (the FETCH path) into the column sinks.
+ * Decodes PostgreSQL's text output into the column sinks: the arrays the binary paths read as
+ * their text (`binarySelect`), and the dates and times of the CSV pass (`csv_value.ts`).
  *
  * The session pins DateStyle=ISO, TimeZone=UTC, IntervalStyle=iso_8601, extra_float_digits=3 and
  * bytea_output=hex, so every format parsed here is fixed and exact. Parsers read characters in
- * place: the only allocation per value is the string node-postgres already made.
+ * place, allocating nothing per value.
  *
  * @module
  */
@@ -13,9 +14,7 @@ import type { Int64Builder } from "../../arrow/int64.ts";
 import type { BinaryBuilder } from "../../arrow/utf8.ts";
 import { daysFromCivil, SECONDS_PER_DAY } from "../../arrow/temporal.ts";
 import { splitArrayText } from "./array_text.ts";
-import { type ColumnSink, inColumn, type ScalarSink, unrepresentable } from "./columns.ts";
-import type { TextRow } from "./connect.ts";
-import type { PgColumn } from "./types.ts";
+import { type ColumnSink, type ScalarSink, unrepresentable } from "./columns.ts";
 
 const HEX = new Int8Array(128).fill(-1);
 for (let i = 0; i < 10; i++) HEX[48 + i] = i;
@@ -243,72 +242,4 @@ export function appendArrayText(sink: Extract<ColumnSink, { kind: "list" }>, tex
     else appendValue(element, item);
   }
   sink.b.endList();
-}
-
-/** Appends column `c` of every row to its sink. */
-function appendColumn(sink: ColumnSink, rows: readonly TextRow[], c: number): void {
-  const n = rows.length;
-  // The hottest kinds get their own loop so each call site stays monomorphic.
-  switch (sink.kind) {
-    case "int16":
-    case "int32": {
-      const b = sink.b;
-      for (let r = 0; r < n; r++) {
-        const v = rows[r][c];
-        if (v === null) b.appendNull();
-        else b.appendValue(smallInt(v));
-      }
-      return;
-    }
-    case "float64": {
-      const b = sink.b;
-      for (let r = 0; r < n; r++) {
-        const v = rows[r][c];
-        if (v === null) b.appendNull();
-        else b.appendValue(Number(v));
-      }
-      return;
-    }
-    case "text": {
-      const b = sink.b;
-      for (let r = 0; r < n; r++) {
-        const v = rows[r][c];
-        if (v === null) b.appendNull();
-        else b.appendString(v);
-      }
-      return;
-    }
-    case "list": {
-      for (let r = 0; r < n; r++) {
-        const v = rows[r][c];
-        if (v === null) sink.b.appendNull();
-        else appendArrayText(sink, v);
-      }
-      return;
-    }
-    default:
-      for (let r = 0; r < n; r++) {
-        const v = rows[r][c];
-        if (v === null) sink.b.appendNull();
-        else appendValue(sink, v);
-      }
-  }
-}
-
-/**
- * Appends text rows (as node-postgres returns them with `rowMode: 'array'` and raw-text parsers)
- * to the sinks; a value that cannot be represented fails naming its column.
- */
-export function appendTextRows(
-  columns: readonly PgColumn[],
-  sinks: readonly ColumnSink[],
-  rows: readonly TextRow[],
-): void {
-  for (let c = 0; c < sinks.length; c++) {
-    try {
-      appendColumn(sinks[c], rows, c);
-    } catch (error) {
-      throw inColumn(error, columns[c]);
-    }
-  }
 }
