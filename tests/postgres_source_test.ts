@@ -712,6 +712,53 @@ async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boole
   return await check();
 }
 
+/** `promise`, or a rejection after `ms`: a session left mid-statement would hang, not fail. */
+async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not return in ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("postgres: a value that cannot be decoded in the middle of a FETCH fails, naming its column, and frees the server", async () => {
+  await withSchema("", async (schema, admin) => {
+    const { tuning, options } = pathOptions("fetch", 50_000);
+    const source = await openPostgres(sourceConfig(schema, tuning));
+    // One FETCH of 40,000 rows (~3 MB): the NaN arrives many network chunks into it.
+    const { batches } = await source.query({
+      text: "SELECT g AS id, (CASE WHEN g = 30000 THEN 'NaN'::numeric ELSE g END)::numeric(12,2) " +
+        "AS amount, repeat('x', 60) AS pad FROM generate_series(1, 40000) g",
+      params: [],
+    }, options);
+    // The cursor described the query with `FETCH FORWARD 0`, its last statement so far.
+    const pids = await admin.query(
+      "SELECT pid FROM pg_stat_activity WHERE query LIKE 'FETCH FORWARD 0 FROM %' " +
+        "AND datname = current_database() AND pid <> pg_backend_pid()",
+    );
+    assertEquals(pids.rows.length, 1);
+    const read = (async () => {
+      for await (const _ of batches) { /* the first batch already fails */ }
+    })();
+    const error = await assertRejects(
+      () => within(10_000, "the failed read", read),
+      TypeMappingError,
+    );
+    assert(error.message.includes("amount"), error.message);
+    assert(error.message.includes("NaN"), error.message);
+    // The statement's socket could not be handed back mid-FETCH: the session ends, and so does
+    // its backend, instead of waiting for a reply that can no longer be read.
+    const pid = pids.rows[0].pid;
+    const gone = await waitFor(async () => await backendState(admin, pid) === null, 5_000);
+    assert(gone, `backend ${pid} still ${await backendState(admin, pid)}`);
+    await within(5_000, "close()", source.close());
+  });
+});
+
 Deno.test("postgres: breaking out early releases the server session on both paths", async () => {
   await withSchema("", async (schema, admin) => {
     for (const path of ["fetch", "copy"] as const) {

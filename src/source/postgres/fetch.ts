@@ -142,21 +142,36 @@ function nextFetch(
   return budget.readSize(decoder.rows, pendingBytes(builders));
 }
 
-/** Runs `FETCH <size>` and queues its rows in the decoder; returns how many came. */
+/**
+ * Runs `FETCH <size>` and decodes its rows as they arrive, while the server sends the rest (until
+ * the batch is full; the rest is queued); returns how many came. A value that cannot be decoded
+ * fails the read mid-FETCH, with the socket still the statement's: the session is killed.
+ */
 async function fetchInto(
   session: PgSession,
   decoder: CopyBinaryDecoder,
   size: number,
 ): Promise<number> {
   let rows = 0;
+  let undecodable: { error: unknown } | undefined;
   try {
     const stream = session.fetchOut(`FETCH FORWARD ${size} FROM ${CURSOR}`);
     for await (const records of stream as AsyncIterable<Records>) {
       decoder.push(records.bytes, records.owned);
       rows += records.rows;
+      try {
+        decoder.decode();
+      } catch (error) {
+        undecodable = { error };
+        break;
+      }
     }
   } catch (error) {
     throw toSourceError(error, { password: session.password });
+  }
+  if (undecodable !== undefined) {
+    await session.kill();
+    throw undecodable.error;
   }
   return rows;
 }
