@@ -759,6 +759,34 @@ Deno.test("postgres: a value that cannot be decoded in the middle of a FETCH fai
   });
 });
 
+Deno.test("postgres: a server error in the middle of a FETCH fails the read with its message, and the connection goes on", async () => {
+  await withSchema("", async (schema) => {
+    const { tuning, options } = pathOptions("fetch", 50_000);
+    const source = await openPostgres(sourceConfig(schema, tuning));
+    try {
+      // Rows stream before the error: the server fails at row 30,000 of a 40,000-row FETCH.
+      const { batches } = await source.query({
+        text: "SELECT g AS id, 1 / (g - 30000) AS x, repeat('x', 60) AS pad " +
+          "FROM generate_series(1, 40000) g",
+        params: [],
+      }, options);
+      const read = (async () => {
+        for await (const _ of batches) { /* the first batch already fails */ }
+      })();
+      const error = await assertRejects(() => within(10_000, "the failed read", read), SourceError);
+      assertEquals(error.code, "22012");
+      assert(error.message.includes("division by zero"), error.message);
+      // The error ended the FETCH's rows: the socket went back to node-postgres, whole.
+      const again = await source.query({ text: "SELECT 1 AS one", params: [] }, options);
+      const ones: unknown[] = [];
+      for await (const b of again.batches) ones.push(b.getChild("one")!.get(0));
+      assertEquals(ones, [1]);
+    } finally {
+      await within(5_000, "close()", source.close());
+    }
+  });
+});
+
 Deno.test("postgres: breaking out early releases the server session on both paths", async () => {
   await withSchema("", async (schema, admin) => {
     for (const path of ["fetch", "copy"] as const) {

@@ -299,7 +299,7 @@ export class PgSession {
    * tuples (`Records`, see `copy_rows_query.ts`), without a JS value per row or field. Like
    * {@link run}, it is cancelled by {@link cancelRunning}.
    */
-  fetchOut(sql: string): Readable {
+  fetchOut(sql: string): CopyRowsQuery {
     this.#assertUsable();
     const end = this.clock.statement();
     this.#running++;

@@ -76,6 +76,15 @@ export class CopyRowsQuery extends Readable {
     connection.query(this.#sql);
   }
 
+  /**
+   * Whether the socket is still this statement's: it was sent, and its rows neither ended nor
+   * failed on the server's side. A stream destroyed meanwhile (by its consumer, or by a malformed
+   * message) leaves node-postgres without its socket: the session can only be dropped.
+   */
+  get holdsSocket(): boolean {
+    return this.#pgListener !== undefined;
+  }
+
   /** node-postgres reports the server's error (after the socket was handed back). */
   handleError(error: Error): void {
     this.destroy(error);

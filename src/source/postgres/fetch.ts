@@ -144,34 +144,34 @@ function nextFetch(
 
 /**
  * Runs `FETCH <size>` and decodes its rows as they arrive, while the server sends the rest (until
- * the batch is full; the rest is queued); returns how many came. A value that cannot be decoded
- * fails the read mid-FETCH, with the socket still the statement's: the session is killed.
+ * the batch is full; the rest is queued); returns how many came. A read that stops before the
+ * FETCH's rows ended (a value that cannot be decoded, a malformed message) leaves the socket to
+ * the statement, so the session is killed: its next statement would wait for a reply that can no
+ * longer be read. A server error ends the rows itself, and the session goes on.
  */
 async function fetchInto(
   session: PgSession,
   decoder: CopyBinaryDecoder,
   size: number,
 ): Promise<number> {
+  const stream = session.fetchOut(`FETCH FORWARD ${size} FROM ${CURSOR}`);
   let rows = 0;
-  let undecodable: { error: unknown } | undefined;
+  let failure: { error: unknown } | undefined;
   try {
-    const stream = session.fetchOut(`FETCH FORWARD ${size} FROM ${CURSOR}`);
     for await (const records of stream as AsyncIterable<Records>) {
       decoder.push(records.bytes, records.owned);
       rows += records.rows;
       try {
         decoder.decode();
       } catch (error) {
-        undecodable = { error };
+        failure = { error };
         break;
       }
     }
   } catch (error) {
-    throw toSourceError(error, { password: session.password });
+    failure = { error: toSourceError(error, { password: session.password }) };
   }
-  if (undecodable !== undefined) {
-    await session.kill();
-    throw undecodable.error;
-  }
-  return rows;
+  if (failure === undefined) return rows;
+  if (stream.holdsSocket) await session.kill();
+  throw failure.error;
 }
