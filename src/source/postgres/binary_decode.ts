@@ -11,7 +11,7 @@
  * @module
  */
 import { releaseBuffer } from "../../util/release_buffer.ts";
-import { SourceError, TypeMappingError } from "../../errors.ts";
+import { TypeMappingError } from "../../errors.ts";
 import { pendingBytes } from "../../arrow/batch.ts";
 import type { ColumnBuilder } from "../../arrow/builder.ts";
 import type { BatchBudget } from "../batch_budget.ts";
@@ -28,7 +28,7 @@ import {
   unrepresentable,
 } from "./columns.ts";
 import { appendArrayText } from "./text_decode.ts";
-import type { RowMessages } from "./copy_rows.ts";
+import { malformedRows, type RowMessages } from "./copy_rows.ts";
 import type { PgColumn } from "./types.ts";
 
 /** `PGCOPY\n\377\r\n\0`, then int32 flags and int32 header-extension length. */
@@ -52,13 +52,9 @@ const POW10 = [1, 10, 100, 1000, 10000];
 const HEX_DIGITS = new TextEncoder().encode("0123456789abcdef");
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-function protocolError(message: string): SourceError {
-  return new SourceError(`PostgreSQL: malformed COPY data: ${message}`, "permanent");
-}
-
 function expectLength(actual: number, expected: number): void {
   if (actual !== expected) {
-    throw protocolError(`a ${expected}-byte value arrived as ${actual} bytes`);
+    throw malformedRows(`a ${expected}-byte value arrived as ${actual} bytes`);
   }
 }
 
@@ -294,7 +290,7 @@ export class CopyBinaryDecoder {
    */
   push(chunk: Uint8Array, owned = false): void {
     if (chunk.length === 0) return;
-    if (this.#trailerSeen) throw protocolError("data after the end-of-data marker");
+    if (this.#trailerSeen) throw malformedRows("data after the end-of-data marker", this.#messages);
     this.#pending.push(chunk);
     this.#pendingOwned.push(owned);
     this.#pendingBytes += chunk.length;
@@ -327,10 +323,11 @@ export class CopyBinaryDecoder {
    * last one was whole (call once {@link decode} returned false after the last rows).
    */
   end(): void {
-    if (this.#messages === "fetch") this.#trailerSeen = true;
-    if (!this.#trailerSeen) throw protocolError("the stream ended before the end-of-data marker");
+    if (this.#messages === "copy" && !this.#trailerSeen) {
+      throw malformedRows("the stream ended before the end-of-data marker");
+    }
     if (this.#pendingBytes > 0 || this.#pos < this.#buf.length) {
-      throw protocolError("data after the end-of-data marker");
+      throw malformedRows("data after the end-of-data marker", this.#messages);
     }
   }
 
@@ -370,7 +367,7 @@ export class CopyBinaryDecoder {
   #readHeader(): void {
     const at = this.#pos;
     for (let i = 0; i < SIGNATURE.length; i++) {
-      if (this.#buf[at + i] !== SIGNATURE[i]) throw protocolError("bad signature");
+      if (this.#buf[at + i] !== SIGNATURE[i]) throw malformedRows("bad signature");
     }
     const total = HEADER_BYTES + this.#view.getInt32(at + 15);
     if (this.#buf.length - at < total) {
@@ -407,7 +404,9 @@ export class CopyBinaryDecoder {
         p += 2;
         break;
       }
-      if (fields !== ncols) throw protocolError(`a row has ${fields} fields, expected ${ncols}`);
+      if (fields !== ncols) {
+        throw malformedRows(`a row has ${fields} fields, expected ${ncols}`, this.#messages);
+      }
       let q = p + 2;
       let complete = true;
       const base = k * ncols;

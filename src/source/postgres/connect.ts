@@ -279,19 +279,7 @@ export class PgSession {
    * destroyed.
    */
   copyOut(sql: string, format: CopyFormat): Readable {
-    this.#assertUsable();
-    const end = this.clock.statement();
-    const stream = this.client.query(new CopyRowsQuery(sql, format));
-    stream.once("end", end);
-    stream.once("error", end);
-    stream.once("close", end);
-    // The COPY reader takes the socket over with pause() + a 'readable' listener. Deno's
-    // net.Socket#pause stops the handle's read loop while the stream still believes a read is
-    // pending, so on a socket that sat idle no data would ever arrive and the COPY would hang.
-    // resume() restarts the read loop; with a 'readable' listener the socket stays non-flowing,
-    // so backpressure is unchanged.
-    this.client.connection.stream.resume();
-    return stream;
+    return this.#rowsOut(new CopyRowsQuery(sql, format), false);
   }
 
   /**
@@ -300,21 +288,33 @@ export class PgSession {
    * {@link run}, it is cancelled by {@link cancelRunning}.
    */
   fetchOut(sql: string): CopyRowsQuery {
+    return this.#rowsOut(new CopyRowsQuery(sql, "binary", "fetch"), true);
+  }
+
+  /**
+   * Submits a query that reads its rows off the socket; it is one statement until its stream has
+   * ended, failed or been destroyed (`cancellable`: one that {@link cancelRunning} cancels).
+   */
+  #rowsOut(query: CopyRowsQuery, cancellable: boolean): CopyRowsQuery {
     this.#assertUsable();
     const end = this.clock.statement();
-    this.#running++;
+    if (cancellable) this.#running++;
     let ended = false;
     const done = () => {
       if (ended) return;
       ended = true;
-      this.#running--;
+      if (cancellable) this.#running--;
       end();
     };
-    const stream = this.client.query(new CopyRowsQuery(sql, "binary", "fetch"));
+    const stream = this.client.query(query);
     stream.once("end", done);
     stream.once("error", done);
     stream.once("close", done);
-    // As for copyOut: restart the socket's read loop after the pause.
+    // The reader takes the socket over with pause() + a 'readable' listener. Deno's
+    // net.Socket#pause stops the handle's read loop while the stream still believes a read is
+    // pending, so on a socket that sat idle no data would ever arrive and the read would hang.
+    // resume() restarts the read loop; with a 'readable' listener the socket stays non-flowing,
+    // so backpressure is unchanged.
     this.client.connection.stream.resume();
     return stream;
   }

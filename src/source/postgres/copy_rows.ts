@@ -53,8 +53,8 @@ export interface Parsed {
   blocks: Records[];
   /**
    * Set once the rows are over: `done` after CopyDone (COPY) or at CommandComplete (FETCH),
-   * `error` at an ErrorResponse. `rest` (CommandComplete and ReadyForQuery, or the error and what follows) is
-   * node-postgres's to read.
+   * `error` at an ErrorResponse. `rest` (CommandComplete and ReadyForQuery, or the error and what
+   * follows) is node-postgres's to read.
    */
   over?: { how: "done" | "error"; rest: Uint8Array };
 }
@@ -72,16 +72,57 @@ const NOTIFICATION_RESPONSE = 0x41; // A
 const HEADER = 5;
 const LF = 10;
 
-function protocolError(message: string, messages: RowMessages = "copy"): SourceError {
-  const what = messages === "copy" ? "COPY data" : "FETCH rows";
-  return new SourceError(`PostgreSQL: malformed ${what}: ${message}`, "permanent");
+/** How each statement's rows are framed (see {@link RowMessages}). */
+interface Framing {
+  /** The message of one row. */
+  data: number;
+  /** The message after the last row. */
+  end: number;
+  /** Whether the end message is node-postgres's to read (it reports the statement's outcome). */
+  endIsPg: boolean;
+  /** The message before the first row, skipped. */
+  head: number;
+  /** The command tag CommandComplete carries, with the rows the server sent. */
+  tag: RegExp;
+  /** What the rows are, in errors. */
+  what: string;
 }
 
-/** The message codes of each statement's rows (see {@link RowMessages}). */
-const FRAMING: Record<RowMessages, { data: number; end: number; head: number }> = {
-  copy: { data: COPY_DATA, end: COPY_DONE, head: COPY_OUT_RESPONSE },
-  fetch: { data: DATA_ROW, end: COMMAND_COMPLETE, head: ROW_DESCRIPTION },
+const FRAMING: Record<RowMessages, Framing> = {
+  copy: {
+    data: COPY_DATA,
+    end: COPY_DONE,
+    endIsPg: false,
+    head: COPY_OUT_RESPONSE,
+    tag: /^COPY (\d+)$/,
+    what: "COPY data",
+  },
+  fetch: {
+    data: DATA_ROW,
+    end: COMMAND_COMPLETE,
+    endIsPg: true,
+    head: ROW_DESCRIPTION,
+    tag: /^FETCH (\d+)$/,
+    what: "FETCH rows",
+  },
 };
+
+/**
+ * The rows the server says it sent, read from CommandComplete's tag; undefined when the tag is not
+ * the statement's.
+ */
+export function sentRows(tag: string | undefined, messages: RowMessages): number | undefined {
+  const sent = FRAMING[messages].tag.exec(tag ?? "");
+  return sent === null ? undefined : Number(sent[1]);
+}
+
+/** The error for rows that break the protocol's framing. */
+export function malformedRows(message: string, messages: RowMessages = "copy"): SourceError {
+  return new SourceError(
+    `PostgreSQL: malformed ${FRAMING[messages].what}: ${message}`,
+    "permanent",
+  );
+}
 
 function messageSize(buf: Uint8Array, at: number): number {
   // The length counts itself but not the type byte.
@@ -93,9 +134,7 @@ export class CopyRowsParser {
   /** Text and CSV records end in LF, which is checked as they are framed. */
   readonly #lineEnds: boolean;
   readonly #messages: RowMessages;
-  readonly #data: number;
-  readonly #end: number;
-  readonly #head: number;
+  readonly #framing: Readonly<Framing>;
   /** The start of a message cut by the end of the last chunk (its whole size once known). */
   #pending: Uint8Array | undefined;
   #filled = 0;
@@ -106,7 +145,7 @@ export class CopyRowsParser {
   constructor(format: CopyFormat = "csv", messages: RowMessages = "copy") {
     this.#lineEnds = format !== "binary";
     this.#messages = messages;
-    ({ data: this.#data, end: this.#end, head: this.#head } = FRAMING[messages]);
+    this.#framing = FRAMING[messages];
   }
 
   /**
@@ -149,15 +188,16 @@ export class CopyRowsParser {
         over = { how: "error", rest: buf.subarray(p) };
         break;
       }
-      if (code === this.#end && this.#messages === "fetch") {
+      const { data, end: last, endIsPg, head } = this.#framing;
+      if (code === last && endIsPg) {
         over = { how: "done", rest: buf.subarray(p) };
         break;
       }
       const end = p + messageSize(buf, p);
       if (end > n) break;
-      if (code === this.#data) {
+      if (code === data) {
         if (this.#lineEnds && (end === p + HEADER || buf[end - 1] !== LF)) {
-          throw protocolError("a row without a line end");
+          throw malformedRows("a row without a line end");
         }
         buf.copyWithin(o, p + HEADER, end);
         o += end - p - HEADER;
@@ -167,14 +207,14 @@ export class CopyRowsParser {
           this.#ends = grown;
         }
         this.#ends[rows++] = o;
-      } else if (code === this.#end) {
+      } else if (code === last) {
         over = { how: "done", rest: buf.subarray(end) };
         break;
       } else if (
-        code !== this.#head && code !== NOTICE_RESPONSE && code !== PARAMETER_STATUS &&
+        code !== head && code !== NOTICE_RESPONSE && code !== PARAMETER_STATUS &&
         code !== NOTIFICATION_RESPONSE
       ) {
-        throw protocolError(`unexpected message type ${String.fromCharCode(code)}`, this.#messages);
+        throw malformedRows(`unexpected message type ${String.fromCharCode(code)}`, this.#messages);
       }
       p = end;
     }

@@ -16,8 +16,13 @@
 import { Buffer } from "node:buffer";
 import process from "node:process";
 import { Readable } from "node:stream";
-import { SourceError } from "../../errors.ts";
-import { type CopyFormat, CopyRowsParser, type RowMessages } from "./copy_rows.ts";
+import {
+  type CopyFormat,
+  CopyRowsParser,
+  malformedRows,
+  type RowMessages,
+  sentRows,
+} from "./copy_rows.ts";
 
 /** The part of node-postgres's Connection this query uses. */
 interface Connection {
@@ -44,10 +49,7 @@ export class CopyRowsQuery extends Readable {
   #forwarding = false;
   /** Records pushed so far. */
   #rows = 0;
-  /** The command tag CommandComplete must carry: `COPY <rows>` or `FETCH <rows>`. */
-  readonly #tag: RegExp;
-  /** What the rows are, for errors. */
-  readonly #what: string;
+  readonly #messages: RowMessages;
 
   /**
    * `format` must be the one the statement asks for; a FETCH (`messages`) must read from a BINARY
@@ -59,8 +61,7 @@ export class CopyRowsQuery extends Readable {
     this.#sql = sql;
     this.#parser = new CopyRowsParser(format, messages);
     this.#extraMessages = messages === "copy" && format === "binary" ? 1 : 0;
-    this.#tag = messages === "copy" ? /^COPY (\d+)$/ : /^FETCH (\d+)$/;
-    this.#what = messages === "copy" ? "COPY data" : "FETCH rows";
+    this.#messages = messages;
   }
 
   /** Called by node-postgres when the query's turn comes. */
@@ -96,14 +97,14 @@ export class CopyRowsQuery extends Readable {
    * server sent.
    */
   handleCommandComplete(message: { text?: string }): void {
-    const sent = this.#tag.exec(message.text ?? "");
-    if (sent === null || Number(sent[1]) + this.#extraMessages !== this.#rows) {
+    const sent = sentRows(message.text, this.#messages);
+    if (sent === undefined || sent + this.#extraMessages !== this.#rows) {
       this.destroy(
-        new SourceError(
-          `PostgreSQL: malformed ${this.#what}: ${
-            this.#rows - this.#extraMessages
-          } rows read, the server says ${message.text ?? "nothing"}`,
-          "permanent",
+        malformedRows(
+          `${this.#rows - this.#extraMessages} rows read, the server says ${
+            message.text ?? "nothing"
+          }`,
+          this.#messages,
         ),
       );
     } else {
