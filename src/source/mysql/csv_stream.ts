@@ -22,7 +22,8 @@ import { TextRowDecoder } from "./text_row.ts";
 import type { MysqlColumn, MysqlField } from "./types.ts";
 
 const QUOTE = 34;
-const utf8 = new TextDecoder();
+// ignoreBOM: a value that starts with U+FEFF keeps it (by default a decoder drops it).
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** The records of the chunk being filled. */
 class CsvSink implements RowSink {

@@ -50,7 +50,8 @@ const NUMERIC_PINF = 0xd000;
 const POW10 = [1, 10, 100, 1000, 10000];
 
 const HEX_DIGITS = new TextEncoder().encode("0123456789abcdef");
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a value that starts with U+FEFF keeps it (by default a decoder drops it).
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function expectLength(actual: number, expected: number): void {
   if (actual !== expected) {

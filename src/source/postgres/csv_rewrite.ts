@@ -90,7 +90,8 @@ const TRUE = new TextEncoder().encode("true");
 const FALSE = new TextEncoder().encode("false");
 
 const latin1 = new TextDecoder("latin1");
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a value that starts with U+FEFF keeps it (by default a decoder drops it).
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
 /** Rewrites the records of a COPY csv stream of `columns`. */
