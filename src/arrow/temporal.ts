@@ -25,3 +25,34 @@ export function daysFromCivil(year: number, month: number, day: number): number 
     dayOfYear;
   return era * 146_097 + dayOfEra - 719_468;
 }
+
+/**
+ * Writes the proleptic Gregorian date of `days` since 1970-01-01 into `ymd` as astronomical year,
+ * month 1..12 and day; the inverse of {@link daysFromCivil}, exact for any int32 day count
+ * (H. Hinnant's `civil_from_days` over 400-year eras). It fills an array rather than returning an
+ * object, so the byte-level CSV writer can call it per value without garbage.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { civilFromDays, daysFromCivil } from "./temporal.ts";
+ *
+ * const ymd = new Int32Array(3);
+ * civilFromDays(daysFromCivil(-44, 3, 15), ymd);
+ * assert.deepEqual([...ymd], [-44, 3, 15]);
+ * ```
+ */
+export function civilFromDays(days: number, ymd: Int32Array): void {
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  ymd[0] = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  ymd[1] = month;
+  ymd[2] = doy - Math.floor((153 * mp + 2) / 5) + 1;
+}

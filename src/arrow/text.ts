@@ -24,6 +24,7 @@ import { type Data, DataType, DateUnit, type Field, Precision, TimeUnit } from "
 import { TypeMappingError } from "../errors.ts";
 import { float32Text, float64Text } from "./float_text.ts";
 import { METADATA } from "./metadata.ts";
+import { civilFromDays } from "./temporal.ts";
 
 /** Text of the non-null value at index `i` of the column it was prepared for. */
 export type ValueText = (i: number) => string;
@@ -166,16 +167,11 @@ export function decimalText(
   stride: number,
   scale: number,
 ): string {
-  const top = words[base + stride - 1];
-  const fill = top >= 0x80000000 ? 0xffffffff : 0;
-  let small = true;
-  for (let k = 2; k < stride && small; k++) small = words[base + k] === fill;
-  const w1 = words[base + 1];
   let negative: boolean;
   let digits: string;
-  if (small && (fill === 0 ? w1 < 0x200000 : w1 >= 0xffe00000)) {
-    // Fits in 53 bits: exact as a double, and far cheaper than bigint.
-    const n = (fill === 0 ? w1 : w1 - 0x100000000) * 0x100000000 + words[base];
+  if (fitsDouble(words, base, stride)) {
+    // Exact as a double, and far cheaper than bigint.
+    const n = smallDecimal(words, base, stride);
     negative = n < 0;
     const abs = negative ? -n : n;
     if (scale > 0 && scale <= 15) return smallDecimalText(negative ? "-" : "", abs, scale);
@@ -194,19 +190,30 @@ export function decimalText(
   return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
+/**
+ * Whether the two's-complement decimal of `stride` 32-bit words at `base` is within ±2^53, so
+ * {@link smallDecimal} reads it exactly.
+ */
+export function fitsDouble(words: Uint32Array, base: number, stride: number): boolean {
+  const fill = words[base + stride - 1] >= 0x80000000 ? 0xffffffff : 0;
+  for (let k = 2; k < stride; k++) if (words[base + k] !== fill) return false;
+  const w1 = words[base + 1];
+  return fill === 0 ? w1 < 0x200000 : w1 >= 0xffe00000;
+}
+
+/** The unscaled value of a decimal that {@link fitsDouble}. */
+export function smallDecimal(words: Uint32Array, base: number, stride: number): number {
+  const w1 = words[base + 1];
+  const high = words[base + stride - 1] >= 0x80000000 ? w1 - 0x100000000 : w1;
+  return high * 0x100000000 + words[base];
+}
+
 /** `abs / 10^scale` as text, for `abs < 2^53` and `scale` in 1..15, without bigint. */
 function smallDecimalText(sign: string, abs: number, scale: number): string {
   const unit = POW10[scale];
-  // Float division can land one off in the last place; the integer remainder check fixes it.
-  let whole = Math.floor(abs / unit);
-  let fraction = abs - whole * unit;
-  if (fraction < 0) {
-    whole -= 1;
-    fraction += unit;
-  } else if (fraction >= unit) {
-    whole += 1;
-    fraction -= unit;
-  }
+  // Both exact: `%` on doubles is, and the quotient of a multiple of `unit` is an integer < 2^53.
+  const fraction = abs % unit;
+  const whole = (abs - fraction) / unit;
   return sign + whole + "." + String(fraction).padStart(scale, "0");
 }
 
@@ -215,7 +222,8 @@ const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 // Decoding a whole column at once is only done below this size; bigger text goes value by value
 // so one batch can never exceed the engine's maximum string length.
 const WHOLE_DECODE_LIMIT = 1 << 26;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a value that starts with U+FEFF keeps it (by default a decoder drops it).
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 const utf8Renderer: Renderer = (data) => {
   const offsets = data.valueOffsets as Int32Array;
@@ -307,25 +315,17 @@ const timeRenderer: Renderer = (data) => {
 
 /** `YYYY-MM-DD` for days since 1970-01-01 (proleptic Gregorian, astronomical years). */
 export function dateText(days: number): string {
-  // Civil-from-days over 400-year eras (H. Hinnant), exact for any int32 day count.
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor(
-    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
-  );
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  civilFromDays(days, YMD);
+  const year = YMD[0];
   const y = year >= 1000
     ? String(year)
     : year >= 0
     ? String(year).padStart(4, "0")
     : "-" + String(-year).padStart(4, "0");
-  return y + "-" + PAD2[month] + "-" + PAD2[day];
+  return y + "-" + PAD2[YMD[1]] + "-" + PAD2[YMD[2]];
 }
+
+const YMD = new Int32Array(3);
 
 /** `HH:MM:SS.ffffff` for microseconds since midnight. */
 export function timeText(micros: number): string {

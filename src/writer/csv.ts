@@ -17,28 +17,28 @@
  * `FORMAT csv` reads files this way by default; DuckDB's `read_csv` needs
  * `allow_quoted_nulls = false`.
  *
- * Each batch is rendered in blocks of rows, column by column, then assembled row by row into
- * strings of about a million characters that are encoded and written one at a time, so memory
- * stays bounded by one block plus one chunk whatever the value sizes.
+ * Each batch is written row by row into one byte buffer (`arrow/csv_fields.ts`: no string per
+ * value), which is handed to the sink whenever it holds about a megabyte and at the end of the
+ * batch, and reused once the sink is done with it: memory stays at one buffer, or one row when a
+ * row alone is larger.
  *
  * @module
  */
-import { type Data, type RecordBatch, type Schema, util } from "apache-arrow";
+import { type RecordBatch, type Schema, util } from "apache-arrow";
 import { errorMessage, TypeMappingError } from "../errors.ts";
-import { isNullAt, needsQuoting, nullBitmap, type Renderer, rendererFor } from "../arrow/text.ts";
+import { type FieldRenderer, fieldRendererFor } from "../arrow/csv_fields.ts";
+import { nullBitmap } from "../arrow/text.ts";
+import { ByteBuffer } from "../util/byte_buffer.ts";
 import { assertSupportedFields } from "./types.ts";
 import type { FormatWriter } from "./writer.ts";
 
-/**
- * Rows rendered at a time, each column on its own slice of the batch. A text column is decoded a
- * block at a time, not a batch at a time, so its strings die young: with 8,192-row blocks and the
- * whole batch's text decoded up front, they lived through the batch's writes and V8 moved them to
- * its old generation, which grew between full collections until peak RSS was 320-355 MB on 1 M
- * mixed rows (`balanced` profile, both engines). 1,024: 240-290 MB and 10-20% less CPU.
- */
-const BLOCK_ROWS = 1024;
-/** Characters gathered before a chunk is encoded and handed to the sink. */
-const FLUSH_CHARS = 1 << 20;
+/** Bytes gathered before they are handed to the sink. */
+const FLUSH_BYTES = 1 << 20;
+/** A buffer grown past this for one large row is dropped after its flush rather than kept. */
+const KEEP_BYTES = 4 * FLUSH_BYTES;
+
+const COMMA = 44;
+const LF = 10;
 
 const NEEDS_QUOTES = /[",\r\n]/;
 
@@ -55,9 +55,7 @@ export function csvField(text: string, oneColumn = false): string {
 
 interface Column {
   name: string;
-  render: Renderer;
-  /** Whether cells need the RFC 4180 quoting check (see `needsQuoting`). */
-  quote: boolean;
+  render: FieldRenderer;
   /** Whether it is the file's only column (see {@link csvField}). */
   alone: boolean;
 }
@@ -77,8 +75,7 @@ export async function createCsvWriter(
     assertSupportedFields(schema.fields, "CSV");
     columns = schema.fields.map((field) => ({
       name: field.name,
-      render: rendererFor(field),
-      quote: needsQuoting(field.type),
+      render: fieldRendererFor(field, schema.fields.length === 1),
       alone: schema.fields.length === 1,
     }));
   } catch (err) {
@@ -99,7 +96,7 @@ class CsvWriter implements FormatWriter {
   readonly #schema: Schema;
   readonly #columns: Column[];
   readonly #sink: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #encoder = new TextEncoder();
+  readonly #out = new ByteBuffer(FLUSH_BYTES + (1 << 16));
   #rows = 0;
   #bytes = 0;
   #failure: unknown;
@@ -112,7 +109,10 @@ class CsvWriter implements FormatWriter {
   }
 
   async start(): Promise<void> {
-    await this.#emit(this.#columns.map((c) => csvField(c.name, c.alone)).join(",") + "\n");
+    const header = this.#columns.map((c) => csvField(c.name, c.alone)).join(",") + "\n";
+    const bytes = new TextEncoder().encode(header);
+    this.#bytes += bytes.length;
+    await this.#sink.write(bytes);
   }
 
   async write(batch: RecordBatch): Promise<void> {
@@ -133,28 +133,44 @@ class CsvWriter implements FormatWriter {
   async #writeRows(batch: RecordBatch): Promise<void> {
     const n = batch.numRows;
     const data = batch.data.children;
-    for (let r0 = 0; r0 < n; r0 += BLOCK_ROWS) {
-      const r1 = Math.min(n, r0 + BLOCK_ROWS);
-      const cells = this.#columns.map((column, c) =>
-        inColumn(column, () => renderBlock(data[c].slice(r0, r1 - r0), column))
-      );
-      // Array joins build flat strings; `+=` would build a rope that encoding must flatten.
-      const lines: string[] = [];
-      const row = new Array<string>(cells.length);
-      let chars = 0;
-      for (let r = 0; r < r1 - r0; r++) {
-        for (let c = 0; c < cells.length; c++) row[c] = cells[c][r];
-        const line = row.join(",");
-        lines.push(line);
-        chars += line.length + 1;
-        if (chars >= FLUSH_CHARS) {
-          await this.#emit(lines.join("\n") + "\n");
-          lines.length = 0;
-          chars = 0;
+    const out = this.#out;
+    const columns = this.#columns;
+    const fields = columns.map((column, c) => inColumn(column, () => column.render(data[c], out)));
+    const bitmaps = data.map(nullBitmap);
+    const offsets = data.map((d) => d.offset);
+    let c = 0;
+    try {
+      for (let r = 0; r < n; r++) {
+        for (c = 0; c < fields.length; c++) {
+          if (c > 0) {
+            out.reserve(1);
+            out.bytes[out.at++] = COMMA;
+          }
+          const bitmap = bitmaps[c];
+          const bit = offsets[c] + r;
+          // NULL is the empty unquoted field: nothing between the commas.
+          if (bitmap === undefined || (bitmap[bit >> 3] & (1 << (bit & 7))) !== 0) fields[c](r);
         }
+        out.reserve(1);
+        out.bytes[out.at++] = LF;
+        if (out.at >= FLUSH_BYTES) await this.#flush();
       }
-      if (lines.length > 0) await this.#emit(lines.join("\n") + "\n");
+    } catch (err) {
+      // A field's error names its column; the sink's (from a flush, between rows) is as it is.
+      throw c < columns.length ? columnError(columns[c], err) : err;
     }
+    await this.#flush();
+  }
+
+  /** Hands the buffer's bytes to the sink; the sink is done with them once its write resolves. */
+  async #flush(): Promise<void> {
+    const out = this.#out;
+    if (out.at === 0) return;
+    const bytes = out.bytes.subarray(0, out.at);
+    out.at = 0;
+    this.#bytes += bytes.length;
+    await this.#sink.write(bytes);
+    if (out.bytes.length > KEEP_BYTES) out.bytes = new Uint8Array(FLUSH_BYTES + (1 << 16));
   }
 
   bytesWritten(): number {
@@ -183,33 +199,18 @@ class CsvWriter implements FormatWriter {
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#state !== "open") throw new Error(`CSV writer already ${this.#state}`);
   }
-
-  async #emit(text: string): Promise<void> {
-    const bytes = this.#encoder.encode(text);
-    this.#bytes += bytes.length;
-    await this.#sink.write(bytes);
-  }
 }
 
-/** The CSV cells of one column's rows (a block's slice); NULL is the empty string. */
-function renderBlock(data: Data, { render, quote, alone }: Column): string[] {
-  const n = data.length;
-  const out = new Array<string>(n);
-  const text = render(data);
-  const bitmap = nullBitmap(data);
-  const offset = data.offset;
-  for (let i = 0; i < n; i++) {
-    if (bitmap && isNullAt(bitmap, offset, i)) out[i] = "";
-    else out[i] = quote ? csvField(text(i), alone) : text(i);
-  }
-  return out;
-}
-
-/** Runs `fn`, naming the column in any error (e.g. invalid UTF-8 in a text column). */
+/** Runs `fn`, naming the column in any error (e.g. a NULL inside a dictionary). */
 function inColumn<T>(column: Column, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    throw new TypeMappingError(`column "${column.name}": ${errorMessage(err)}`, { cause: err });
+    throw columnError(column, err);
   }
+}
+
+/** `err` (e.g. invalid UTF-8 in a text column) as an error that names the column. */
+function columnError(column: Column, err: unknown): TypeMappingError {
+  return new TypeMappingError(`column "${column.name}": ${errorMessage(err)}`, { cause: err });
 }

@@ -28,8 +28,8 @@
  */
 import type { Field, Schema } from "apache-arrow";
 import { FLOAT32_TEXT_BYTES, float32Into, float64Text } from "../../arrow/float_text.ts";
+import { hexFieldInto, textFieldInto } from "../../arrow/csv_fields.ts";
 import { durationDigits, durationText, needsQuoting, rendererFor } from "../../arrow/text.ts";
-import { TypeMappingError } from "../../errors.ts";
 import { isDigit } from "../../util/ascii_digit.ts";
 import type { CsvChunkBuffer } from "./csv_chunk.ts";
 import {
@@ -53,29 +53,16 @@ import type { MysqlColumn } from "./types.ts";
  */
 export const CELL_SLACK = 8;
 
-const LF = 10;
-const CR = 13;
 const QUOTE = 34;
 const COMMA = 44;
 const DASH = 45;
 const DOT = 46;
 const ZERO = 48;
-const BACKSLASH = 92;
 const UPPER_T = 84;
 const UPPER_Z = 90;
 const TRUE = new TextEncoder().encode("true");
 const FALSE = new TextEncoder().encode("false");
-const HEX = new TextEncoder().encode("0123456789abcdef");
 const encoder = new TextEncoder();
-
-/** A text byte that makes its field quoted. */
-const SPECIAL = 1;
-/** A byte that is not ASCII: the cell is checked to be UTF-8. */
-const NOT_ASCII = 2;
-const TEXT_BYTES = Uint8Array.from(
-  { length: 256 },
-  (_, b) => b === QUOTE || b === COMMA || b === CR || b === LF ? SPECIAL : b >= 128 ? NOT_ASCII : 0,
-);
 
 /** Whether `column`'s cells are written here rather than read as batches: not BIT or spatial. */
 export function passesThrough(column: MysqlColumn): boolean {
@@ -332,97 +319,19 @@ function boolCell(buffer: CsvChunkBuffer, lead: boolean): Decode {
   };
 }
 
-/**
- * Text as it is, quoted (with `"` doubled) when it holds `,` `"` CR or LF, is empty, or is `\.`
- * alone in a one-column file; a cell with a byte beyond ASCII must be UTF-8, as the CSV writer
- * decodes it.
- */
+/** Text as the CSV writer writes it (`csv_fields.ts`), after a comma when `lead`. */
 function textCell(buffer: CsvChunkBuffer, lead: boolean, alone: boolean): Decode {
   return (v, s, e) => {
-    const out = buffer.bytes;
-    let o = buffer.at;
-    if (lead) out[o++] = COMMA;
-    const from = o;
-    let seen = 0;
-    for (let i = s; i < e; i++) {
-      const b = v[i];
-      seen |= TEXT_BYTES[b];
-      out[o++] = b;
-    }
-    if ((seen & NOT_ASCII) !== 0 && !isUtf8(v, s, e)) {
-      throw new TypeMappingError("The encoded data was not valid for encoding utf-8");
-    }
-    if (
-      (seen & SPECIAL) !== 0 || o === from ||
-      (alone && e - s === 2 && v[s] === BACKSLASH && v[s + 1] === DOT)
-    ) {
-      o = from;
-      out[o++] = QUOTE;
-      for (let i = s; i < e; i++) {
-        const b = v[i];
-        out[o++] = b;
-        if (b === QUOTE) out[o++] = QUOTE;
-      }
-      out[o++] = QUOTE;
-    }
-    buffer.at = o;
+    if (lead) buffer.bytes[buffer.at++] = COMMA;
+    textFieldInto(buffer, v, s, e, alone);
   };
-}
-
-/** Whether `v[s, e)` is well-formed UTF-8 (what a fatal `TextDecoder` accepts). */
-function isUtf8(v: Uint8Array, s: number, e: number): boolean {
-  let i = s;
-  while (i < e) {
-    const b = v[i];
-    if (b < 0x80) {
-      i++;
-      continue;
-    }
-    let more: number;
-    // The second byte's range excludes overlong forms, surrogates and code points past U+10FFFF.
-    let low = 0x80;
-    let high = 0xbf;
-    if (b >= 0xc2 && b <= 0xdf) {
-      more = 1;
-    } else if (b >= 0xe0 && b <= 0xef) {
-      more = 2;
-      if (b === 0xe0) low = 0xa0;
-      else if (b === 0xed) high = 0x9f;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      more = 3;
-      if (b === 0xf0) low = 0x90;
-      else if (b === 0xf4) high = 0x8f;
-    } else {
-      return false;
-    }
-    if (i + more >= e) return false;
-    const second = v[i + 1];
-    if (second < low || second > high) return false;
-    for (let k = 2; k <= more; k++) {
-      const next = v[i + k];
-      if (next < 0x80 || next > 0xbf) return false;
-    }
-    i += more + 1;
-  }
-  return true;
 }
 
 /** Binary as lowercase hex; zero bytes are the empty text `""`. */
 function hexCell(buffer: CsvChunkBuffer, lead: boolean): Decode {
   return (v, s, e) => {
-    const out = buffer.bytes;
-    let o = buffer.at;
-    if (lead) out[o++] = COMMA;
-    if (s === e) {
-      out[o++] = QUOTE;
-      out[o++] = QUOTE;
-    }
-    for (let i = s; i < e; i++) {
-      const b = v[i];
-      out[o++] = HEX[b >> 4];
-      out[o++] = HEX[b & 15];
-    }
-    buffer.at = o;
+    if (lead) buffer.bytes[buffer.at++] = COMMA;
+    hexFieldInto(buffer, v, s, e);
   };
 }
 

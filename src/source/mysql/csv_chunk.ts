@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { ByteBuffer } from "../../util/byte_buffer.ts";
 
 /** Bytes of records a chunk holds before it is handed over. */
 export const CHUNK_BYTES = 1 << 20;
@@ -13,27 +14,19 @@ export const CHUNK_BYTES = 1 << 20;
 const LF = 10;
 
 /** Records in the making. */
-export class CsvChunkBuffer {
-  /** The records written so far, then the space for the next; read and written in place. */
-  bytes = new Uint8Array(CHUNK_BYTES + (1 << 16));
-  /** Where the next byte goes. */
-  at = 0;
+export class CsvChunkBuffer extends ByteBuffer {
   /** Records ended so far. */
   rows = 0;
   #ends = new Int32Array(1 << 14);
 
+  /** An empty chunk with room for {@link CHUNK_BYTES} and a record's worth more. */
+  constructor() {
+    super(CHUNK_BYTES + (1 << 16));
+  }
+
   /** `ends[r]`: the index just past record `r`. */
   get ends(): Int32Array {
     return this.#ends;
-  }
-
-  /** Makes room for `more` bytes after {@link at}, keeping what is written. */
-  reserve(more: number): void {
-    const needed = this.at + more;
-    if (needed <= this.bytes.length) return;
-    const next = new Uint8Array(Math.max(needed, 2 * this.bytes.length));
-    next.set(this.bytes.subarray(0, this.at));
-    this.bytes = next;
   }
 
   /** Ends the record being written with its LF. */
