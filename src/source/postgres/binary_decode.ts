@@ -53,9 +53,15 @@ const HEX_DIGITS = new TextEncoder().encode("0123456789abcdef");
 // ignoreBOM: a value that starts with U+FEFF keeps it (by default a decoder drops it).
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
+/**
+ * A value whose length its type does not allow. The value decoders do not know whether they read
+ * COPY data or FETCH rows; the decoder turns this into `malformedRows` for the one it reads.
+ */
+class WrongLength extends Error {}
+
 function expectLength(actual: number, expected: number): void {
   if (actual !== expected) {
-    throw malformedRows(`a ${expected}-byte value arrived as ${actual} bytes`);
+    throw new WrongLength(`a ${expected}-byte value arrived as ${actual} bytes`);
   }
 }
 
@@ -452,6 +458,7 @@ export class CopyBinaryDecoder {
       try {
         this.#decodeColumn(c, count);
       } catch (error) {
+        if (error instanceof WrongLength) throw malformedRows(error.message, this.#messages);
         throw inColumn(error, this.#columns[c]);
       }
     }
