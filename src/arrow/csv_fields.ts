@@ -201,17 +201,22 @@ function asciiInto(out: ByteBuffer, text: string): void {
   out.at = o;
 }
 
+/** Writes `true` or `false`. */
+export function boolFieldInto(out: ByteBuffer, value: boolean): void {
+  const text = value ? TRUE : FALSE;
+  out.reserve(5);
+  const bytes = out.bytes;
+  let o = out.at;
+  for (let k = 0; k < text.length; k++) bytes[o++] = text[k];
+  out.at = o;
+}
+
 const boolField: FieldRenderer = (data, out) => {
   const values = data.values as Uint8Array;
   const offset = data.offset;
   return (i) => {
     const index = offset + i;
-    const text = (values[index >> 3] & (1 << (index & 7))) !== 0 ? TRUE : FALSE;
-    out.reserve(5);
-    const bytes = out.bytes;
-    let o = out.at;
-    for (let k = 0; k < text.length; k++) bytes[o++] = text[k];
-    out.at = o;
+    boolFieldInto(out, (values[index >> 3] & (1 << (index & 7))) !== 0);
   };
 };
 

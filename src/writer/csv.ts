@@ -27,7 +27,7 @@
 import { type RecordBatch, type Schema, util } from "apache-arrow";
 import { errorMessage, TypeMappingError } from "../errors.ts";
 import { type FieldRenderer, fieldRendererFor } from "../arrow/csv_fields.ts";
-import { nullBitmap } from "../arrow/text.ts";
+import { isNullAt, nullBitmap } from "../arrow/text.ts";
 import { ByteBuffer } from "../util/byte_buffer.ts";
 import { assertSupportedFields } from "./types.ts";
 import type { FormatWriter } from "./writer.ts";
@@ -53,11 +53,15 @@ export function csvField(text: string, oneColumn = false): string {
   return oneColumn && text === "\\." ? `"${text}"` : text;
 }
 
+/** The header row of a file of columns `names`, as UTF-8. */
+export function csvHeader(names: readonly string[]): Uint8Array {
+  const row = names.map((name) => csvField(name, names.length === 1)).join(",") + "\n";
+  return new TextEncoder().encode(row);
+}
+
 interface Column {
   name: string;
   render: FieldRenderer;
-  /** Whether it is the file's only column (see {@link csvField}). */
-  alone: boolean;
 }
 
 /**
@@ -76,7 +80,6 @@ export async function createCsvWriter(
     columns = schema.fields.map((field) => ({
       name: field.name,
       render: fieldRendererFor(field, schema.fields.length === 1),
-      alone: schema.fields.length === 1,
     }));
   } catch (err) {
     await sink.abort(err).catch(() => {});
@@ -109,8 +112,7 @@ class CsvWriter implements FormatWriter {
   }
 
   async start(): Promise<void> {
-    const header = this.#columns.map((c) => csvField(c.name, c.alone)).join(",") + "\n";
-    const bytes = new TextEncoder().encode(header);
+    const bytes = csvHeader(this.#columns.map((c) => c.name));
     this.#bytes += bytes.length;
     await this.#sink.write(bytes);
   }
@@ -147,9 +149,8 @@ class CsvWriter implements FormatWriter {
             out.bytes[out.at++] = COMMA;
           }
           const bitmap = bitmaps[c];
-          const bit = offsets[c] + r;
           // NULL is the empty unquoted field: nothing between the commas.
-          if (bitmap === undefined || (bitmap[bit >> 3] & (1 << (bit & 7))) !== 0) fields[c](r);
+          if (bitmap === undefined || !isNullAt(bitmap, offsets[c], r)) fields[c](r);
         }
         out.reserve(1);
         out.bytes[out.at++] = LF;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { csvField } from "./csv.ts";
+import { csvHeader } from "./csv.ts";
 
 /** Bytes gathered before they are handed to the sink. */
 const FLUSH_BYTES = 1 << 20;
@@ -29,9 +29,8 @@ export async function createCsvRecordsWriter(
   sink: WritableStream<Uint8Array>,
 ): Promise<CsvRecordsWriter> {
   const writer = new RecordsWriter(sink.getWriter());
-  const header = names.map((name) => csvField(name, names.length === 1)).join(",") + "\n";
   try {
-    await writer.write(new TextEncoder().encode(header), 0);
+    await writer.write(csvHeader(names), 0);
   } catch (err) {
     await writer.abort(err);
     throw err;

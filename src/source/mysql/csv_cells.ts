@@ -28,7 +28,7 @@
  */
 import type { Field, Schema } from "apache-arrow";
 import { FLOAT32_TEXT_BYTES, float32Into, float64Text } from "../../arrow/float_text.ts";
-import { hexFieldInto, textFieldInto } from "../../arrow/csv_fields.ts";
+import { boolFieldInto, hexFieldInto, textFieldInto } from "../../arrow/csv_fields.ts";
 import { durationDigits, durationText, needsQuoting, rendererFor } from "../../arrow/text.ts";
 import { isDigit } from "../../util/ascii_digit.ts";
 import type { CsvChunkBuffer } from "./csv_chunk.ts";
@@ -60,8 +60,6 @@ const DOT = 46;
 const ZERO = 48;
 const UPPER_T = 84;
 const UPPER_Z = 90;
-const TRUE = new TextEncoder().encode("true");
-const FALSE = new TextEncoder().encode("false");
 const encoder = new TextEncoder();
 
 /** Whether `column`'s cells are written here rather than read as batches: not BIT or spatial. */
@@ -310,12 +308,8 @@ function doubleCell(buffer: CsvChunkBuffer, lead: boolean): Decode {
 
 function boolCell(buffer: CsvChunkBuffer, lead: boolean): Decode {
   return (v, s, e) => {
-    const text = parseBool(v, s, e) ? TRUE : FALSE;
-    const out = buffer.bytes;
-    let o = buffer.at;
-    if (lead) out[o++] = COMMA;
-    for (let k = 0; k < text.length; k++) out[o++] = text[k];
-    buffer.at = o;
+    if (lead) buffer.bytes[buffer.at++] = COMMA;
+    boolFieldInto(buffer, parseBool(v, s, e));
   };
 }
 
