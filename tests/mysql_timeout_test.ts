@@ -128,10 +128,12 @@ Deno.test("mysql timeout: rivet's own statements keep the server's limit, stream
     const session = await MysqlSession.open(db.config({ statement_timeout_s: TIMEOUT_S }));
     try {
       assert.deepEqual(await session.run("SELECT @@max_statement_time"), [[TIMEOUT_S]]);
-      const { result } = await MysqlStream.start(session, "SELECT @@max_statement_time AS m", {
-        batchRows: 10,
-        throttleMs: 0,
-      });
+      const { result } = await MysqlStream.start(
+        session,
+        "SELECT @@max_statement_time AS m",
+        { batchRows: 10, throttleMs: 0 },
+        "binary",
+      );
       const seen: unknown[] = [];
       for await (const batch of result.batches) seen.push(...batch.getChildAt(0)!);
       assert.deepEqual(seen, [0], "the streamed read runs without the server's limit");

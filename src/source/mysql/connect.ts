@@ -35,7 +35,7 @@ import { log } from "../../util/log.ts";
 import { parseSqlMode, type SqlMode } from "./dialect.ts";
 import { toSourceError } from "./errors.ts";
 import type { MysqlField } from "./types.ts";
-import { interceptRows, type RowPacketHandler } from "./raw_rows.ts";
+import { interceptBinaryRows, interceptRows, type RowPacketHandler } from "./raw_rows.ts";
 import { readOptionFile } from "../option_file.ts";
 import { SessionClock } from "../session_clock.ts";
 
@@ -468,20 +468,37 @@ export class MysqlSession {
    * delivers them until {@link pause}; `onBypass` hears of a row mysql2 decoded itself, which
    * means the installed mysql2 no longer works that way. The statement is timed until the
    * returned emitter's `end` (which also follows an error) or until the session is killed.
+   *
+   * Over the `binary` protocol `sql` is prepared and executed, and its row packets are binary rows
+   * (`binary_row.ts`); the statement is closed once its result has ended, so a long run of reads
+   * (chunks, pages) leaves no prepared statements behind on the server, which limits their number
+   * server-wide (`max_prepared_stmt_count`).
    */
   stream(
     sql: string,
     onRow: RowPacketHandler,
     onBypass: (error: SourceError) => void,
+    protocol: "text" | "binary" = "text",
   ): StreamingQuery {
     this.#assertUsable();
     this.#serverLimit(false);
     const end = this.clock.statement();
-    // The options keep mysql2's own row parser (which should never run) as cheap as it gets.
-    const query = this.connection.query({ sql, rowsAsArray: true, typeCast: false });
-    interceptRows(query, onRow, onBypass);
-    const events = query as unknown as StreamingQuery;
-    events.on("end", end);
+    let command: object;
+    if (protocol === "text") {
+      // The options keep mysql2's own row parser (which should never run) as cheap as it gets.
+      command = this.connection.query({ sql, rowsAsArray: true, typeCast: false });
+      interceptRows(command, onRow, onBypass);
+    } else {
+      command = this.connection.execute({ sql });
+      interceptBinaryRows(command, onRow, onBypass);
+    }
+    const events = command as StreamingQuery;
+    events.on("end", () => {
+      end();
+      if (protocol === "binary" && !this.#closed && this.#broken === undefined) {
+        this.connection.unprepare(sql);
+      }
+    });
     return events;
   }
 

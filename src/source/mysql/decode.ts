@@ -163,12 +163,18 @@ function bytesToWords(v: Uint8Array, start: number, end: number): void {
   slots[HIGH] = high;
 }
 
-/** What went wrong with one value, plus how the user avoids it. */
-class ValueProblem {
+/**
+ * What went wrong with one value, plus how the user avoids it (`%` stands for the column); thrown
+ * by the decoders here and in `binary_values.ts`, and turned into the read's error by
+ * {@link valueError}.
+ */
+export class ValueProblem {
+  /** `what` the value is, and the `fix`: SQL that reads it exactly. */
   constructor(readonly what: string, readonly fix: string) {}
 }
 
-function malformed(kind: string): ValueProblem {
+/** A value of `kind` the server should not have sent. */
+export function malformed(kind: string): ValueProblem {
   return new ValueProblem(`unexpected ${kind} text from the server`, "CAST(% AS CHAR)");
 }
 
@@ -185,11 +191,17 @@ function zeroDate(): ValueProblem {
  */
 function parseDays(v: Uint8Array, s: number, kind: string): number {
   const year = smallInt(v, s, s + 4);
-  const month = twoDigits(v, s + 5);
-  const day = twoDigits(v, s + 8);
-  if (!(year >= 0) || v[s + 4] !== 45 || v[s + 7] !== 45 || !(month <= 12) || !(day <= 31)) {
-    throw malformed(kind);
-  }
+  if (!(year >= 0) || v[s + 4] !== 45 || v[s + 7] !== 45) throw malformed(kind);
+  return civilDays(year, twoDigits(v, s + 5), twoDigits(v, s + 8), kind);
+}
+
+/**
+ * Days since 1970-01-01 of the date `year`-`month`-`day` (a year from 0 on) as the server sent it;
+ * throws a {@link ValueProblem} for a zero or partial date, a day its month does not have, or
+ * fields out of range (NaN included).
+ */
+export function civilDays(year: number, month: number, day: number, kind: string): number {
+  if (!(month <= 12) || !(day <= 31)) throw malformed(kind);
   if (month === 0 || day === 0) throw zeroDate();
   if (day > (month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1])) {
     throw new ValueProblem(
@@ -215,13 +227,16 @@ function fraction(v: Uint8Array, at: number, end: number, kind: string): number 
 
 /** The TINYINT(1) at `v[s, e)` as a boolean; throws for anything but `0` and `1`. */
 export function parseBool(v: Uint8Array, s: number, e: number): boolean {
-  if (e - s !== 1 || (v[s] !== 48 && v[s] !== 49)) {
-    throw new ValueProblem(
-      "a value other than 0 or 1 in a TINYINT(1) column, which maps to Boolean",
-      "CAST(% AS SIGNED)",
-    );
-  }
+  if (e - s !== 1 || (v[s] !== 48 && v[s] !== 49)) throw notBoolean();
   return v[s] === 49;
+}
+
+/** A TINYINT(1) value other than 0 and 1. */
+export function notBoolean(): ValueProblem {
+  return new ValueProblem(
+    "a value other than 0 or 1 in a TINYINT(1) column, which maps to Boolean",
+    "CAST(% AS SIGNED)",
+  );
 }
 
 function decodeBool(b: BoolBuilder): Decode {

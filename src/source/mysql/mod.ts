@@ -1,9 +1,9 @@
 /**
- * The MySQL/MariaDB source: one mysql2 connection per attempt, rows streamed over the text
- * protocol into Arrow record batches, with exact type mapping (see `types.ts`). Each query is
- * first described without being executed, so FLOAT columns can be read exactly (see `floats.ts`).
- * `copyCsv` streams the same read as CSV records written from the row packets, without Arrow
- * (see `csv_stream.ts`).
+ * The MySQL/MariaDB source: one mysql2 connection per attempt, rows streamed as prepared
+ * statements' binary rows into Arrow record batches (see `binary_row.ts`), with exact type mapping
+ * (see `types.ts`). `copyCsv` streams the same read over the text protocol as CSV records written
+ * from the row packets, without Arrow (see `csv_stream.ts`); that query is first described
+ * without being executed, so FLOAT columns can be read exactly (see `floats.ts`).
  * `pinSnapshot` runs every later query in one consistent-snapshot transaction of this connection
  * (see `snapshot.ts`); `explain` and `estimateRows` ask the optimizer (see `explain.ts` and
  * `plan.ts`), `primaryKey` `information_schema` (see `primary_key.ts`). `stats` reports the
@@ -48,7 +48,7 @@ import { passesThrough } from "./csv_cells.ts";
 import { startCsvRead } from "./csv_stream.ts";
 import { bindParams } from "./dialect.ts";
 import { estimateRows, explain } from "./explain.ts";
-import { planRead, type ReadPlan, roundedFloatWarning } from "./floats.ts";
+import { planRead, roundedFloatWarning } from "./floats.ts";
 import { primaryKey } from "./primary_key.ts";
 import { startSnapshot } from "./snapshot.ts";
 import { MysqlStream } from "./stream.ts";
@@ -61,11 +61,6 @@ class MysqlSource implements Source {
   #pinned = false;
   /** Set once a failure may have ended the pinned transaction, with the reason. */
   #lost: SourceError | undefined;
-  /**
-   * The plan of the query {@link copyCsv} just declined, for the {@link query} of the same
-   * statement that follows it: describing it again would cost a second round trip.
-   */
-  #declined: { sql: string; plan: ReadPlan } | undefined;
 
   constructor(session: MysqlSession) {
     this.#session = session;
@@ -75,22 +70,11 @@ class MysqlSource implements Source {
     await this.#idle();
     try {
       const sql = bindParams(query, this.#session.server.sqlMode);
-      const declined = this.#declined;
-      this.#declined = undefined;
-      const plan = declined?.sql === sql
-        ? declined.plan
-        : await planRead(this.#session, sql, options.signal);
       const { flavor, version } = this.#session.server;
-      log.debug(`MySQL (${flavor} ${version}): ${plan.sql}`);
-      const { stream, result } = await MysqlStream.start(
-        this.#session,
-        plan.sql,
-        options,
-        plan.widened,
-      );
+      log.debug(`MySQL (${flavor} ${version}), binary rows: ${sql}`);
+      // Binary rows carry FLOAT exactly: no plan (floats.ts) and no describe are needed.
+      const { stream, result } = await MysqlStream.start(this.#session, sql, options, "binary");
       this.#stream = stream;
-      const warning = roundedFloatWarning(stream.columns, plan.fallback);
-      if (warning !== undefined) log.warn(warning);
       return this.#pinned
         ? { schema: result.schema, batches: this.#watch(result.batches) }
         : result;
@@ -103,29 +87,27 @@ class MysqlSource implements Source {
   /**
    * The rows as CSV records written from the row packets (`csv_stream.ts`). Declined, having run
    * nothing (a describe executes nothing), with a throttle (which spaces batches), when the query
-   * cannot be described, and for BIT and spatial columns, which the batches serve as well; the
-   * describe is kept for the {@link query} that reads the declined statement instead.
+   * cannot be described or its FLOAT columns cannot be read widened (`floats.ts`), and for BIT
+   * and spatial columns, which the batches serve as well.
    */
   async copyCsv(query: SqlQuery, options: CsvOptions): Promise<CsvStream | undefined> {
-    this.#declined = undefined;
     if (options.throttleMs > 0) return undefined;
     await this.#idle();
     try {
       const sql = bindParams(query, this.#session.server.sqlMode);
       const plan = await planRead(this.#session, sql, options.signal);
-      const declined = plan.described === undefined || plan.described.some((f) => {
-        const column = resolveField(f);
-        return column === undefined || !passesThrough(column);
-      });
-      if (declined) {
-        this.#declined = { sql, plan };
-        return undefined;
-      }
+      // A FLOAT the plan cannot read exactly (`plan.fallback`) is exact in the batches' binary rows.
+      const declined = plan.described === undefined || plan.fallback !== undefined ||
+        plan.described.some((f) => {
+          const column = resolveField(f);
+          return column === undefined || !passesThrough(column);
+        });
+      if (declined) return undefined;
       const { flavor, version } = this.#session.server;
       log.debug(`MySQL (${flavor} ${version}), CSV records: ${plan.sql}`);
       const { read, result } = await startCsvRead(this.#session, plan.sql, options, plan.widened);
       this.#stream = read;
-      const warning = roundedFloatWarning(read.columns, plan.fallback);
+      const warning = roundedFloatWarning(read.columns);
       if (warning !== undefined) log.warn(warning);
       return this.#pinned ? { schema: result.schema, chunks: this.#watch(result.chunks) } : result;
     } catch (error) {

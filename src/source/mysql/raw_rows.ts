@@ -10,6 +10,9 @@
  * end-of-result packet still goes through mysql2's own `row` (which ends the result or moves on to
  * the next). Error packets never reach a state: the command handles them first.
  *
+ * A prepared statement's `Execute` command moves to its row state by name instead, so there the
+ * row parser it builds per result is replaced ({@link interceptBinaryRows}).
+ *
  * Verified on mysql2 3.24.6 (`lib/commands/query.js`: `fieldsEOF` returns `this.row`; the packet
  * has `buffer`, `offset`, `end` and `isEOF()`). `tests/mysql_raw_rows_test.ts` fails if mysql2
  * stops doing so, and so does any read: a row that mysql2 parses itself arrives as a `result`
@@ -36,6 +39,11 @@ type State = (this: QueryCommand, packet: Packet, connection: unknown) => State 
 interface QueryCommand {
   row: State;
   on(event: "result", listener: (row: unknown) => void): unknown;
+}
+
+/** The part of mysql2's `Execute` command the interception relies on. */
+interface ExecuteCommand extends QueryCommand {
+  buildParserFromFields: () => new () => { next(packet: Packet): unknown };
 }
 
 /**
@@ -74,6 +82,35 @@ function releaseSpent(chunk: Uint8Array, first: ArrayBufferLike | undefined): vo
 }
 
 /**
+ * A function that hands each row packet on to `onRow`, as a view of its socket chunk: packets
+ * arrive as Node Buffers, which slice and copy slower than plain views of the same memory, and one
+ * view per socket chunk is enough, as consecutive rows share their chunk.
+ */
+function deliverTo(onRow: RowPacketHandler): (packet: Packet) => void {
+  let source: Uint8Array | undefined;
+  let view: Uint8Array = new Uint8Array(0);
+  let first: ArrayBufferLike | undefined;
+  return (packet) => {
+    const buffer = packet.buffer;
+    if (buffer !== source) {
+      if (source !== undefined && source.buffer !== buffer.buffer) releaseSpent(source, first);
+      first ??= buffer.buffer;
+      source = buffer;
+      view = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    }
+    onRow(view, packet.offset, packet.end);
+  };
+}
+
+/** Reports, through `onBypass`, a row mysql2 parsed itself (see {@link bypassed}). */
+function watchBypass(command: QueryCommand, onBypass: (error: SourceError) => void): void {
+  command.on("result", (value) => {
+    // mysql2 also reports the OK packet ending a CALL this way; only a parsed row is an array.
+    if (Array.isArray(value)) onBypass(bypassed());
+  });
+}
+
+/**
  * Routes the row packets of `query` (a streaming mysql2 `Query`, as `connection.query()` returns
  * it) to `onRow`, and reports through `onBypass` a row mysql2 delivered itself. Call it before the
  * query's first packet arrives, i.e. synchronously after `connection.query()`.
@@ -88,26 +125,40 @@ export function interceptRows(
   if (typeof mysqlRow !== "function") {
     throw new TypeError("mysql2's Query command has no row state (mysql2 changed)");
   }
-  // Packets arrive as Node Buffers, which slice and copy slower than plain views of the same
-  // memory; one view per socket chunk is enough, as consecutive rows share their chunk.
-  let source: Uint8Array | undefined;
-  let view: Uint8Array = new Uint8Array(0);
-  let first: ArrayBufferLike | undefined;
+  const deliver = deliverTo(onRow);
   const row: State = function (packet, connection) {
     if (packet.isEOF()) return mysqlRow.call(this, packet, connection);
-    const buffer = packet.buffer;
-    if (buffer !== source) {
-      if (source !== undefined && source.buffer !== buffer.buffer) releaseSpent(source, first);
-      first ??= buffer.buffer;
-      source = buffer;
-      view = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    }
-    onRow(view, packet.offset, packet.end);
+    deliver(packet);
     return row;
   };
   command.row = row;
-  command.on("result", (value) => {
-    // mysql2 also reports the OK packet ending a CALL this way; only a parsed row is an array.
-    if (Array.isArray(value)) onBypass(bypassed());
-  });
+  watchBypass(command, onBypass);
+}
+
+/**
+ * Routes the binary row packets of `execute` (a streaming mysql2 `Execute`, as
+ * `connection.execute()` returns it) to `onRow`, as {@link interceptRows} does for a query. The
+ * `Execute` command moves to its prototype's row state by name, so the hook is its row parser
+ * instead: the parser mysql2 builds per result (`buildParserFromFields`, called on the command)
+ * is replaced by one that hands the packet on and returns nothing, which the row state then
+ * reports as a `result` that is not a row. Verified on mysql2 3.24.6
+ * (`lib/commands/execute.js`).
+ */
+export function interceptBinaryRows(
+  execute: object,
+  onRow: RowPacketHandler,
+  onBypass: (error: SourceError) => void,
+): void {
+  const command = execute as ExecuteCommand;
+  if (typeof command.buildParserFromFields !== "function") {
+    throw new TypeError("mysql2's Execute command has no row parser builder (mysql2 changed)");
+  }
+  const deliver = deliverTo(onRow);
+  command.buildParserFromFields = () =>
+    class {
+      next(packet: Packet): undefined {
+        deliver(packet);
+      }
+    };
+  watchBypass(command, onBypass);
 }

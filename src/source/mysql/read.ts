@@ -49,7 +49,8 @@ export class MysqlRead<S extends RowSink> {
   readonly #signal: AbortSignal | undefined;
   /** FLOAT columns (by position) the statement reads widened; see `floats.ts`. */
   readonly #widened: ReadonlyMap<number, MysqlField>;
-  readonly #open: (columns: MysqlColumn[]) => S;
+  readonly #open: (columns: MysqlColumn[], fields: readonly MysqlField[]) => S;
+  readonly #protocol: "text" | "binary";
   #columns: MysqlColumn[] = [];
   #sink: S | undefined;
   /** Result sets announced so far (a `CALL` may return several). */
@@ -76,29 +77,33 @@ export class MysqlRead<S extends RowSink> {
     session: MysqlSession,
     signal: AbortSignal | undefined,
     widened: ReadonlyMap<number, MysqlField>,
-    open: (columns: MysqlColumn[]) => S,
+    open: (columns: MysqlColumn[], fields: readonly MysqlField[]) => S,
+    protocol: "text" | "binary",
   ) {
     this.#session = session;
     this.#signal = signal;
     this.#widened = widened;
     this.#open = open;
+    this.#protocol = protocol;
   }
 
   /**
    * Sends `sql` and waits for its column definitions, which `open` turns into the sink of the
    * rows. Fails before any row is read when a column has no exact Arrow mapping or `open` throws
    * (the query is stopped on the server). `widened` holds the FLOAT definitions of the columns
-   * `sql` reads as `col * 1e0`, by position.
+   * `sql` reads as `col * 1e0`, by position; `protocol` is how the rows travel (see
+   * `MysqlSession.stream`), which the sink `open` makes must decode.
    */
   static async start<S extends RowSink>(
     session: MysqlSession,
     sql: string,
     signal: AbortSignal | undefined,
     widened: ReadonlyMap<number, MysqlField>,
-    open: (columns: MysqlColumn[]) => S,
+    open: (columns: MysqlColumn[], fields: readonly MysqlField[]) => S,
+    protocol: "text" | "binary" = "text",
   ): Promise<MysqlRead<S>> {
     signal?.throwIfAborted();
-    const read = new MysqlRead(session, signal, widened, open);
+    const read = new MysqlRead(session, signal, widened, open, protocol);
     await read.#begin(sql);
     return read;
   }
@@ -145,6 +150,7 @@ export class MysqlRead<S extends RowSink> {
         sql,
         (bytes, start, end) => this.#onRow(bytes, start, end),
         (error) => this.#fail(error),
+        this.#protocol,
       );
       const timeoutMs = this.#session.statementTimeoutMs;
       if (timeoutMs > 0) this.#startTimer = setTimeout(() => this.#expire(timeoutMs), timeoutMs);
@@ -170,7 +176,7 @@ export class MysqlRead<S extends RowSink> {
         if (this.#startTimer === undefined) this.#session.pause();
         try {
           this.#columns = resolveColumns(fields, this.#widened);
-          this.#sink = this.#open(this.#columns);
+          this.#sink = this.#open(this.#columns, fields);
           this.#wake();
         } catch (error) {
           this.#fail(error);

@@ -19,7 +19,8 @@ import { createDecoders } from "./decode.ts";
 import { MysqlRead, type RowSink } from "./read.ts";
 import { sleep } from "../../util/sleep.ts";
 import { TextRowDecoder } from "./text_row.ts";
-import type { MysqlColumn, MysqlField } from "./types.ts";
+import { BinaryRowDecoder } from "./binary_row.ts";
+import { binaryWire, type MysqlColumn, type MysqlField } from "./types.ts";
 
 /**
  * Column bytes a cell may take beyond its bytes on the wire: a text or binary cell is copied as
@@ -32,7 +33,7 @@ const CELL_EXTRA_BYTES = 21;
 class BatchSink implements RowSink {
   readonly schema: Schema;
   readonly builders: ColumnBuilder[];
-  readonly #row: TextRowDecoder;
+  readonly #row: TextRowDecoder | BinaryRowDecoder;
   readonly #batchRows: number;
   readonly #budget: BatchBudget | undefined;
   /** Rows decoded into the builders since the last batch was cut. */
@@ -42,11 +43,19 @@ class BatchSink implements RowSink {
   /** Most column bytes a row adds beyond its size on the wire. */
   readonly #perRow: number;
 
-  constructor(columns: readonly MysqlColumn[], options: StreamOptions) {
+  /** `fields` are the columns' definitions, which say how binary rows carry them. */
+  constructor(
+    columns: readonly MysqlColumn[],
+    fields: readonly MysqlField[],
+    options: StreamOptions,
+    protocol: "text" | "binary",
+  ) {
     const { schema, decoders } = createDecoders(columns);
     this.schema = schema;
     this.builders = decoders.map((d) => d.builder);
-    this.#row = new TextRowDecoder(columns, decoders);
+    this.#row = protocol === "text"
+      ? new TextRowDecoder(columns, decoders)
+      : new BinaryRowDecoder(columns, fields.map(binaryWire), decoders);
     this.#batchRows = options.batchRows;
     this.#budget = BatchBudget.of(options);
     this.#perRow = CELL_EXTRA_BYTES * columns.length;
@@ -92,13 +101,15 @@ export class MysqlStream {
 
   /**
    * Sends `sql` and waits for its column definitions. Fails before any row is read when a column
-   * has no exact Arrow mapping (the query is stopped on the server). `widened` holds the FLOAT
+   * has no exact Arrow mapping (the query is stopped on the server). Over the `binary` protocol
+   * (see `MysqlSession.stream`) every value arrives exact; over `text`, `widened` holds the FLOAT
    * definitions of the columns `sql` reads as `col * 1e0`, by position.
    */
   static async start(
     session: MysqlSession,
     sql: string,
     options: StreamOptions,
+    protocol: "text" | "binary",
     widened: ReadonlyMap<number, MysqlField> = new Map(),
   ): Promise<{ stream: MysqlStream; result: ResultStream }> {
     if (!Number.isInteger(options.batchRows) || options.batchRows < 1) {
@@ -109,7 +120,8 @@ export class MysqlStream {
       sql,
       options.signal,
       widened,
-      (columns) => new BatchSink(columns, options),
+      (columns, fields) => new BatchSink(columns, fields, options, protocol),
+      protocol,
     );
     const stream = new MysqlStream(read, options);
     return { stream, result: { schema: read.sink.schema, batches: stream.#batches() } };

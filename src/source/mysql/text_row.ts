@@ -1,28 +1,17 @@
 /**
  * One row of MySQL's text protocol, split into its cells straight from the packet bytes.
  *
- * A row packet is its cells in column order, each a length-encoded string: a length prefix of one
- * byte (0-250), or 0xFC, 0xFD, 0xFE followed by a 2-, 3- or 8-byte little-endian length, then that
- * many bytes; a lone 0xFB is NULL. Each cell's byte range goes to its column's decoder
+ * A row packet is its cells in column order, each a length-encoded string (`row_framing.ts`); a
+ * lone 0xFB is NULL. Each cell's byte range goes to its column's decoder
  * (`decode.ts`), so no JS value or Buffer is made per cell. A packet that does not hold exactly one
  * cell per column is a garbled conversation, and fails the read as a dropped connection would.
  *
  * @module
  */
-import { SourceError } from "../../errors.ts";
 import type { ColumnBuilder } from "../../arrow/mod.ts";
 import { type Decode, valueError } from "./decode.ts";
+import { malformedRow, NULL_CELL, prefixBytes, prefixedLength } from "./row_framing.ts";
 import type { MysqlColumn } from "./types.ts";
-
-const NULL_CELL = 0xfb;
-const LENGTH_2 = 0xfc;
-const LENGTH_3 = 0xfd;
-const LENGTH_8 = 0xfe;
-const TWO_32 = 4_294_967_296;
-
-function malformedRow(what: string): SourceError {
-  return new SourceError(`MySQL: a malformed row packet from the server (${what})`, "disconnect");
-}
 
 /**
  * Where one column's cells go: a `ColumnDecoder` of `decode.ts`, or anything else that takes a
@@ -61,29 +50,16 @@ export class TextRowDecoder {
     let at = start;
     for (let i = 0; i < n; i++) {
       if (at >= end) throw malformedRow(`${i} of ${n} values`);
-      let length = bytes[at++];
-      if (length >= NULL_CELL) {
-        if (length === NULL_CELL) {
-          builders[i].appendNull();
-          continue;
-        }
-        if (length === LENGTH_2) {
-          length = bytes[at] | (bytes[at + 1] << 8);
-          at += 2;
-        } else if (length === LENGTH_3) {
-          length = bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16);
-          at += 3;
-        } else if (length === LENGTH_8) {
-          const low = (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16)) +
-            bytes[at + 3] * 16_777_216;
-          const high = (bytes[at + 4] | (bytes[at + 5] << 8) | (bytes[at + 6] << 16)) +
-            bytes[at + 7] * 16_777_216;
-          length = high * TWO_32 + low;
-          at += 8;
-        } else {
-          throw malformedRow(`length prefix 0x${length.toString(16)}`);
-        }
+      const first = bytes[at];
+      if (first === NULL_CELL) {
+        at++;
+        builders[i].appendNull();
+        continue;
       }
+      const size = prefixBytes(first);
+      if (size === 0) throw malformedRow(`length prefix 0x${first.toString(16)}`);
+      const length = size === 1 ? first : prefixedLength(bytes, at);
+      at += size;
       const next = at + length;
       // Also catches a prefix cut off by the packet's end (its length is then NaN).
       if (!(next <= end)) throw malformedRow(`value ${i + 1} of ${n} runs past the packet`);

@@ -240,6 +240,62 @@ function resolve(f: MysqlField): Resolved | { unsupported: string; cast: string 
   }
 }
 
+/**
+ * How a non-NULL value of a column travels in the binary protocol (the rows of a prepared
+ * statement; `binary_row.ts`): a little-endian integer of 1, 2, 4 or 8 bytes, signed (`i`) or not
+ * (`u`); a float32 or float64; a length byte then packed date and time fields (`datetime`, for
+ * DATE, DATETIME and TIMESTAMP) or duration fields (`time`); or a length-encoded string holding
+ * the same bytes as the text protocol (`bytes`: DECIMAL, strings, BLOB, JSON, BIT, ENUM, SET,
+ * GEOMETRY).
+ */
+export type BinaryWire =
+  | "i8"
+  | "u8"
+  | "i16"
+  | "u16"
+  | "i32"
+  | "u32"
+  | "i64"
+  | "u64"
+  | "f32"
+  | "f64"
+  | "datetime"
+  | "time"
+  | "bytes";
+
+/** The {@link BinaryWire} of `f`'s values. */
+export function binaryWire(f: MysqlField): BinaryWire {
+  const unsigned = typeof f.flags === "number" && (f.flags & UNSIGNED_FLAG) !== 0;
+  switch (f.columnType) {
+    case T.TINY:
+      return unsigned ? "u8" : "i8";
+    case T.SHORT:
+    case T.YEAR:
+      return unsigned || f.columnType === T.YEAR ? "u16" : "i16";
+    case T.INT24:
+    case T.LONG:
+      return unsigned ? "u32" : "i32";
+    case T.LONGLONG:
+      return unsigned ? "u64" : "i64";
+    case T.FLOAT:
+      return "f32";
+    case T.DOUBLE:
+      return "f64";
+    case T.DATE:
+    case T.NEWDATE:
+    case T.DATETIME:
+    case T.DATETIME2:
+    case T.TIMESTAMP:
+    case T.TIMESTAMP2:
+      return "datetime";
+    case T.TIME:
+    case T.TIME2:
+      return "time";
+    default:
+      return "bytes";
+  }
+}
+
 /** True for a single-precision FLOAT column (`FLOAT(p)` with p > 24 is reported as DOUBLE). */
 export function isSingleFloat(f: MysqlField): boolean {
   return f.columnType === T.FLOAT;
