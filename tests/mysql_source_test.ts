@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import mysqlCallbacks from "mysql2";
 import mysql from "mysql2/promise";
 import { type Data, type DataType, type RecordBatch, type Schema, Type } from "apache-arrow";
 import { RivetError, SourceError, TypeMappingError } from "../src/errors.ts";
@@ -888,6 +890,59 @@ Deno.test("mysql source: FLOAT columns of a query no derived table takes are exa
     assert.deepEqual(expr.lines, []);
     assert.deepEqual(expr.rows.map((r) => r[0]), ["6", "5", "4", "3", "2", "1"]);
     for (const [id, f] of expr.rows) assert.ok(Object.is(f, exact.get(id as string)![0]));
+  });
+});
+
+/**
+ * Runs `body` while every mysql2 connection of this process answers `execute` (a prepared
+ * statement's read) as a server whose prepared statements are all taken would: error 1461, then
+ * the end. The limit itself is server-wide, and setting it would fail other tests' reads.
+ */
+async function withPreparesRefused<T>(body: () => Promise<T>): Promise<T> {
+  const proto = (mysqlCallbacks as unknown as { Connection: { prototype: { execute: unknown } } })
+    .Connection.prototype;
+  const own = Object.hasOwn(proto, "execute");
+  const original = proto.execute;
+  proto.execute = () => {
+    const command = Object.assign(new EventEmitter(), { buildParserFromFields: () => class {} });
+    const refusal = Object.assign(
+      new Error("Can't create more than max_prepared_stmt_count statements (current value: 0)"),
+      { errno: 1461, sqlState: "42000", code: "ER_MAX_PREPARED_STMT_COUNT_REACHED" },
+    );
+    queueMicrotask(() => {
+      command.emit("error", refusal);
+      command.emit("end");
+    });
+    return command;
+  };
+  try {
+    return await body();
+  } finally {
+    if (own) proto.execute = original;
+    else delete (proto as { execute?: unknown }).execute;
+  }
+}
+
+Deno.test("mysql source: a query the server will not prepare is read over the text protocol, exactly", async () => {
+  await withMysqlDb(FLOATS, async (db) => {
+    const exact = await exactFloats(db);
+    let rows: (string | number | null)[][] = [];
+    const lines = await captureLog(
+      "warn",
+      () =>
+        withPreparesRefused(() =>
+          withSource(db, async (source) => {
+            rows = rowsOf(
+              (await readAll(source, "SELECT id, f, v FROM fl ORDER BY v DESC")).batches,
+            );
+          })
+        ),
+    );
+    // The text protocol's plan widens the FLOAT (its describe prepares no statement to execute).
+    assert.deepEqual(rows.map((r) => r[0]), ["2", "1", "5", "6", "4", "3"]);
+    for (const [id, f] of rows) assert.ok(Object.is(f, exact.get(id as string)![0]), `id ${id}`);
+    assert.equal(lines.length, 1, lines.join(""));
+    assert.match(lines[0], /error 1461.*; reading the query over the text protocol instead/);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
- * Exact FLOAT columns over the text protocol, which the CSV passthrough reads (`csv_stream.ts`);
- * the Arrow batches read binary rows, where a FLOAT is its four bytes (`binary_row.ts`).
+ * Exact FLOAT columns over the text protocol, which the CSV passthrough reads (`csv_stream.ts`),
+ * and the batches too when the server will not prepare their query (`unpreparable.ts`); the
+ * batches otherwise read binary rows, where a FLOAT is its four bytes (`binary_row.ts`).
  *
  * The server prints a FLOAT (single precision) with 6 significant digits (`1.2345678` arrives as
  * `1.23457`, 16777216 as `16777200` or `1.67772e7`), which loses bits. The same value widened to DOUBLE is
@@ -24,7 +25,8 @@
  * not accept as one (duplicate column names, `SHOW ...`) is noticed before anything runs. When the
  * query cannot be wrapped, its ORDER BY cannot be repeated outside (an expression, a qualified
  * name), or a column name is too long to rely on (over 64 characters), the plan says why
- * (`fallback`) and the passthrough declines the query, which the batches then read exactly.
+ * (`fallback`) and the passthrough declines the query, which the batches then read exactly; the
+ * batches, read as text, run it as written and warn that its FLOAT columns are rounded.
  *
  * @module
  */
@@ -216,18 +218,20 @@ function resultColumn(ref: string, names: readonly string[]): string | undefined
 
 /**
  * The warning for FLOAT columns read as the server's text (rounded to 6 significant digits), or
- * undefined when there are none: columns a read returned as FLOAT though the plan's describe did
- * not (a plan that cannot widen a FLOAT is not read as text at all).
+ * undefined when there are none: a plan that could not widen them (`reason`, the plan's
+ * `fallback`), or columns a read returned as FLOAT though the describe did not.
  */
-export function roundedFloatWarning(columns: readonly MysqlColumn[]): string | undefined {
+export function roundedFloatWarning(
+  columns: readonly MysqlColumn[],
+  reason: string | undefined,
+): string | undefined {
   const rounded = columns.filter((c) => c.kind === "float32" && !c.widened);
   if (rounded.length === 0) return undefined;
   const names = rounded.map((c) => displayIdent(c.name));
   const casts = names.map((n) => `CAST(${n} AS DOUBLE) AS ${n}`).join(", ");
   const plural = names.length > 1;
   return `MySQL: FLOAT column${plural ? "s" : ""} ${names.join(", ")} ${plural ? "are" : "is"} ` +
-    `read from the server's text, which rounds FLOAT to 6 significant digits, because the query ` +
-    `did not describe ${plural ? "them" : "it"} as FLOAT; for exact values select ${casts} (or ${
-      names[0]
-    } * 1e0 before MySQL 8.0.17)`;
+    `read from the server's text, which rounds FLOAT to 6 significant digits, because ${
+      reason ?? `the query did not describe ${plural ? "them" : "it"} as FLOAT`
+    }; for exact values select ${casts} (or ${names[0]} * 1e0 before MySQL 8.0.17)`;
 }

@@ -49,6 +49,7 @@ import { startCsvRead } from "./csv_stream.ts";
 import { bindParams } from "./dialect.ts";
 import { estimateRows, explain } from "./explain.ts";
 import { planRead, roundedFloatWarning } from "./floats.ts";
+import { unpreparable } from "./unpreparable.ts";
 import { primaryKey } from "./primary_key.ts";
 import { startSnapshot } from "./snapshot.ts";
 import { MysqlStream } from "./stream.ts";
@@ -70,10 +71,7 @@ class MysqlSource implements Source {
     await this.#idle();
     try {
       const sql = bindParams(query, this.#session.server.sqlMode);
-      const { flavor, version } = this.#session.server;
-      log.debug(`MySQL (${flavor} ${version}), binary rows: ${sql}`);
-      // Binary rows carry FLOAT exactly: no plan (floats.ts) and no describe are needed.
-      const { stream, result } = await MysqlStream.start(this.#session, sql, options, "binary");
+      const { stream, result } = await this.#batches(sql, options);
       this.#stream = stream;
       return this.#pinned
         ? { schema: result.schema, batches: this.#watch(result.batches) }
@@ -81,6 +79,37 @@ class MysqlSource implements Source {
     } catch (error) {
       this.#failed(error);
       throw error;
+    }
+  }
+
+  /**
+   * Starts the batches of `sql`: binary rows, which carry FLOAT exactly with no plan
+   * (`floats.ts`), unless the server will not prepare the query (`unpreparable.ts`); then the text
+   * protocol with its FLOAT plan.
+   */
+  async #batches(
+    sql: string,
+    options: StreamOptions,
+  ): Promise<{ stream: MysqlStream; result: ResultStream }> {
+    const { flavor, version } = this.#session.server;
+    try {
+      log.debug(`MySQL (${flavor} ${version}), binary rows: ${sql}`);
+      return await MysqlStream.start(this.#session, sql, options, "binary");
+    } catch (error) {
+      if (!unpreparable(error)) throw error;
+      log.warn(`${error.message}; reading the query over the text protocol instead`);
+      const plan = await planRead(this.#session, sql, options.signal);
+      log.debug(`MySQL (${flavor} ${version}), text rows: ${plan.sql}`);
+      const started = await MysqlStream.start(
+        this.#session,
+        plan.sql,
+        options,
+        "text",
+        plan.widened,
+      );
+      const warning = roundedFloatWarning(started.stream.columns, plan.fallback);
+      if (warning !== undefined) log.warn(warning);
+      return started;
     }
   }
 
@@ -107,7 +136,7 @@ class MysqlSource implements Source {
       log.debug(`MySQL (${flavor} ${version}), CSV records: ${plan.sql}`);
       const { read, result } = await startCsvRead(this.#session, plan.sql, options, plan.widened);
       this.#stream = read;
-      const warning = roundedFloatWarning(read.columns);
+      const warning = roundedFloatWarning(read.columns, undefined);
       if (warning !== undefined) log.warn(warning);
       return this.#pinned ? { schema: result.schema, chunks: this.#watch(result.chunks) } : result;
     } catch (error) {
