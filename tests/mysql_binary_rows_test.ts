@@ -13,8 +13,9 @@ import assert from "node:assert/strict";
 import { type Data, Type } from "apache-arrow";
 import { SourceError, TypeMappingError } from "../src/errors.ts";
 import { BinaryRowDecoder } from "../src/source/mysql/binary_row.ts";
+import { binaryDecoder } from "../src/source/mysql/binary_values.ts";
 import { MysqlSession } from "../src/source/mysql/connect.ts";
-import { createDecoders } from "../src/source/mysql/decode.ts";
+import { type ColumnDecoder, createDecoders } from "../src/source/mysql/decode.ts";
 import type { BinaryWire, MysqlColumn, MysqlKind } from "../src/source/mysql/types.ts";
 import { withMysqlDb } from "./support/mysql.ts";
 
@@ -61,10 +62,23 @@ function packedTime(length: number, negative = false, days = 0, h = 0, mi = 0, s
   return [length, ...fields.slice(0, length)];
 }
 
+/** The binary-row decoder of `columns` into the builders of `decoders`, as the batches make it. */
+function rowDecoder(
+  columns: MysqlColumn[],
+  wires: BinaryWire[],
+  decoders: ColumnDecoder[],
+): BinaryRowDecoder {
+  const targets = decoders.map((d, i) => ({
+    builder: d.builder,
+    decode: binaryDecoder(columns[i], wires[i], d),
+  }));
+  return new BinaryRowDecoder(columns, wires, targets);
+}
+
 /** Decodes `rows` of one column and returns the values as Arrow reads them back. */
 function decodeColumn(col: MysqlColumn, wire: BinaryWire, rows: (number[] | null)[]): unknown[] {
   const { decoders } = createDecoders([col]);
-  const decoder = new BinaryRowDecoder([col], [wire], decoders);
+  const decoder = rowDecoder([col], [wire], decoders);
   for (const value of rows) {
     const packet = binaryRow([value]);
     decoder.decode(packet, 0, packet.length);
@@ -268,7 +282,7 @@ Deno.test("mysql binary rows: the NULL bitmap spans bytes; text and binary value
   ];
   const columns = kinds.map(([c]) => c);
   const { decoders } = createDecoders(columns);
-  const decoder = new BinaryRowDecoder(columns, kinds.map(([, w]) => w), decoders);
+  const decoder = rowDecoder(columns, kinds.map(([, w]) => w), decoders);
   for (let nulls = 0; nulls < 1 << kinds.length; nulls += 37) {
     const packet = binaryRow(kinds.map(([, , bytes], i) => (nulls >> i) & 1 ? null : bytes));
     decoder.decode(packet, 0, packet.length);
@@ -298,7 +312,7 @@ Deno.test("mysql binary rows: a malformed packet fails as a dropped connection",
   for (const [label, bytes, pattern] of cases) {
     const cols = label === "a cut length byte" ? [column("d", "date", "date")] : columns;
     const w: BinaryWire[] = label === "a cut length byte" ? ["datetime"] : wires;
-    const decoder = new BinaryRowDecoder(cols, w, createDecoders(cols).decoders);
+    const decoder = rowDecoder(cols, w, createDecoders(cols).decoders);
     assert.throws(
       () => decoder.decode(bytes, 0, bytes.length),
       (e: unknown) =>

@@ -166,13 +166,20 @@ const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
  * Writes the integer `0 <= n < 2^53` in decimal, zero-padded to `width` digits, at `o` (room
  * reserved); returns the index past it.
  */
-function digitsInto(bytes: Uint8Array, o: number, n: number, width: number): number {
+export function digitsInto(bytes: Uint8Array, o: number, n: number, width: number): number {
   let length = 1;
   while (length < 16 && n >= POW10[length]) length++;
   if (length < width) length = width;
   const end = o + length;
-  for (let k = end - 1; k > o; k--) {
+  let k = end - 1;
+  // Above 2^31 the quotient is floored as a double; below, as a 32-bit integer, which is cheaper.
+  for (; k > o && n >= INT32_LIMIT; k--) {
     const q = Math.floor(n / 10);
+    bytes[k] = ZERO + (n - q * 10);
+    n = q;
+  }
+  for (; k > o; k--) {
+    const q = (n / 10) | 0;
     bytes[k] = ZERO + (n - q * 10);
     n = q;
   }
@@ -180,8 +187,10 @@ function digitsInto(bytes: Uint8Array, o: number, n: number, width: number): num
   return end;
 }
 
+const INT32_LIMIT = 2 ** 31;
+
 /** Writes the integer `|n| < 2^53` with its sign. */
-function signedInto(out: ByteBuffer, n: number): void {
+export function signedInto(out: ByteBuffer, n: number): void {
   out.reserve(17);
   const bytes = out.bytes;
   let o = out.at;
@@ -225,6 +234,20 @@ const smallIntField: FieldRenderer = (data, out) => {
   return (i) => signedInto(out, values[i]);
 };
 
+/**
+ * Writes the 64-bit integer `high * 2^32 + low` (`low` taken unsigned; `high` signed, or unsigned
+ * when `signed` is false).
+ */
+export function int64Into(out: ByteBuffer, low: number, high: number, signed: boolean): void {
+  // Values under 2^53 in magnitude are exact as doubles and cheaper than bigint.
+  if (high >= -0x200000 && high < 0x200000) {
+    signedInto(out, high * 0x100000000 + (low >>> 0));
+  } else {
+    const value = (BigInt(signed ? high | 0 : high >>> 0) << 32n) + BigInt(low >>> 0);
+    asciiInto(out, String(value));
+  }
+}
+
 function int64Field(signed: boolean): FieldRenderer {
   return (data, out) => {
     const values = data.values as BigInt64Array | BigUint64Array;
@@ -232,15 +255,7 @@ function int64Field(signed: boolean): FieldRenderer {
     const halves = signed
       ? new Int32Array(values.buffer, values.byteOffset, words)
       : new Uint32Array(values.buffer, values.byteOffset, words);
-    return (i) => {
-      const hi = halves[2 * i + 1];
-      // Values under 2^53 in magnitude are exact as doubles and cheaper than bigint.
-      if (hi >= -0x200000 && hi < 0x200000) {
-        signedInto(out, hi * 0x100000000 + (halves[2 * i] >>> 0));
-      } else {
-        asciiInto(out, String(values[i]));
-      }
-    };
+    return (i) => int64Into(out, halves[2 * i], halves[2 * i + 1], signed);
   };
 }
 
@@ -315,12 +330,15 @@ function dateInto(bytes: Uint8Array, o: number, days: number): number {
 /** Room for a date: a sign, the most year digits an int32 day count makes, `-MM-DD`. */
 const DATE_BYTES = 14;
 
+/** Writes the date `days` after 1970-01-01 as `YYYY-MM-DD` (`dateText`'s layout). */
+function dateFieldInto(out: ByteBuffer, days: number): void {
+  out.reserve(DATE_BYTES);
+  out.at = dateInto(out.bytes, out.at, days);
+}
+
 const dateField: FieldRenderer = (data, out) => {
   const days = data.values as Int32Array;
-  return (i) => {
-    out.reserve(DATE_BYTES);
-    out.at = dateInto(out.bytes, out.at, days[i]);
-  };
+  return (i) => dateFieldInto(out, days[i]);
 };
 
 /**

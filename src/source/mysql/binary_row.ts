@@ -17,9 +17,9 @@
  *
  * @module
  */
-import { type ColumnDecoder, type Decode, valueError } from "./decode.ts";
-import { binaryDecoder, binaryValueText, wireWidth } from "./binary_values.ts";
-import { malformedRow, prefixBytes, prefixedLength } from "./row_framing.ts";
+import { type Decode, valueError } from "./decode.ts";
+import { binaryValueText, wireWidth } from "./binary_values.ts";
+import { type CellTarget, malformedRow, prefixBytes, prefixedLength } from "./row_framing.ts";
 import type { BinaryWire, MysqlColumn } from "./types.ts";
 
 /** How a value's extent is found: a fixed width (> 0), a length byte, or a length prefix. */
@@ -44,23 +44,23 @@ export class BinaryRowDecoder {
   readonly #wires: readonly BinaryWire[];
   readonly #extents: Int32Array;
   readonly #decoders: Decode[];
-  readonly #builders: ColumnDecoder["builder"][];
+  readonly #builders: CellTarget["builder"][];
   readonly #nullBytes: number;
 
   /**
-   * `decoders` are the columns' text-protocol decoders (see `createDecoders`), whose builders
-   * take the values; `wires` say how each column's values travel.
+   * `targets` take the columns' values, in column order, each read as its `wires` entry says
+   * (for the batches: `binaryDecoder`'s into the builders; for CSV: `csv_cells.ts`' cells).
    */
   constructor(
     columns: readonly MysqlColumn[],
     wires: readonly BinaryWire[],
-    decoders: readonly ColumnDecoder[],
+    targets: readonly CellTarget[],
   ) {
     this.#columns = columns;
     this.#wires = wires;
     this.#extents = Int32Array.from(wires, extentOf);
-    this.#decoders = columns.map((c, i) => binaryDecoder(c, wires[i], decoders[i]));
-    this.#builders = decoders.map((d) => d.builder);
+    this.#decoders = targets.map((t) => t.decode);
+    this.#builders = targets.map((t) => t.builder);
     this.#nullBytes = (columns.length + 9) >> 3;
   }
 

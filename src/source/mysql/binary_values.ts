@@ -32,14 +32,14 @@ const float32 = new Float32Array(scratch.buffer, 0, 1);
 const float64 = new Float64Array(scratch.buffer, 0, 1);
 
 /** The signed little-endian integer of `width` (1, 2 or 4) bytes at `v[s]`. */
-function signed(v: Uint8Array, s: number, width: number): number {
+export function signed(v: Uint8Array, s: number, width: number): number {
   if (width === 1) return (v[s] << 24) >> 24;
   if (width === 2) return ((v[s] | (v[s + 1] << 8)) << 16) >> 16;
   return v[s] | (v[s + 1] << 8) | (v[s + 2] << 16) | (v[s + 3] << 24);
 }
 
 /** The unsigned little-endian integer of `width` (1, 2 or 4) bytes at `v[s]`. */
-function unsigned(v: Uint8Array, s: number, width: number): number {
+export function unsigned(v: Uint8Array, s: number, width: number): number {
   if (width === 1) return v[s];
   if (width === 2) return v[s] | (v[s + 1] << 8);
   return (v[s] | (v[s + 1] << 8) | (v[s + 2] << 16) | (v[s + 3] << 24)) >>> 0;
@@ -68,7 +68,7 @@ export function wireWidth(wire: BinaryWire): number {
 }
 
 /** The integer of a 1-, 2- or 4-byte wire at `v[s]`. */
-function smallIntOf(wire: BinaryWire, v: Uint8Array, s: number): number {
+export function smallIntOf(wire: BinaryWire, v: Uint8Array, s: number): number {
   const width = wireWidth(wire);
   return wire[0] === "i" ? signed(v, s, width) : unsigned(v, s, width);
 }
@@ -116,7 +116,7 @@ function decodeFloat64(b: NumberBuilder): Decode {
  * Days since 1970-01-01 of the packed date at `v[s]` of length `length`; throws for the zero
  * date (length 0 or zero fields) and for dates that do not exist.
  */
-function packedDays(v: Uint8Array, s: number, length: number, kind: string): number {
+export function packedDays(v: Uint8Array, s: number, length: number, kind: string): number {
   if (length === 0) return civilDays(0, 0, 0, kind);
   if (length !== 4 && length !== 7 && length !== 11) throw malformed(kind);
   return civilDays(v[s] | (v[s + 1] << 8), v[s + 2], v[s + 3], kind);
@@ -126,29 +126,31 @@ function decodeDate(b: NumberBuilder): Decode {
   return (v, s, e) => b.appendValue(packedDays(v, s, e - s, "date"));
 }
 
+/**
+ * Days since 1970-01-01 of the packed DATETIME or TIMESTAMP at `v[s]` of length `length`, its
+ * clock checked too: hour, minute and second (bytes 4-6) and microsecond (7-10) where the length
+ * covers them, zero where it does not.
+ */
+export function packedDateTime(v: Uint8Array, s: number, length: number): number {
+  const days = packedDays(v, s, length, "datetime");
+  if (length >= 7 && (v[s + 4] > 23 || v[s + 5] > 59 || v[s + 6] > 59)) {
+    throw malformed("datetime");
+  }
+  if (length === 11 && unsigned(v, s + 7, 4) > 999_999) throw malformed("datetime");
+  return days;
+}
+
 function decodeDateTime(b: Int64Builder): Decode {
   return (v, s, e) => {
     const length = e - s;
-    const days = packedDays(v, s, length, "datetime");
-    let seconds = days * SECONDS_PER_DAY;
-    let micros = 0;
-    if (length >= 7) {
-      const hour = v[s + 4];
-      const minute = v[s + 5];
-      const second = v[s + 6];
-      if (hour > 23 || minute > 59 || second > 59) throw malformed("datetime");
-      seconds += hour * 3600 + minute * 60 + second;
-    }
-    if (length === 11) {
-      micros = unsigned(v, s + 7, 4);
-      if (micros > 999_999) throw malformed("datetime");
-    }
-    b.appendMicros(seconds, micros);
+    const days = packedDateTime(v, s, length);
+    const clock = length >= 7 ? v[s + 4] * 3600 + v[s + 5] * 60 + v[s + 6] : 0;
+    b.appendMicros(days * SECONDS_PER_DAY + clock, length === 11 ? unsigned(v, s + 7, 4) : 0);
   };
 }
 
 /** The packed TIME at `v[s, e)` as signed microseconds. */
-function packedTime(v: Uint8Array, s: number, e: number): number {
+export function packedTime(v: Uint8Array, s: number, e: number): number {
   const length = e - s;
   if (length === 0) return 0;
   if (length !== 8 && length !== 12) throw malformed("time");

@@ -1,55 +1,58 @@
 /**
- * The MySQL CSV passthrough's cells: each value of a text-protocol row, given as the bytes the
- * server sent, written straight into the chunk's buffer (`csv_chunk.ts`) as its CSV field, byte
- * for byte what the CSV writer renders for the same value read into Arrow (`decode.ts`, then
- * `arrow/text.ts`; docs/types.md "CSV: text of values"), and failing with the same errors.
+ * The MySQL CSV passthrough's cells: each value of a binary row (`binary_row.ts`), given as the
+ * bytes the server sent, written straight into the chunk's buffer (`csv_chunk.ts`) as its CSV
+ * field, byte for byte what the CSV writer renders for the same value read into Arrow
+ * (`binary_values.ts`, then `arrow/text.ts`; docs/types.md "CSV: text of values"), and failing with
+ * the same errors.
  *
- * The server's text already is rivet's for most types (the session pins UTC and utf8mb4), so a
- * cell is copied once the bytes are checked to be what the Arrow path would print:
- * - integers, DECIMAL(p ≤ 38, s) and DOUBLE when in canonical form (no leading zeros, no `-0`,
- *   exactly `s` fraction digits; a DOUBLE in fixed notation within PostgreSQL's range, at most 15
- *   significant digits, no trailing fraction zeros: such a text is the shortest one of the double
- *   it parses to, so `float_text.ts` prints it as it is);
- * - text (CHAR, VARCHAR, TEXT, ENUM, SET, JSON, DECIMAL(p > 38)) quoted as RFC 4180 and the CSV
- *   writer say, once checked to be UTF-8 (only a cell holding a non-ASCII byte is checked);
- * - DATE, DATETIME and TIMESTAMP once `decode.ts` has parsed them (zero dates fail there), the
- *   latter two with `T`, six fraction digits and, for TIMESTAMP, `Z`;
- * - TIME when it already has the declared fraction digits and no `-` on a zero.
- * TINYINT(1) becomes `true`/`false`, binary strings lowercase hex, FLOAT the float32's text
- * (`float_text.ts`). What is not canonical (ZEROFILL, `-0.00`, `1e20`, YEAR `0000`, an unsigned
- * BIGINT of 20 digits) and the types the passthrough is not offered for (BIT, spatial: see
- * {@link passesThrough}) go through the Arrow path's own decoder and renderer, one value at a time.
+ * - Integers, dates, datetimes, timestamps and times are written from their bytes with the CSV
+ *   writer's own digit writer (`csv_fields.ts`), once checked as the batches check them (zero
+ *   dates fail): a DATETIME with `T` and six fraction digits, a TIMESTAMP also with `Z`, a TIME as
+ *   `durationText` lays it out. TINYINT(1) becomes `true`/`false` through the same check. FLOAT is
+ *   its four bytes, printed by `float32Into`; DOUBLE is printed by `float64Text`.
+ * - The types the binary protocol sends as the text protocol's bytes are copied once checked:
+ *   DECIMAL(p ≤ 38, s) in canonical form (no leading zeros, no `-0`, exactly `s` fraction digits);
+ *   text (CHAR, VARCHAR, TEXT, ENUM, SET, JSON, DECIMAL(p > 38)) quoted as RFC 4180 and the CSV
+ *   writer say, once checked to be UTF-8 (only a cell holding a non-ASCII byte is checked); binary
+ *   strings become lowercase hex.
+ * A decimal that is not canonical (ZEROFILL, `-0.00`) and the types the passthrough is not
+ * offered for (BIT, spatial: see {@link passesThrough}) go through the Arrow path's own decoder
+ * and renderer, one value at a time.
  *
  * A cell writer also writes the comma before its field; the row reserves room first
  * (`csv_stream.ts`: twice the packet plus {@link CELL_SLACK} per column), so writers index the
- * buffer without bounds checks, except where they write a JS string.
+ * buffer without bounds checks, except where a field may be longer (they reserve it).
  *
  * @module
  */
 import type { Field, Schema } from "apache-arrow";
 import { FLOAT32_TEXT_BYTES, float32Into, float64Text } from "../../arrow/float_text.ts";
-import { boolFieldInto, hexFieldInto, textFieldInto } from "../../arrow/csv_fields.ts";
-import { durationDigits, durationText, needsQuoting, rendererFor } from "../../arrow/text.ts";
+import {
+  boolFieldInto,
+  digitsInto,
+  hexFieldInto,
+  int64Into,
+  signedInto,
+  textFieldInto,
+} from "../../arrow/csv_fields.ts";
+import { durationDigits, needsQuoting, rendererFor } from "../../arrow/text.ts";
 import { isDigit } from "../../util/ascii_digit.ts";
 import type { CsvChunkBuffer } from "./csv_chunk.ts";
 import {
-  createDecoders,
-  type Decode,
-  floatingInto,
-  parseBool,
-  parseDate,
-  parseDateTime,
-  parsedValue,
-  parseFloating,
-  parseTime,
-  widenedFloatInto,
-} from "./decode.ts";
-import type { CellTarget } from "./text_row.ts";
-import type { MysqlColumn } from "./types.ts";
+  packedDateTime,
+  packedDays,
+  packedTime,
+  signed,
+  smallIntOf,
+  unsigned,
+} from "./binary_values.ts";
+import { createDecoders, type Decode, notBoolean } from "./decode.ts";
+import type { CellTarget } from "./row_framing.ts";
+import type { BinaryWire, MysqlColumn } from "./types.ts";
 
 /**
- * The most a cell's field may exceed twice its bytes on the wire (length prefix included), comma
- * included: `false` for a one-byte `0`, a DATETIME's `T`, fraction and `Z`, a TIME's fraction.
+ * The most a cell's field may exceed twice its bytes on the wire without reserving room itself,
+ * comma included: `false` for a one-byte `0`, a DECIMAL's canonical copy, a NULL's comma.
  */
 export const CELL_SLACK = 8;
 
@@ -58,6 +61,7 @@ const COMMA = 44;
 const DASH = 45;
 const DOT = 46;
 const ZERO = 48;
+const COLON = 58;
 const UPPER_T = 84;
 const UPPER_Z = 90;
 const encoder = new TextEncoder();
@@ -69,17 +73,18 @@ export function passesThrough(column: MysqlColumn): boolean {
 
 /**
  * The cell writer and NULL writer of every column of `schema` (from `createDecoders(columns)`),
- * writing into `buffer`, in column order.
+ * whose values travel as `wires` says, writing into `buffer`, in column order.
  */
 export function cellTargets(
   columns: readonly MysqlColumn[],
+  wires: readonly BinaryWire[],
   schema: Schema,
   buffer: CsvChunkBuffer,
 ): CellTarget[] {
   return columns.map((column, c) => {
     const lead = c > 0;
     return {
-      decode: cellWriter(column, schema.fields[c], buffer, lead, columns.length === 1),
+      decode: cellWriter(column, wires[c], schema.fields[c], buffer, lead, columns.length === 1),
       builder: { appendNull: lead ? () => buffer.bytes[buffer.at++] = COMMA : () => {} },
     };
   });
@@ -87,55 +92,53 @@ export function cellTargets(
 
 function cellWriter(
   column: MysqlColumn,
+  wire: BinaryWire,
   field: Field,
   buffer: CsvChunkBuffer,
   lead: boolean,
   alone: boolean,
 ): Decode {
-  switch (column.kind) {
-    case "int16":
-      return integerCell(buffer, lead, 5, 2 ** 15, arrowText(column, field));
-    case "int32":
-      return integerCell(buffer, lead, 10, 2 ** 31, arrowText(column, field));
-    case "int64":
-      // Every integer of up to 18 digits fits.
-      return integerCell(buffer, lead, 18, Infinity, arrowText(column, field));
-    case "uint64":
-      return integerCell(buffer, lead, 19, Infinity, arrowText(column, field));
-    case "decimal":
-      return decimalCell(buffer, lead, column.precision, column.scale, arrowText(column, field));
-    case "float64":
-      return doubleCell(buffer, lead);
-    case "float32":
-      return column.widened
-        ? (v, s, e) => {
-          widenedFloatInto(v, s, e);
-          putFloat32(buffer, lead);
-        }
-        : (v, s, e) => {
-          floatingInto(v, s, e);
-          parsedValue[0] = Math.fround(parsedValue[0]);
-          putFloat32(buffer, lead);
-        };
-    case "text":
-    case "null":
-      return textCell(buffer, lead, alone);
-    case "binary":
-      return hexCell(buffer, lead);
-    case "date":
-      return dateCell(buffer, lead);
-    case "datetime":
-    case "timestamp":
-      return dateTimeCell(buffer, lead, column.kind === "timestamp");
-    case "time":
-      return timeCell(buffer, lead, durationDigits(field));
-    case "bool":
-      if (column.sourceType !== "bit(1)") return boolCell(buffer, lead);
-      return slowCell(buffer, lead, arrowText(column, field), needsQuoting(field.type));
-    case "bit":
-    case "geometry":
-      return slowCell(buffer, lead, arrowText(column, field), needsQuoting(field.type));
+  const slow = () => slowCell(buffer, lead, arrowText(column, field), needsQuoting(field.type));
+  if (wire === "bytes") {
+    switch (column.kind) {
+      case "decimal":
+        return decimalCell(buffer, lead, column.precision, column.scale, arrowText(column, field));
+      case "text":
+      case "null":
+        return textCell(buffer, lead, alone);
+      case "binary":
+        return hexCell(buffer, lead);
+      case "bool":
+      case "bit":
+      case "geometry":
+        return slow();
+    }
+  } else {
+    switch (column.kind) {
+      case "bool":
+        return boolCell(buffer, lead, wire);
+      case "int16":
+      case "int32":
+        return intCell(buffer, lead, wire);
+      case "int64":
+      case "uint64":
+        return wire === "i64" || wire === "u64"
+          ? int64Cell(buffer, lead, wire === "i64")
+          : intCell(buffer, lead, wire);
+      case "float32":
+        return floatCell(buffer, lead);
+      case "float64":
+        return doubleCell(buffer, lead);
+      case "date":
+        return dateCell(buffer, lead);
+      case "datetime":
+      case "timestamp":
+        return dateTimeCell(buffer, lead, column.kind === "timestamp");
+      case "time":
+        return timeCell(buffer, lead, durationDigits(field));
+    }
   }
+  throw new Error(`no CSV cell for ${column.kind} sent as ${wire} (${column.sourceType})`);
 }
 
 /**
@@ -156,18 +159,6 @@ function arrowText(
 }
 
 /**
- * Writes the float32 value the parser left in `parsedValue` as a field (`float_text.ts`'s text),
- * after a comma when `lead`.
- */
-function putFloat32(buffer: CsvChunkBuffer, lead: boolean): void {
-  buffer.reserve(FLOAT32_TEXT_BYTES + 1);
-  const out = buffer.bytes;
-  let o = buffer.at;
-  if (lead) out[o++] = COMMA;
-  buffer.at = float32Into(out, o, parsedValue, 0);
-}
-
-/**
  * Writes `text` (no CSV separators in it: numbers, dates, times, hex) as a field, after a comma
  * when `lead`; an empty one is `""` when the type's text needs the quoting check (binary).
  */
@@ -179,9 +170,17 @@ function putText(buffer: CsvChunkBuffer, lead: boolean, text: string, quote = fa
   if (quote && text === "") {
     out[o++] = QUOTE;
     out[o++] = QUOTE;
-  } else {
-    o += encoder.encodeInto(text, out.subarray(o)).written;
+    buffer.at = o;
+    return;
   }
+  // The texts are ASCII but for rare renderings; a loop beats the encoder's call on short ones.
+  let k = 0;
+  for (; k < text.length; k++) {
+    const code = text.charCodeAt(k);
+    if (code >= 128) break;
+    out[o++] = code;
+  }
+  if (k < text.length) o += encoder.encodeInto(text.slice(k), out.subarray(o)).written;
   buffer.at = o;
 }
 
@@ -208,27 +207,49 @@ function copy(buffer: CsvChunkBuffer, lead: boolean, v: Uint8Array, s: number, e
   buffer.at = o;
 }
 
-/**
- * An integer without leading zeros that fits the Arrow type (at most `maxDigits` digits, from
- * `-bound` to `bound - 1`) is printed as it is.
- */
-function integerCell(
-  buffer: CsvChunkBuffer,
-  lead: boolean,
-  maxDigits: number,
-  bound: number,
-  slow: (v: Uint8Array, s: number, e: number) => string,
-): Decode {
-  return (v, s, e) => {
-    const d = s < e && v[s] === DASH ? s + 1 : s;
-    let ok = e > d && e - d <= maxDigits && (v[d] !== ZERO || (e - d === 1 && d === s));
-    let n = 0;
-    for (let i = d; ok && i < e; i++) {
-      ok = isDigit(v[i]);
-      n = n * 10 + v[i] - ZERO;
-    }
-    if (ok && (d === s ? n < bound : n <= bound)) copy(buffer, lead, v, s, e);
-    else putText(buffer, lead, slow(v, s, e));
+/** The comma before a field, when `lead`. */
+function comma(buffer: CsvChunkBuffer, lead: boolean): void {
+  if (lead) buffer.bytes[buffer.at++] = COMMA;
+}
+
+/** An integer of 1 to 4 bytes. */
+function intCell(buffer: CsvChunkBuffer, lead: boolean, wire: BinaryWire): Decode {
+  return (v, s) => {
+    comma(buffer, lead);
+    signedInto(buffer, smallIntOf(wire, v, s));
+  };
+}
+
+/** An integer of 8 bytes: the low word, then the high word (signed when `isSigned`). */
+function int64Cell(buffer: CsvChunkBuffer, lead: boolean, isSigned: boolean): Decode {
+  return (v, s) => {
+    comma(buffer, lead);
+    const high = isSigned ? signed(v, s + 4, 4) : unsigned(v, s + 4, 4);
+    int64Into(buffer, unsigned(v, s, 4), high, isSigned);
+  };
+}
+
+/** Where a float's bytes are assembled: the packet's bytes need not be aligned for a view. */
+const FLOAT = new Float32Array(1);
+const FLOAT_BYTES = new Uint8Array(FLOAT.buffer);
+const DOUBLE = new Float64Array(1);
+const DOUBLE_BYTES = new Uint8Array(DOUBLE.buffer);
+
+/** A FLOAT's four bytes, printed as `float_text.ts` prints a float32. */
+function floatCell(buffer: CsvChunkBuffer, lead: boolean): Decode {
+  return (v, s) => {
+    for (let k = 0; k < 4; k++) FLOAT_BYTES[k] = v[s + k];
+    buffer.reserve(FLOAT32_TEXT_BYTES + 1);
+    comma(buffer, lead);
+    buffer.at = float32Into(buffer.bytes, buffer.at, FLOAT, 0);
+  };
+}
+
+/** A DOUBLE's eight bytes, printed as `float_text.ts` prints a double. */
+function doubleCell(buffer: CsvChunkBuffer, lead: boolean): Decode {
+  return (v, s) => {
+    for (let k = 0; k < 8; k++) DOUBLE_BYTES[k] = v[s + k];
+    putText(buffer, lead, float64Text(DOUBLE[0]));
   };
 }
 
@@ -267,49 +288,13 @@ function decimalCell(
   };
 }
 
-/** Significant digits that always name one double, and one double only by them. */
-const DOUBLE_DIGITS = 15;
-
-/**
- * A DOUBLE printed as `float_text.ts` would print it is copied: fixed notation, no leading or
- * trailing zeros, no `-0`, at most 15 significant digits and a first digit from 10^-4 to 10^14.
- * Fifteen digits name a double uniquely, so the double's shortest text is that very text, and
- * PostgreSQL's layout prints fixed notation in that range. Anything else is parsed and printed.
- */
-function doubleCell(buffer: CsvChunkBuffer, lead: boolean): Decode {
-  return (v, s, e) => {
-    const negative = s < e && v[s] === DASH;
-    const from = negative ? s + 1 : s;
-    let i = from;
-    while (i < e && isDigit(v[i])) i++;
-    const whole = i - from;
-    let ok = whole >= 1 && (v[from] !== ZERO || whole === 1);
-    let fraction = 0;
-    if (ok && i < e) {
-      fraction = e - i - 1;
-      ok = v[i] === DOT && fraction > 0 && v[e - 1] !== ZERO;
-      for (let k = i + 1; ok && k < e; k++) ok = isDigit(v[k]);
-    }
-    if (ok) {
-      if (v[from] !== ZERO) {
-        ok = whole + fraction <= DOUBLE_DIGITS;
-      } else if (fraction === 0) {
-        ok = !negative;
-      } else {
-        let zeros = 0;
-        while (v[i + 1 + zeros] === ZERO) zeros++;
-        ok = zeros <= 3 && fraction - zeros <= DOUBLE_DIGITS;
-      }
-    }
-    if (ok) copy(buffer, lead, v, s, e);
-    else putText(buffer, lead, float64Text(parseFloating(v, s, e)));
-  };
-}
-
-function boolCell(buffer: CsvChunkBuffer, lead: boolean): Decode {
-  return (v, s, e) => {
-    if (lead) buffer.bytes[buffer.at++] = COMMA;
-    boolFieldInto(buffer, parseBool(v, s, e));
+/** A TINYINT(1): `true` or `false`, and anything but 0 and 1 fails as the batches fail. */
+function boolCell(buffer: CsvChunkBuffer, lead: boolean, wire: BinaryWire): Decode {
+  return (v, s) => {
+    const n = smallIntOf(wire, v, s);
+    if (n !== 0 && n !== 1) throw notBoolean();
+    comma(buffer, lead);
+    boolFieldInto(buffer, n === 1);
   };
 }
 
@@ -329,49 +314,102 @@ function hexCell(buffer: CsvChunkBuffer, lead: boolean): Decode {
   };
 }
 
-/** A DATE, once parsed (a zero date fails), prints as the server sends it. */
+/**
+ * Writes the packed date at `v[s]` as `YYYY-MM-DD`: the year (0 to 9999) of four digits, as the
+ * CSV writer writes it. The date must be checked first.
+ */
+function packedDateInto(out: Uint8Array, o: number, v: Uint8Array, s: number): number {
+  const year = v[s] | (v[s + 1] << 8);
+  const century = (year / 100) | 0;
+  o = twoDigits(out, o, century);
+  o = twoDigits(out, o, year - 100 * century);
+  out[o++] = DASH;
+  o = twoDigits(out, o, v[s + 2]);
+  out[o++] = DASH;
+  return twoDigits(out, o, v[s + 3]);
+}
+
+/** Writes `0 <= n < 100` as two digits at `o`; returns the index past them. */
+function twoDigits(out: Uint8Array, o: number, n: number): number {
+  const tens = (n / 10) | 0;
+  out[o] = ZERO + tens;
+  out[o + 1] = ZERO + n - 10 * tens;
+  return o + 2;
+}
+
+/** Room for a comma and `YYYY-MM-DDThh:mm:ss.ffffffZ`. */
+const DATE_TIME_BYTES = 28;
+
+/** A DATE, once checked (a zero date fails), as `YYYY-MM-DD`. */
 function dateCell(buffer: CsvChunkBuffer, lead: boolean): Decode {
   return (v, s, e) => {
-    parseDate(v, s, e);
-    copy(buffer, lead, v, s, e);
+    packedDays(v, s, e - s, "date");
+    buffer.reserve(DATE_TIME_BYTES);
+    comma(buffer, lead);
+    buffer.at = packedDateInto(buffer.bytes, buffer.at, v, s);
   };
 }
 
 /**
- * A DATETIME or TIMESTAMP, once parsed (a zero date fails): `YYYY-MM-DD hh:mm:ss[.f]` becomes
- * `YYYY-MM-DDThh:mm:ss.ffffff`, plus `Z` when `zoned`.
+ * A DATETIME or TIMESTAMP, once checked (a zero date fails), as `YYYY-MM-DDThh:mm:ss.ffffff`,
+ * plus `Z` when `zoned`; the packed value leaves out a zero clock and a zero fraction.
  */
 function dateTimeCell(buffer: CsvChunkBuffer, lead: boolean, zoned: boolean): Decode {
   return (v, s, e) => {
-    parseDateTime(v, s, e);
+    const length = e - s;
+    packedDateTime(v, s, length);
+    buffer.reserve(DATE_TIME_BYTES);
+    comma(buffer, lead);
     const out = buffer.bytes;
-    let o = buffer.at;
-    if (lead) out[o++] = COMMA;
-    for (let i = s; i < s + 10; i++) out[o++] = v[i];
+    let o = packedDateInto(out, buffer.at, v, s);
     out[o++] = UPPER_T;
-    for (let i = s + 11; i < e; i++) out[o++] = v[i];
-    // The parser accepted nothing, or `.` and 1 to 6 digits, after the seconds.
-    if (e === s + 19) out[o++] = DOT;
-    for (let digits = e === s + 19 ? 0 : e - s - 20; digits < 6; digits++) out[o++] = ZERO;
+    o = twoDigits(out, o, length >= 7 ? v[s + 4] : 0);
+    out[o++] = COLON;
+    o = twoDigits(out, o, length >= 7 ? v[s + 5] : 0);
+    out[o++] = COLON;
+    o = twoDigits(out, o, length >= 7 ? v[s + 6] : 0);
+    out[o++] = DOT;
+    const micros = length === 11 ? unsigned(v, s + 7, 4) : 0;
+    const high = (micros / 10_000) | 0;
+    const low = micros - 10_000 * high;
+    const mid = (low / 100) | 0;
+    o = twoDigits(out, o, high);
+    o = twoDigits(out, o, mid);
+    o = twoDigits(out, o, low - 100 * mid);
     if (zoned) out[o++] = UPPER_Z;
     buffer.at = o;
   };
 }
 
+/** Room for a comma and a TIME's text (at most 2^53 µs: 10 hour digits). */
+const TIME_BYTES = 24;
+const POW10 = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+
 /**
- * A TIME prints as the server sends it when that is how `durationText` prints it: hours of two
- * digits or without a leading zero, no `-` on a zero, the declared fraction digits.
+ * A TIME as `durationText` prints it: `[-]hh:mm:ss`, the hours of at least two digits, then the
+ * declared fraction `digits`, or all six when the value has more.
  */
 function timeCell(buffer: CsvChunkBuffer, lead: boolean, digits: number): Decode {
   return (v, s, e) => {
-    const micros = parseTime(v, s, e);
-    const from = s < e && v[s] === DASH ? s + 1 : s;
-    const colon = v.indexOf(58, from);
-    const hours = colon - from;
-    const fraction = e - colon - 6;
-    const ok = (hours === 2 || (hours > 2 && v[from] !== ZERO)) && (from === s || micros !== 0) &&
-      (fraction === 0 ? digits === 0 : fraction === digits + 1);
-    if (ok) copy(buffer, lead, v, s, e);
-    else putText(buffer, lead, durationText(micros, digits));
+    const micros = packedTime(v, s, e);
+    const abs = micros < 0 ? -micros : micros;
+    const seconds = Math.floor(abs / 1_000_000);
+    const fraction = abs - seconds * 1_000_000;
+    buffer.reserve(TIME_BYTES);
+    comma(buffer, lead);
+    const out = buffer.bytes;
+    let o = buffer.at;
+    if (micros < 0) out[o++] = DASH;
+    o = digitsInto(out, o, Math.floor(seconds / 3600), 2);
+    out[o++] = COLON;
+    o = digitsInto(out, o, Math.floor(seconds / 60) % 60, 2);
+    out[o++] = COLON;
+    o = digitsInto(out, o, seconds % 60, 2);
+    const shown = fraction % POW10[6 - digits] === 0 ? digits : 6;
+    if (shown > 0) {
+      out[o++] = DOT;
+      o = digitsInto(out, o, Math.floor(fraction / POW10[6 - shown]), shown);
+    }
+    buffer.at = o;
   };
 }

@@ -1,8 +1,9 @@
 /**
- * The MySQL CSV passthrough (`Source.copyCsv`): the rows of a streamed read (`read.ts`, the same
- * backpressure, start deadline and stopping as the batches' read) written as CSV records straight
- * from their packets, each cell by its column's writer (`csv_cells.ts`) into a chunk buffer
- * (`csv_chunk.ts`). No Arrow batch is built, and no JS value per cell on the common types.
+ * The MySQL CSV passthrough (`Source.copyCsv`): the binary rows of a streamed read (`read.ts`,
+ * the same backpressure, start deadline and stopping as the batches' read) written as CSV records
+ * straight from their packets (`binary_row.ts`), each value by its column's cell writer
+ * (`csv_cells.ts`) into a chunk buffer (`csv_chunk.ts`). No Arrow batch is built, and no JS value
+ * per cell on the common types.
  *
  * A chunk is handed over once it holds about a megabyte of records (the socket pauses until the
  * consumer asks for the next, which reuses the buffer). The watched column's last non-NULL field of
@@ -18,8 +19,8 @@ import { CELL_SLACK, cellTargets } from "./csv_cells.ts";
 import { CHUNK_BYTES, CsvChunkBuffer } from "./csv_chunk.ts";
 import { createDecoders } from "./decode.ts";
 import { MysqlRead, type RowSink } from "./read.ts";
-import { TextRowDecoder } from "./text_row.ts";
-import type { MysqlColumn, MysqlField } from "./types.ts";
+import { BinaryRowDecoder } from "./binary_row.ts";
+import { binaryWire, type MysqlColumn, type MysqlField } from "./types.ts";
 
 const QUOTE = 34;
 // ignoreBOM: a value that starts with U+FEFF keeps it (by default a decoder drops it).
@@ -29,17 +30,23 @@ const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 class CsvSink implements RowSink {
   readonly schema: Schema;
   readonly #buffer = new CsvChunkBuffer();
-  readonly #row: TextRowDecoder;
+  readonly #row: BinaryRowDecoder;
   /** Room a row needs beyond twice its packet (see `csv_cells.ts`). */
   readonly #slack: number;
   /** The watched column's last non-NULL field in the chunk: `#buffer.bytes[from, to)`. */
   #watchedFrom = -1;
   #watchedTo = -1;
 
-  constructor(columns: readonly MysqlColumn[], watch: string | undefined) {
+  /** `fields` are the columns' definitions, which say how the rows carry them. */
+  constructor(
+    columns: readonly MysqlColumn[],
+    fields: readonly MysqlField[],
+    watch: string | undefined,
+  ) {
     const { schema } = createDecoders(columns);
     this.schema = schema;
-    const targets = cellTargets(columns, schema, this.#buffer);
+    const wires = fields.map(binaryWire);
+    const targets = cellTargets(columns, wires, schema, this.#buffer);
     const w = watch === undefined ? -1 : columns.findIndex((c) => c.name === watch);
     if (w >= 0) {
       const write = targets[w].decode;
@@ -51,7 +58,7 @@ class CsvSink implements RowSink {
         this.#watchedTo = this.#buffer.at;
       };
     }
-    this.#row = new TextRowDecoder(columns, targets);
+    this.#row = new BinaryRowDecoder(columns, wires, targets);
     this.#slack = CELL_SLACK * columns.length + 1;
   }
 
@@ -95,22 +102,21 @@ export interface CsvRead {
 }
 
 /**
- * Sends `sql` and waits for its column definitions; the records are read as the chunks are
- * iterated. `widened` holds the FLOAT definitions of the columns `sql` reads as `col * 1e0`, by
- * position (see `floats.ts`); `watch` names the column whose last value each chunk reports.
+ * Prepares and executes `sql` and waits for its column definitions; the records are read as the
+ * chunks are iterated. `watch` names the column whose last value each chunk reports.
  */
 export async function startCsvRead(
   session: MysqlSession,
   sql: string,
   options: { signal?: AbortSignal; watch?: string },
-  widened: ReadonlyMap<number, MysqlField>,
 ): Promise<{ read: CsvRead; result: CsvStream }> {
   const read = await MysqlRead.start(
     session,
     sql,
     options.signal,
-    widened,
-    (columns) => new CsvSink(columns, options.watch),
+    new Map(),
+    (columns, fields) => new CsvSink(columns, fields, options.watch),
+    "binary",
   );
   return { read, result: { schema: read.sink.schema, chunks: chunks(read) } };
 }

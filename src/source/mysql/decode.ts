@@ -9,8 +9,9 @@
  * is copied byte for byte. A decoder reads only its value's range: the bytes around it belong to
  * the neighbouring cells (`text_row.ts`). A value with no exact Arrow form fails the read with its
  * column, its text and a conversion that works. A FLOAT read widened (see `floats.ts`) arrives as
- * DOUBLE text and must be exactly a float32. The parsers are exported for the CSV passthrough
- * (`csv_cells.ts`), whose checks and errors must be these.
+ * DOUBLE text and must be exactly a float32. The checks' errors are exported for the binary rows'
+ * decoders (`binary_values.ts`), which also take the values DECIMAL, strings, BIT and geometry
+ * send as these same bytes.
  *
  * @module
  */
@@ -116,13 +117,6 @@ const HIGH = 1;
 const VALUE = 2;
 
 /**
- * The {@link VALUE} slot alone, for callers outside that must not receive the number as a
- * returned double either: after `floatingInto` or `widenedFloatInto`, its one element is the
- * value.
- */
-export const parsedValue: Float64Array = slots.subarray(VALUE, VALUE + 1);
-
-/**
  * Parses unsigned decimal digits `v[start, end)` (at most 20) into the {@link LOW} and
  * {@link HIGH} slots; false when the bytes are not digits or the value needs more than 64 bits.
  */
@@ -168,7 +162,7 @@ function bytesToWords(v: Uint8Array, start: number, end: number): void {
  * by the decoders here and in `binary_values.ts`, and turned into the read's error by
  * {@link valueError}.
  */
-export class ValueProblem {
+class ValueProblem {
   /** `what` the value is, and the `fix`: SQL that reads it exactly. */
   constructor(readonly what: string, readonly fix: string) {}
 }
@@ -226,7 +220,7 @@ function fraction(v: Uint8Array, at: number, end: number, kind: string): number 
 }
 
 /** The TINYINT(1) at `v[s, e)` as a boolean; throws for anything but `0` and `1`. */
-export function parseBool(v: Uint8Array, s: number, e: number): boolean {
+function parseBool(v: Uint8Array, s: number, e: number): boolean {
   if (e - s !== 1 || (v[s] !== 48 && v[s] !== 49)) throw notBoolean();
   return v[s] === 49;
 }
@@ -281,14 +275,11 @@ function decodeUInt64(b: UInt64Builder): Decode {
   };
 }
 
-/** The number the floating-point text `v[start, end)` denotes, correctly rounded to a double. */
-export function parseFloating(v: Uint8Array, start: number, end: number): number {
-  floatingInto(v, start, end);
-  return slots[VALUE];
-}
-
-/** {@link parseFloating} into the {@link VALUE} slot. */
-export function floatingInto(v: Uint8Array, start: number, end: number): void {
+/**
+ * The number the floating-point text `v[start, end)` denotes, correctly rounded to a double, into
+ * the {@link VALUE} slot.
+ */
+function floatingInto(v: Uint8Array, start: number, end: number): void {
   // Clinger's fast path: an integer mantissa below 2^53 divided by an exact power of ten is
   // correctly rounded, as parseFloat would be; anything else (exponents, long digits) falls back.
   if (plainDecimal(v, start, end, EXACT_DIGITS)) return;
@@ -351,7 +342,7 @@ const WIDENED_DIGITS = 19;
  * digits would still name exactly one float32, the one left; a value farther from every float32
  * than that fails instead of being rounded.
  */
-export function widenedFloatInto(v: Uint8Array, s: number, e: number): void {
+function widenedFloatInto(v: Uint8Array, s: number, e: number): void {
   // The server prints the widened double with up to 17 digits, which the exact parser takes only
   // by way of a string. Accumulated in a double they land within a few units in the last place,
   // 2^29 times closer than the next float32, so the float32 is still exact.
@@ -442,7 +433,7 @@ function decodeBytes(b: Utf8Builder | BinaryBuilder): Decode {
 }
 
 /** The DATE `YYYY-MM-DD` at `v[s, e)` as days since 1970-01-01; throws for a zero date. */
-export function parseDate(v: Uint8Array, s: number, e: number): number {
+function parseDate(v: Uint8Array, s: number, e: number): number {
   if (e - s !== 10) throw malformed("date");
   return parseDays(v, s, "date");
 }
@@ -452,7 +443,7 @@ function decodeDate(b: NumberBuilder): Decode {
 }
 
 /** A DATETIME's value, split (see {@link parseDateTime}). */
-export interface DateTimeParts {
+interface DateTimeParts {
   /** Whole seconds since 1970-01-01 00:00:00. */
   seconds: number;
   /** Microseconds past them. */
@@ -465,7 +456,7 @@ const dateTimeParts: DateTimeParts = { seconds: 0, micros: 0 };
  * The DATETIME or TIMESTAMP `YYYY-MM-DD hh:mm:ss[.ffffff]` at `v[s, e)`, checked; throws for a
  * zero date. The result is one object, overwritten by the next call (no allocation per value).
  */
-export function parseDateTime(v: Uint8Array, s: number, e: number): Readonly<DateTimeParts> {
+function parseDateTime(v: Uint8Array, s: number, e: number): Readonly<DateTimeParts> {
   if (e - s < 19 || v[s + 10] !== 32 || v[s + 13] !== 58 || v[s + 16] !== 58) {
     throw malformed("datetime");
   }
@@ -487,16 +478,10 @@ function decodeDateTime(b: Int64Builder): Decode {
 }
 
 /**
- * The TIME `[-]h:mm:ss[.ffffff]` at `v[s, e)` as signed microseconds. A TIME is a signed duration
- * (MySQL's range is +-838:59:59.999999), kept whole: hours are not bounded here, so nothing the
- * server sends is clamped.
+ * The TIME `[-]h:mm:ss[.ffffff]` at `v[s, e)` as signed microseconds, into the {@link VALUE} slot.
+ * A TIME is a signed duration (MySQL's range is +-838:59:59.999999), kept whole: hours are not
+ * bounded here, so nothing the server sends is clamped.
  */
-export function parseTime(v: Uint8Array, s: number, e: number): number {
-  timeInto(v, s, e);
-  return slots[VALUE];
-}
-
-/** {@link parseTime} into the {@link VALUE} slot. */
 function timeInto(v: Uint8Array, s: number, e: number): void {
   const negative = s < e && v[s] === 45;
   const colon = v.indexOf(58, s);

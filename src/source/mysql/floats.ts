@@ -1,7 +1,7 @@
 /**
- * Exact FLOAT columns over the text protocol, which the CSV passthrough reads (`csv_stream.ts`),
- * and the batches too when the server will not prepare their query (`unpreparable.ts`); the
- * batches otherwise read binary rows, where a FLOAT is its four bytes (`binary_row.ts`).
+ * Exact FLOAT columns over the text protocol, which the batches read when the server will not
+ * prepare their query (`unpreparable.ts`); every other read is of binary rows, where a FLOAT is its
+ * four bytes (`binary_row.ts`).
  *
  * The server prints a FLOAT (single precision) with 6 significant digits (`1.2345678` arrives as
  * `1.23457`, 16777216 as `16777200` or `1.67772e7`), which loses bits. The same value widened to DOUBLE is
@@ -24,9 +24,9 @@
  * bound values stay inside, and the probe itself is the derived table, so a query the server does
  * not accept as one (duplicate column names, `SHOW ...`) is noticed before anything runs. When the
  * query cannot be wrapped, its ORDER BY cannot be repeated outside (an expression, a qualified
- * name), or a column name is too long to rely on (over 64 characters), the plan says why
- * (`fallback`) and the passthrough declines the query, which the batches then read exactly; the
- * batches, read as text, run it as written and warn that its FLOAT columns are rounded.
+ * name), or a column name is too long to rely on (over 64 characters), it runs as written and the
+ * FLOAT columns are read from their 6-digit text with a warning naming them, the reason
+ * (`fallback`) and the cast that makes them exact.
  *
  * @module
  */
@@ -45,10 +45,7 @@ export interface ReadPlan {
   sql: string;
   /** The FLOAT definitions of the result columns (by position) the statement reads widened. */
   widened: ReadonlyMap<number, MysqlField>;
-  /**
-   * Why the query cannot be read with its FLOAT columns widened (or cannot be described at all);
-   * the passthrough then declines it.
-   */
+  /** Why the FLOAT columns of the result, if any, are read as the server's rounded text. */
   fallback?: string;
   /** The result's columns as the server described them; undefined when it could not. */
   described?: readonly MysqlField[];
@@ -218,8 +215,7 @@ function resultColumn(ref: string, names: readonly string[]): string | undefined
 
 /**
  * The warning for FLOAT columns read as the server's text (rounded to 6 significant digits), or
- * undefined when there are none: a plan that could not widen them (`reason`, the plan's
- * `fallback`), or columns a read returned as FLOAT though the describe did not.
+ * undefined when there are none.
  */
 export function roundedFloatWarning(
   columns: readonly MysqlColumn[],

@@ -1,9 +1,9 @@
 /**
  * The MySQL/MariaDB source: one mysql2 connection per attempt, rows streamed as prepared
  * statements' binary rows into Arrow record batches (see `binary_row.ts`), with exact type mapping
- * (see `types.ts`). `copyCsv` streams the same read over the text protocol as CSV records written
- * from the row packets, without Arrow (see `csv_stream.ts`); that query is first described
- * without being executed, so FLOAT columns can be read exactly (see `floats.ts`).
+ * (see `types.ts`), or over the text protocol when the server will not prepare the query (see
+ * `unpreparable.ts`, `floats.ts`). `copyCsv` streams the same binary rows as CSV records written
+ * from the row packets, without Arrow (see `csv_stream.ts`).
  * `pinSnapshot` runs every later query in one consistent-snapshot transaction of this connection
  * (see `snapshot.ts`); `explain` and `estimateRows` ask the optimizer (see `explain.ts` and
  * `plan.ts`), `primaryKey` `information_schema` (see `primary_key.ts`). `stats` reports the
@@ -53,7 +53,7 @@ import { unpreparable } from "./unpreparable.ts";
 import { primaryKey } from "./primary_key.ts";
 import { startSnapshot } from "./snapshot.ts";
 import { MysqlStream } from "./stream.ts";
-import { resolveField } from "./types.ts";
+import { type MysqlField, resolveField } from "./types.ts";
 
 class MysqlSource implements Source {
   readonly #session: MysqlSession;
@@ -114,30 +114,47 @@ class MysqlSource implements Source {
   }
 
   /**
+   * The columns of `sql` as the server describes them without executing it (a prepared statement,
+   * closed at once); undefined when it cannot (it refuses to prepare the query, or the query has
+   * unbound `?` placeholders), which the query's own read then reports or survives.
+   */
+  async #describe(sql: string, signal?: AbortSignal): Promise<MysqlField[] | undefined> {
+    try {
+      const { fields, parameters } = await this.#session.describe(sql, signal);
+      return parameters === 0 ? fields : undefined;
+    } catch (error) {
+      // A lost connection fails the query too; an abort is the caller's.
+      if (
+        signal?.aborted || !(error instanceof SourceError) || error.retryClass === "network" ||
+        error.retryClass === "disconnect"
+      ) {
+        throw error;
+      }
+      return undefined;
+    }
+  }
+
+  /**
    * The rows as CSV records written from the row packets (`csv_stream.ts`). Declined, having run
    * nothing (a describe executes nothing), with a throttle (which spaces batches), when the query
-   * cannot be described or its FLOAT columns cannot be read widened (`floats.ts`), and for BIT
-   * and spatial columns, which the batches serve as well.
+   * cannot be described (the batches then read it, as text if need be), and for BIT and spatial
+   * columns, which the batches serve as well.
    */
   async copyCsv(query: SqlQuery, options: CsvOptions): Promise<CsvStream | undefined> {
     if (options.throttleMs > 0) return undefined;
     await this.#idle();
     try {
       const sql = bindParams(query, this.#session.server.sqlMode);
-      const plan = await planRead(this.#session, sql, options.signal);
-      // A FLOAT the plan cannot read exactly (`plan.fallback`) is exact in the batches' binary rows.
-      const declined = plan.described === undefined || plan.fallback !== undefined ||
-        plan.described.some((f) => {
-          const column = resolveField(f);
-          return column === undefined || !passesThrough(column);
-        });
+      const described = await this.#describe(sql, options.signal);
+      const declined = described === undefined || described.some((f) => {
+        const column = resolveField(f);
+        return column === undefined || !passesThrough(column);
+      });
       if (declined) return undefined;
       const { flavor, version } = this.#session.server;
-      log.debug(`MySQL (${flavor} ${version}), CSV records: ${plan.sql}`);
-      const { read, result } = await startCsvRead(this.#session, plan.sql, options, plan.widened);
+      log.debug(`MySQL (${flavor} ${version}), CSV records from binary rows: ${sql}`);
+      const { read, result } = await startCsvRead(this.#session, sql, options);
       this.#stream = read;
-      const warning = roundedFloatWarning(read.columns, undefined);
-      if (warning !== undefined) log.warn(warning);
       return this.#pinned ? { schema: result.schema, chunks: this.#watch(result.chunks) } : result;
     } catch (error) {
       this.#failed(error);

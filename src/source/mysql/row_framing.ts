@@ -1,6 +1,7 @@
 /**
- * What the text and binary protocols' row packets share (`text_row.ts`, `binary_row.ts`): the
- * length-encoded string, and the error of a packet that does not hold what its columns say.
+ * What the text and binary protocols' row packets share (`text_row.ts`, `binary_row.ts`): where
+ * each column's values go, the length-encoded string, and the error of a packet that does not
+ * hold what its columns say.
  *
  * A length-encoded string is a length prefix, then that many bytes. The prefix is one byte
  * (0-250), or 0xFC, 0xFD, 0xFE followed by a 2-, 3- or 8-byte little-endian length; in a text row
@@ -20,6 +21,18 @@
  * @module
  */
 import { SourceError } from "../../errors.ts";
+import type { ColumnBuilder } from "../../arrow/mod.ts";
+import type { Decode } from "./decode.ts";
+
+/**
+ * Where one column's values go, in either protocol: a decoder into a builder (`decode.ts`,
+ * `binary_values.ts`), or anything else that takes a value as its bytes and a NULL as such (the
+ * CSV passthrough's cell writers, `csv_cells.ts`).
+ */
+export interface CellTarget {
+  decode: Decode;
+  builder: Pick<ColumnBuilder, "appendNull">;
+}
 
 /** The text protocol's NULL, where a length prefix would be. */
 export const NULL_CELL = 0xfb;

@@ -15,7 +15,8 @@ import { type ColumnBuilder, finishBatch, pendingBytes } from "../../arrow/mod.t
 import { BatchBudget } from "../batch_budget.ts";
 import type { ResultStream, StreamOptions } from "../source.ts";
 import type { MysqlSession } from "./connect.ts";
-import { createDecoders } from "./decode.ts";
+import { type ColumnDecoder, createDecoders } from "./decode.ts";
+import { binaryDecoder } from "./binary_values.ts";
 import { MysqlRead, type RowSink } from "./read.ts";
 import { sleep } from "../../util/sleep.ts";
 import { TextRowDecoder } from "./text_row.ts";
@@ -28,6 +29,20 @@ import { binaryWire, type MysqlColumn, type MysqlField } from "./types.ts";
  * bit.
  */
 const CELL_EXTRA_BYTES = 21;
+
+/** The decoder of binary rows into the builders of `decoders`. */
+function binaryRows(
+  columns: readonly MysqlColumn[],
+  fields: readonly MysqlField[],
+  decoders: readonly ColumnDecoder[],
+): BinaryRowDecoder {
+  const wires = fields.map(binaryWire);
+  const targets = decoders.map((d, i) => ({
+    builder: d.builder,
+    decode: binaryDecoder(columns[i], wires[i], d),
+  }));
+  return new BinaryRowDecoder(columns, wires, targets);
+}
 
 /** The rows of the batch being filled. */
 class BatchSink implements RowSink {
@@ -55,7 +70,7 @@ class BatchSink implements RowSink {
     this.builders = decoders.map((d) => d.builder);
     this.#row = protocol === "text"
       ? new TextRowDecoder(columns, decoders)
-      : new BinaryRowDecoder(columns, fields.map(binaryWire), decoders);
+      : binaryRows(columns, fields, decoders);
     this.#batchRows = options.batchRows;
     this.#budget = BatchBudget.of(options);
     this.#perRow = CELL_EXTRA_BYTES * columns.length;

@@ -10,17 +10,14 @@
  */
 import type { ColumnBuilder } from "../../arrow/mod.ts";
 import { type Decode, valueError } from "./decode.ts";
-import { malformedRow, NULL_CELL, prefixBytes, prefixedLength } from "./row_framing.ts";
+import {
+  type CellTarget,
+  malformedRow,
+  NULL_CELL,
+  prefixBytes,
+  prefixedLength,
+} from "./row_framing.ts";
 import type { MysqlColumn } from "./types.ts";
-
-/**
- * Where one column's cells go: a `ColumnDecoder` of `decode.ts`, or anything else that takes a
- * value as its bytes and a NULL as such (the CSV passthrough's cell writers, `csv_cells.ts`).
- */
-export interface CellTarget {
-  decode: Decode;
-  builder: Pick<ColumnBuilder, "appendNull">;
-}
 
 /** Decodes row packets of one result into its columns' builders. */
 export class TextRowDecoder {
