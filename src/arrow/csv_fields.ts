@@ -6,8 +6,8 @@
  * or a binary value goes from the column's buffers to bytes with nothing for the collector.
  *
  * Rarer renderings still go through `text.ts`'s string and are then copied: lists, dictionaries,
- * durations, doubles (`String(number)` already is most of their text), 64-bit integers beyond
- * 2^53 and decimals beyond 2^53 or with a scale past 15.
+ * durations, doubles of more than 15 significant digits or outside fixed notation, 64-bit
+ * integers beyond 2^53 and decimals beyond 2^53 or with a scale past 15.
  *
  * Text is copied as it is, so it must be UTF-8: a value that is not fails as a fatal
  * `TextDecoder` would (the MySQL CSV passthrough writes its text cells with {@link textFieldInto}
@@ -19,7 +19,7 @@ import { type Data, DataType, DateUnit, type Field, Precision, TimeUnit } from "
 import { TypeMappingError } from "../errors.ts";
 import type { ByteBuffer } from "../util/byte_buffer.ts";
 import { isUtf8 } from "../util/utf8_check.ts";
-import { FLOAT32_TEXT_BYTES, float32Into } from "./float_text.ts";
+import { FLOAT32_TEXT_BYTES, float32Into, FLOAT64_TEXT_BYTES, float64Into } from "./float_text.ts";
 import { civilFromDays } from "./temporal.ts";
 import {
   decimalText,
@@ -75,6 +75,7 @@ export function fieldRendererFor(field: Field, alone: boolean): FieldRenderer {
     return int64Field(type.isSigned);
   }
   if (DataType.isFloat(type) && type.precision === Precision.SINGLE) return float32Field;
+  if (DataType.isFloat(type) && type.precision === Precision.DOUBLE) return float64Field;
   if (DataType.isDecimal(type) && type.scale >= 0 && type.scale <= 15) {
     return decimalField(type.scale, type.bitWidth);
   }
@@ -264,6 +265,14 @@ const float32Field: FieldRenderer = (data, out) => {
   return (i) => {
     out.reserve(FLOAT32_TEXT_BYTES);
     out.at = float32Into(out.bytes, out.at, values, i);
+  };
+};
+
+const float64Field: FieldRenderer = (data, out) => {
+  const values = data.values as Float64Array;
+  return (i) => {
+    out.reserve(FLOAT64_TEXT_BYTES);
+    out.at = float64Into(out.bytes, out.at, values, i);
   };
 };
 

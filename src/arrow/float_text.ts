@@ -43,6 +43,58 @@ export function float64Text(v: number): string {
   return textOf(layoutInto(TEXT, 0, v < 0, digits, shortest.exp, FLOAT64_FIXED_BELOW));
 }
 
+/** Decimals of more significant digits may share a double's rounding interval (C's `DBL_DIG`). */
+const FLOAT64_UNIQUE_BELOW = 1e15;
+
+/** Most bytes {@link float64Into} writes (`-2.2250738585072014e-308`). */
+export const FLOAT64_TEXT_BYTES = 24;
+
+/**
+ * Writes {@link float64Text}'s text of `values[index]` as ASCII bytes into `out` at `at`, which
+ * must have {@link FLOAT64_TEXT_BYTES} bytes of room, and returns the index past it; without a
+ * string for a value of at most 15 significant digits in fixed notation (most stored values).
+ * There the fewest fraction digits that read back as the value are its shortest text: 15 digits
+ * or fewer name one double only, so no other decimal of as few digits reads back as it too.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { float64Into } from "./float_text.ts";
+ *
+ * const out = new Uint8Array(24);
+ * const text = (x: number) =>
+ *   new TextDecoder().decode(out.subarray(0, float64Into(out, 0, Float64Array.of(x), 0)));
+ * assert.equal(text(-448.641614), "-448.641614");
+ * assert.equal(text(0.1 + 0.2), "0.30000000000000004");
+ * assert.equal(text(1e21), "1e+21");
+ * ```
+ */
+export function float64Into(
+  out: Uint8Array,
+  at: number,
+  values: Float64Array,
+  index: number,
+): number {
+  const v = values[index];
+  const a = v < 0 ? -v : v;
+  if (a >= 1e-4 && a < FLOAT64_UNIQUE_BELOW) {
+    for (let k = 0; k < POW10.length; k++) {
+      const scale = POW10[k];
+      let m = Math.round(a * scale);
+      if (m >= FLOAT64_UNIQUE_BELOW) break;
+      // m and the scale are exact, so the quotient is the double the decimal m / 10^k reads as.
+      if (m / scale !== a) continue;
+      let exp = -k;
+      while (m % 10 === 0) {
+        m /= 10;
+        exp++;
+      }
+      return layoutInto(out, at, v < 0, intDigits(m), exp, FLOAT64_FIXED_BELOW);
+    }
+  }
+  return asciiInto(out, at, float64Text(v));
+}
+
 /** PostgreSQL's `float4out` text of the float32 value `v` (held in a double). */
 export function float32Text(v: number): string {
   ONE[0] = v;

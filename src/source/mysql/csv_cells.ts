@@ -9,7 +9,7 @@
  *   writer's own digit writer (`csv_fields.ts`), once checked as the batches check them (zero
  *   dates fail): a DATETIME with `T` and six fraction digits, a TIMESTAMP also with `Z`, a TIME as
  *   `durationText` lays it out. TINYINT(1) becomes `true`/`false` through the same check. FLOAT is
- *   its four bytes, printed by `float32Into`; DOUBLE is printed by `float64Text`.
+ *   its four bytes, printed by `float32Into`; DOUBLE its eight, by `float64Into`.
  * - The types the binary protocol sends as the text protocol's bytes are copied once checked:
  *   DECIMAL(p ≤ 38, s) in canonical form (no leading zeros, no `-0`, exactly `s` fraction digits);
  *   text (CHAR, VARCHAR, TEXT, ENUM, SET, JSON, DECIMAL(p > 38)) quoted as RFC 4180 and the CSV
@@ -26,7 +26,12 @@
  * @module
  */
 import type { Field, Schema } from "apache-arrow";
-import { FLOAT32_TEXT_BYTES, float32Into, float64Text } from "../../arrow/float_text.ts";
+import {
+  FLOAT32_TEXT_BYTES,
+  float32Into,
+  FLOAT64_TEXT_BYTES,
+  float64Into,
+} from "../../arrow/float_text.ts";
 import {
   boolFieldInto,
   digitsInto,
@@ -249,7 +254,9 @@ function floatCell(buffer: CsvChunkBuffer, lead: boolean): Decode {
 function doubleCell(buffer: CsvChunkBuffer, lead: boolean): Decode {
   return (v, s) => {
     for (let k = 0; k < 8; k++) DOUBLE_BYTES[k] = v[s + k];
-    putText(buffer, lead, float64Text(DOUBLE[0]));
+    buffer.reserve(FLOAT64_TEXT_BYTES + 1);
+    comma(buffer, lead);
+    buffer.at = float64Into(buffer.bytes, buffer.at, DOUBLE, 0);
   };
 }
 
