@@ -3,7 +3,8 @@
  * byte: checked against the live server on random bit patterns, on the values where a shortest
  * decimal lies exactly halfway to a neighbour (large integers, which JavaScript's `String` prints
  * differently), around every power of two and every layout threshold, and pinned on a few values
- * so a failure reads plainly. The byte writer of float32 text writes the very same bytes.
+ * so a failure reads plainly. The byte writers of float32 and float64 text write the very same
+ * bytes.
  *
  * Run: deno test --allow-all tests/float_text_test.ts
  */
@@ -12,6 +13,8 @@ import {
   FLOAT32_TEXT_BYTES,
   float32Into,
   float32Text,
+  FLOAT64_TEXT_BYTES,
+  float64Into,
   float64Text,
 } from "../src/arrow/float_text.ts";
 import { adminClient } from "./support/pg.ts";
@@ -124,5 +127,49 @@ Deno.test("float text: the same as the server's text for random and boundary val
     }
   } finally {
     await client.end();
+  }
+});
+
+Deno.test("float text: the float64 byte writer writes float64Text's text, with or without a string", () => {
+  const out = new Uint8Array(FLOAT64_TEXT_BYTES);
+  const one = new Float64Array(1);
+  const decoder = new TextDecoder();
+  const check = (v: number) => {
+    one[0] = v;
+    const end = float64Into(out, 0, one, 0);
+    assert.equal(decoder.decode(out.subarray(0, end)), float64Text(v), `${v}`);
+  };
+  // Decimal-shaped values (stored prices, readings) take the path without a string; random bits
+  // and 16-17 digit values the string's; each magnitude across fixed notation and beyond it.
+  const bits = new DataView(new ArrayBuffer(8));
+  for (let i = 0; i < 50_000; i++) {
+    const digits = 1 + (i % 17);
+    const exp = (i % 26) - 8;
+    const mantissa = Math.floor(Math.random() * 10 ** digits);
+    check((i % 2 ? -1 : 1) * Number(`${mantissa}e${exp - digits}`));
+    check(Math.round(Math.random() * 2e9 - 1e9) / 10 ** (i % 10));
+    bits.setUint32(0, (Math.random() * 2 ** 32) >>> 0);
+    bits.setUint32(4, (Math.random() * 2 ** 32) >>> 0);
+    check(bits.getFloat64(0));
+  }
+  const edges = [
+    1e-4,
+    9.999999999999999e-5,
+    0.00012345678901234,
+    999999999999999,
+    999999999999999.9,
+    1e15,
+    0.1 + 0.2,
+    1 / 3,
+    100,
+    2 ** 53,
+    0,
+    -0,
+    NaN,
+    Infinity,
+  ];
+  for (const v of edges) {
+    check(v);
+    check(-v);
   }
 });
