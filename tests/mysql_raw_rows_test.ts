@@ -754,8 +754,8 @@ Deno.test("mysql raw rows: every type family, delivered in pieces that cut packe
     );
     assert.equal(expected.length, MIX_ROWS);
 
-    // Straight from the packets, each read ending at a chosen point. FLOAT is left out: only the
-    // source's widened read (below) makes it exact.
+    // Straight from the text protocol's packets, each read ending at a chosen point. FLOAT is
+    // left out: its text is rounded; the source's binary rows (below) carry it exactly.
     const connection = mysql.createConnection({
       ...MYSQL_SERVER,
       database: db.name,
@@ -788,8 +788,9 @@ Deno.test("mysql raw rows: every type family, delivered in pieces that cut packe
       expected.map((r) => r.filter((_, c) => c !== without)),
     );
 
-    // Through the source and a proxy that forwards in small pieces, in batches of 7: the
-    // connection pauses mid-read again and again, and mysql2 replays the packets it had queued.
+    // Through the source (binary rows) and a proxy that forwards in small pieces, in batches of
+    // 7: the connection pauses mid-read again and again, and mysql2 replays the packets it had
+    // queued.
     const proxy = startTcpProxy(MYSQL_SERVER.port);
     proxy.splitDownloads(97);
     const source = await openMysql(db.config({}, { port: proxy.port }));
