@@ -6,8 +6,8 @@
  * or a binary value goes from the column's buffers to bytes with nothing for the collector.
  *
  * Rarer renderings still go through `text.ts`'s string and are then copied: lists, dictionaries,
- * durations, doubles of more than 15 significant digits or outside fixed notation, 64-bit
- * integers beyond 2^53 and decimals beyond 2^53 or with a scale past 15.
+ * doubles of more than 15 significant digits or outside fixed notation, durations, 64-bit
+ * integers and decimals beyond 2^53, and decimals with a scale past 15.
  *
  * Text is copied as it is, so it must be UTF-8: a value that is not fails as a fatal
  * `TextDecoder` would (the MySQL CSV passthrough writes its text cells with {@link textFieldInto}
@@ -23,6 +23,7 @@ import { FLOAT32_TEXT_BYTES, float32Into, FLOAT64_TEXT_BYTES, float64Into } from
 import { civilFromDays } from "./temporal.ts";
 import {
   decimalText,
+  durationDigits,
   fitsDouble,
   needsQuoting,
   type Renderer,
@@ -86,6 +87,9 @@ export function fieldRendererFor(field: Field, alone: boolean): FieldRenderer {
     return timestampField(type.timezone ? UPPER_Z : 0, rendererFor(field));
   }
   if (DataType.isTime(type) && type.unit === TimeUnit.MICROSECOND) return timeField;
+  if (DataType.isDuration(type) && type.unit === TimeUnit.MICROSECOND) {
+    return durationField(durationDigits(field), rendererFor(field));
+  }
   return textField(rendererFor(field), needsQuoting(type), alone);
 }
 
@@ -372,31 +376,38 @@ const MICROS_PER_DAY = 86_400_000_000;
 const HUNDRED_HOURS = 360_000_000_000;
 
 /**
- * Timestamps within ±2^53 µs (~285,000 years) and a `suffix` byte (`Z`) or none (0); beyond,
- * `render`'s (`text.ts`) bigint path.
+ * Fields of 64-bit microsecond counts (timestamps, durations): `write` takes a value within
+ * ±2^53 µs (~285 years either side of its zero) as an exact double; beyond, `render`'s
+ * (`text.ts`) bigint text serves.
  */
-function timestampField(suffix: number, render: Renderer): FieldRenderer {
+function microsField(
+  render: Renderer,
+  write: (out: ByteBuffer, micros: number) => void,
+): FieldRenderer {
   return (data, out) => {
     const values = data.values as BigInt64Array;
     const halves = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
     const slow = textField(render, false, false)(data, out);
     return (i) => {
       const hi = halves[2 * i + 1];
-      if (hi < -0x200000 || hi >= 0x200000) {
-        slow(i);
-        return;
-      }
-      const v = hi * 0x100000000 + (halves[2 * i] >>> 0);
-      const days = Math.floor(v / MICROS_PER_DAY);
-      out.reserve(DATE_BYTES + TIME_BYTES + 2);
-      const bytes = out.bytes;
-      let o = dateInto(bytes, out.at, days);
-      bytes[o++] = UPPER_T;
-      o = timeInto(bytes, o, v - days * MICROS_PER_DAY);
-      if (suffix !== 0) bytes[o++] = suffix;
-      out.at = o;
+      if (hi >= -0x200000 && hi < 0x200000) write(out, hi * 0x100000000 + (halves[2 * i] >>> 0));
+      else slow(i);
     };
   };
+}
+
+/** Timestamps, with a `suffix` byte (`Z`) or none (0). */
+function timestampField(suffix: number, render: Renderer): FieldRenderer {
+  return microsField(render, (out, v) => {
+    const days = Math.floor(v / MICROS_PER_DAY);
+    out.reserve(DATE_BYTES + TIME_BYTES + 2);
+    const bytes = out.bytes;
+    let o = dateInto(bytes, out.at, days);
+    bytes[o++] = UPPER_T;
+    o = timeInto(bytes, o, v - days * MICROS_PER_DAY);
+    if (suffix !== 0) bytes[o++] = suffix;
+    out.at = o;
+  });
 }
 
 const timeField: FieldRenderer = (data, out) => {
@@ -412,6 +423,41 @@ const timeField: FieldRenderer = (data, out) => {
     }
   };
 };
+
+/** Room for a duration's text within ±2^53 µs (10 hour digits). */
+const DURATION_BYTES = 23;
+const MICROS_POW10 = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+
+/**
+ * Writes the signed duration `micros` (|micros| < 2^53) as `durationText` prints it: `[-]hh:mm:ss`,
+ * the hours of at least two digits, then `digits` fraction digits, or all six when fewer would
+ * drop a non-zero one.
+ */
+export function durationInto(out: ByteBuffer, micros: number, digits: number): void {
+  const abs = micros < 0 ? -micros : micros;
+  const seconds = Math.floor(abs / 1_000_000);
+  const fraction = abs - seconds * 1_000_000;
+  out.reserve(DURATION_BYTES);
+  const bytes = out.bytes;
+  let o = out.at;
+  if (micros < 0) bytes[o++] = DASH;
+  o = digitsInto(bytes, o, Math.floor(seconds / 3600), 2);
+  bytes[o++] = COLON;
+  o = digitsInto(bytes, o, Math.floor(seconds / 60) % 60, 2);
+  bytes[o++] = COLON;
+  o = digitsInto(bytes, o, seconds % 60, 2);
+  const shown = fraction % MICROS_POW10[6 - digits] === 0 ? digits : 6;
+  if (shown > 0) {
+    bytes[o++] = DOT;
+    o = digitsInto(bytes, o, Math.floor(fraction / MICROS_POW10[6 - shown]), shown);
+  }
+  out.at = o;
+}
+
+/** Durations, with `digits` fraction digits. */
+function durationField(digits: number, render: Renderer): FieldRenderer {
+  return microsField(render, (out, micros) => durationInto(out, micros, digits));
+}
 
 const encoder = new TextEncoder();
 

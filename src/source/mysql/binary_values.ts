@@ -31,6 +31,21 @@ const scratch = new Uint8Array(8);
 const float32 = new Float32Array(scratch.buffer, 0, 1);
 const float64 = new Float64Array(scratch.buffer, 0, 1);
 
+/**
+ * The FLOAT at `v[s, s + 4)`, as the one element of an array overwritten by the next call: a
+ * double returned from a call V8 does not inline would be a heap object per value.
+ */
+export function float32At(v: Uint8Array, s: number): Float32Array {
+  for (let k = 0; k < 4; k++) scratch[k] = v[s + k];
+  return float32;
+}
+
+/** The DOUBLE at `v[s, s + 8)`, as {@link float32At} gives a FLOAT. */
+export function float64At(v: Uint8Array, s: number): Float64Array {
+  for (let k = 0; k < 8; k++) scratch[k] = v[s + k];
+  return float64;
+}
+
 /** The signed little-endian integer of `width` (1, 2 or 4) bytes at `v[s]`. */
 export function signed(v: Uint8Array, s: number, width: number): number {
   if (width === 1) return (v[s] << 24) >> 24;
@@ -99,17 +114,11 @@ function decodeUInt64(b: UInt64Builder): Decode {
 }
 
 function decodeFloat32(b: NumberBuilder): Decode {
-  return (v, s) => {
-    for (let k = 0; k < 4; k++) scratch[k] = v[s + k];
-    b.appendValue(float32[0]);
-  };
+  return (v, s) => b.appendValue(float32At(v, s)[0]);
 }
 
 function decodeFloat64(b: NumberBuilder): Decode {
-  return (v, s) => {
-    for (let k = 0; k < 8; k++) scratch[k] = v[s + k];
-    b.appendValue(float64[0]);
-  };
+  return (v, s) => b.appendValue(float64At(v, s)[0]);
 }
 
 /**

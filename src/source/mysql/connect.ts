@@ -430,6 +430,28 @@ export class MysqlSession {
   }
 
   /**
+   * {@link describe}, with the server's refusal of the query (a syntax it rejects, a statement it
+   * will not prepare) returned instead of thrown, for callers that then read the query some other
+   * way; a lost connection, an abort and anything else still throw.
+   */
+  async describeOrRefusal(
+    sql: string,
+    signal?: AbortSignal,
+  ): Promise<{ fields: MysqlField[]; parameters: number } | { refusal: SourceError }> {
+    try {
+      return await this.describe(sql, signal);
+    } catch (error) {
+      if (
+        signal?.aborted || !(error instanceof SourceError) || error.retryClass === "network" ||
+        error.retryClass === "disconnect"
+      ) {
+        throw error;
+      }
+      return { refusal: error };
+    }
+  }
+
+  /**
    * The result columns of `sql` and its number of `?` parameters, without executing it: the server
    * prepares the statement (`COM_STMT_PREPARE`, one round trip) and it is closed at once
    * (`COM_STMT_CLOSE` has no reply). Aborting `signal` stops the session, as for a stream.

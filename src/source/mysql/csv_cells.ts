@@ -34,7 +34,7 @@ import {
 } from "../../arrow/float_text.ts";
 import {
   boolFieldInto,
-  digitsInto,
+  durationInto,
   hexFieldInto,
   int64Into,
   signedInto,
@@ -44,6 +44,8 @@ import { durationDigits, needsQuoting, rendererFor } from "../../arrow/text.ts";
 import { isDigit } from "../../util/ascii_digit.ts";
 import type { CsvChunkBuffer } from "./csv_chunk.ts";
 import {
+  float32At,
+  float64At,
   packedDateTime,
   packedDays,
   packedTime,
@@ -234,29 +236,21 @@ function int64Cell(buffer: CsvChunkBuffer, lead: boolean, isSigned: boolean): De
   };
 }
 
-/** Where a float's bytes are assembled: the packet's bytes need not be aligned for a view. */
-const FLOAT = new Float32Array(1);
-const FLOAT_BYTES = new Uint8Array(FLOAT.buffer);
-const DOUBLE = new Float64Array(1);
-const DOUBLE_BYTES = new Uint8Array(DOUBLE.buffer);
-
 /** A FLOAT's four bytes, printed as `float_text.ts` prints a float32. */
 function floatCell(buffer: CsvChunkBuffer, lead: boolean): Decode {
   return (v, s) => {
-    for (let k = 0; k < 4; k++) FLOAT_BYTES[k] = v[s + k];
     buffer.reserve(FLOAT32_TEXT_BYTES + 1);
     comma(buffer, lead);
-    buffer.at = float32Into(buffer.bytes, buffer.at, FLOAT, 0);
+    buffer.at = float32Into(buffer.bytes, buffer.at, float32At(v, s), 0);
   };
 }
 
 /** A DOUBLE's eight bytes, printed as `float_text.ts` prints a double. */
 function doubleCell(buffer: CsvChunkBuffer, lead: boolean): Decode {
   return (v, s) => {
-    for (let k = 0; k < 8; k++) DOUBLE_BYTES[k] = v[s + k];
     buffer.reserve(FLOAT64_TEXT_BYTES + 1);
     comma(buffer, lead);
-    buffer.at = float64Into(buffer.bytes, buffer.at, DOUBLE, 0);
+    buffer.at = float64Into(buffer.bytes, buffer.at, float64At(v, s), 0);
   };
 }
 
@@ -308,7 +302,7 @@ function boolCell(buffer: CsvChunkBuffer, lead: boolean, wire: BinaryWire): Deco
 /** Text as the CSV writer writes it (`csv_fields.ts`), after a comma when `lead`. */
 function textCell(buffer: CsvChunkBuffer, lead: boolean, alone: boolean): Decode {
   return (v, s, e) => {
-    if (lead) buffer.bytes[buffer.at++] = COMMA;
+    comma(buffer, lead);
     textFieldInto(buffer, v, s, e, alone);
   };
 }
@@ -316,7 +310,7 @@ function textCell(buffer: CsvChunkBuffer, lead: boolean, alone: boolean): Decode
 /** Binary as lowercase hex; zero bytes are the empty text `""`. */
 function hexCell(buffer: CsvChunkBuffer, lead: boolean): Decode {
   return (v, s, e) => {
-    if (lead) buffer.bytes[buffer.at++] = COMMA;
+    comma(buffer, lead);
     hexFieldInto(buffer, v, s, e);
   };
 }
@@ -388,35 +382,11 @@ function dateTimeCell(buffer: CsvChunkBuffer, lead: boolean, zoned: boolean): De
   };
 }
 
-/** Room for a comma and a TIME's text (at most 2^53 µs: 10 hour digits). */
-const TIME_BYTES = 24;
-const POW10 = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
-
-/**
- * A TIME as `durationText` prints it: `[-]hh:mm:ss`, the hours of at least two digits, then the
- * declared fraction `digits`, or all six when the value has more.
- */
+/** A TIME, as `durationText` prints it with the declared fraction `digits`. */
 function timeCell(buffer: CsvChunkBuffer, lead: boolean, digits: number): Decode {
   return (v, s, e) => {
     const micros = packedTime(v, s, e);
-    const abs = micros < 0 ? -micros : micros;
-    const seconds = Math.floor(abs / 1_000_000);
-    const fraction = abs - seconds * 1_000_000;
-    buffer.reserve(TIME_BYTES);
     comma(buffer, lead);
-    const out = buffer.bytes;
-    let o = buffer.at;
-    if (micros < 0) out[o++] = DASH;
-    o = digitsInto(out, o, Math.floor(seconds / 3600), 2);
-    out[o++] = COLON;
-    o = digitsInto(out, o, Math.floor(seconds / 60) % 60, 2);
-    out[o++] = COLON;
-    o = digitsInto(out, o, seconds % 60, 2);
-    const shown = fraction % POW10[6 - digits] === 0 ? digits : 6;
-    if (shown > 0) {
-      out[o++] = DOT;
-      o = digitsInto(out, o, Math.floor(fraction / POW10[6 - shown]), shown);
-    }
-    buffer.at = o;
+    durationInto(buffer, micros, digits);
   };
 }

@@ -30,7 +30,6 @@
  *
  * @module
  */
-import { SourceError } from "../../errors.ts";
 import { stripTerminator } from "../../sql.ts";
 import type { MysqlSession } from "./connect.ts";
 import { displayIdent, quoteIdent, type SqlMode, type Token, tokenize } from "./dialect.ts";
@@ -66,24 +65,15 @@ export async function planRead(
   sql: string,
   signal?: AbortSignal,
 ): Promise<ReadPlan> {
-  let described: { fields: MysqlField[]; parameters: number };
-  try {
-    described = await session.describe(`SELECT * FROM ${derived(sql)}`, signal);
-  } catch (error) {
-    if (signal?.aborted) throw error;
-    // A lost connection fails the query too. Anything else (a query the server refuses in a
-    // derived table, or refuses at all) leaves the query to run as written and report itself.
-    if (
-      !(error instanceof SourceError) || error.retryClass === "network" ||
-      error.retryClass === "disconnect"
-    ) {
-      throw error;
-    }
+  // A query the server refuses in a derived table, or refuses at all, runs as written and reports
+  // itself.
+  const described = await session.describeOrRefusal(`SELECT * FROM ${derived(sql)}`, signal);
+  if ("refusal" in described) {
     return {
       sql,
       widened: new Map(),
       fallback: `the server does not accept the query inside a derived table: ${
-        error.message.replace(/^MySQL: /, "")
+        described.refusal.message.replace(/^MySQL: /, "")
       }`,
     };
   }

@@ -53,7 +53,7 @@ import { unpreparable } from "./unpreparable.ts";
 import { primaryKey } from "./primary_key.ts";
 import { startSnapshot } from "./snapshot.ts";
 import { MysqlStream } from "./stream.ts";
-import { type MysqlField, resolveField } from "./types.ts";
+import { resolveField } from "./types.ts";
 
 class MysqlSource implements Source {
   readonly #session: MysqlSession;
@@ -114,27 +114,6 @@ class MysqlSource implements Source {
   }
 
   /**
-   * The columns of `sql` as the server describes them without executing it (a prepared statement,
-   * closed at once); undefined when it cannot (it refuses to prepare the query, or the query has
-   * unbound `?` placeholders), which the query's own read then reports or survives.
-   */
-  async #describe(sql: string, signal?: AbortSignal): Promise<MysqlField[] | undefined> {
-    try {
-      const { fields, parameters } = await this.#session.describe(sql, signal);
-      return parameters === 0 ? fields : undefined;
-    } catch (error) {
-      // A lost connection fails the query too; an abort is the caller's.
-      if (
-        signal?.aborted || !(error instanceof SourceError) || error.retryClass === "network" ||
-        error.retryClass === "disconnect"
-      ) {
-        throw error;
-      }
-      return undefined;
-    }
-  }
-
-  /**
    * The rows as CSV records written from the row packets (`csv_stream.ts`). Declined, having run
    * nothing (a describe executes nothing), with a throttle (which spaces batches), when the query
    * cannot be described (the batches then read it, as text if need be), and for BIT and spatial
@@ -145,11 +124,13 @@ class MysqlSource implements Source {
     await this.#idle();
     try {
       const sql = bindParams(query, this.#session.server.sqlMode);
-      const described = await this.#describe(sql, options.signal);
-      const declined = described === undefined || described.some((f) => {
-        const column = resolveField(f);
-        return column === undefined || !passesThrough(column);
-      });
+      // A query the server will not describe is read by the batches, which report or survive it.
+      const described = await this.#session.describeOrRefusal(sql, options.signal);
+      const declined = "refusal" in described || described.parameters > 0 ||
+        described.fields.some((f) => {
+          const column = resolveField(f);
+          return column === undefined || !passesThrough(column);
+        });
       if (declined) return undefined;
       const { flavor, version } = this.#session.server;
       log.debug(`MySQL (${flavor} ${version}), CSV records from binary rows: ${sql}`);
