@@ -17,6 +17,8 @@ import { createParquetWriter } from "../src/writer/parquet.ts";
 import { ParquetRecompressor } from "../src/writer/parquet_levels.ts";
 import { ChunkCompressor } from "../src/writer/parquet_chunk_compressor.ts";
 import { type LevelCodec, readPageHeader } from "../src/writer/parquet_page.ts";
+import { copyWhole } from "../src/writer/thrift_copy.ts";
+import { concatBytes } from "../src/util/concat_bytes.ts";
 import { withTempDir } from "./support/files.ts";
 import { captureLog } from "./support/log.ts";
 import { readParquet } from "./support/read_parquet.ts";
@@ -373,6 +375,33 @@ Deno.test("levels: input it cannot rewrite fails the pass", async () => {
       name,
     );
   }
+});
+
+Deno.test("levels: the pass reports the row count of the footer it rewrote, and refuses one that contradicts its row groups", async () => {
+  const plain = plainParquet(everyType(3));
+  const pass = new ParquetRecompressor("zstd", 3);
+  assert.equal(pass.footerRows, undefined);
+  pass.push(plain.slice());
+  pass.end();
+  assert.equal(pass.footerRows, Number(metadataOf(plain).num_rows));
+  assert.ok(pass.footerRows! > 0);
+
+  // FileMetaData field 3 is num_rows; the row groups keep theirs.
+  const footerLength = new DataView(plain.buffer).getUint32(plain.length - 8, true);
+  const footerAt = plain.length - 8 - footerLength;
+  const footer = copyWhole(
+    plain.subarray(footerAt, plain.length - 8),
+    { integer: (fid, old) => fid === 3 ? old + 1 : undefined },
+    "footer",
+  );
+  const trailer = new Uint8Array(8);
+  new DataView(trailer.buffer).setUint32(0, footer.length, true);
+  trailer.set(new TextEncoder().encode("PAR1"), 4);
+  const inconsistent = concatBytes([plain.subarray(0, footerAt), footer, trailer]);
+  await assert.rejects(
+    recompress(inconsistent, "zstd", 3),
+    (err: unknown) => err instanceof DataIntegrityError && /row groups hold/.test(err.message),
+  );
 });
 
 Deno.test("levels: levels outside the codec's range are refused", () => {

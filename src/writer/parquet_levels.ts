@@ -38,6 +38,7 @@ import {
   wholePages,
 } from "./parquet_page.ts";
 import { copyWhole, type StructRule } from "./thrift_copy.ts";
+import { footerRows } from "./verify.ts";
 
 /**
  * Turns an UNCOMPRESSED Parquet file, pushed in chunks, into the same file with every page
@@ -69,6 +70,7 @@ import { copyWhole, type StructRule } from "./thrift_copy.ts";
  * const packed = new Uint8Array(await new Blob(chunks as Uint8Array<ArrayBuffer>[]).arrayBuffer());
  *
  * assert.ok(packed.length < plainLength / 2);
+ * assert.equal(recompressor.footerRows, 20_000);
  * const meta = parquetMetadata(packed.buffer);
  * assert.equal(meta.num_rows, 20_000n);
  * assert.deepEqual(meta.row_groups[0].columns.map((c) => c.meta_data?.codec), ["ZSTD", "ZSTD"]);
@@ -103,12 +105,21 @@ export class ParquetRecompressor {
   /**
    * Ends the file: returns the rest of the output (the rewritten page indexes and footer).
    *
-   * @throws {DataIntegrityError} when the input ended early or its footer cannot be rewritten.
+   * @throws {DataIntegrityError} when the input ended early, or its footer is inconsistent or
+   * cannot be rewritten.
    */
   end(): Uint8Array[] {
     const out: Uint8Array[] = [];
     this.#pass.end((bytes) => out.push(bytes));
     return out;
+  }
+
+  /**
+   * The rows the input's footer records, once {@link end} has run: the rewrite leaves every row
+   * count as it was, so this is what the output's footer says too.
+   */
+  get footerRows(): number | undefined {
+    return this.#pass.footerRows;
   }
 }
 
@@ -172,6 +183,8 @@ class LevelPass {
   readonly #boundaries = new Map<number, Boundary>([[0, { at: 0, growth: 0 }]]);
   /** The page indexes and footer, kept whole until the input ends. */
   readonly #tail: Uint8Array[] = [];
+  /** The input footer's row count, read while rewriting it. */
+  footerRows: number | undefined;
 
   constructor(
     codecId: number,
@@ -301,6 +314,7 @@ class LevelPass {
         cause: err,
       });
     }
+    this.footerRows = footerRows(meta, "Parquet encoder output");
     const plans = this.#planChunks(meta, tailStart);
 
     // The page indexes: column indexes copied, offset indexes rewritten, in file order.
