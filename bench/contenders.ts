@@ -6,6 +6,7 @@
  * @module
  */
 import { join } from "node:path";
+import { RUNTIME_FLAGS } from "../src/preflight/runtime_flags.ts";
 import type { Dataset } from "./datasets.ts";
 import { type Command, measure, type Measurement } from "./measure.ts";
 import type { SourceFacts } from "./prepare.ts";
@@ -64,7 +65,10 @@ function baselines(server: Server, dataset: Dataset): { what: string; command: C
   }];
 }
 
-/** The permissions of the `rivet` task in deno.json: rivet runs as users run it. */
+/**
+ * The permissions of the `rivet` task in deno.json, which also passes rivet's runtime flags: rivet
+ * runs as users run it.
+ */
 const RIVET_PERMISSIONS = [
   "--allow-net",
   "--allow-env",
@@ -77,7 +81,7 @@ const RIVET_PERMISSIONS = [
 export function rivetCommand(cliArgs: string[]): Command {
   return {
     cmd: Deno.execPath(),
-    args: ["run", ...RIVET_PERMISSIONS, join(ROOT, "cli.ts"), ...cliArgs],
+    args: ["run", ...RIVET_PERMISSIONS, ...RUNTIME_FLAGS, join(ROOT, "cli.ts"), ...cliArgs],
     cwd: ROOT,
   };
 }

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { RUNTIME_FLAGS } from "../src/preflight/runtime_flags.ts";
 import { rivet } from "./support/cli.ts";
 import { postgresDb, withDb } from "./support/engines.ts";
 import { listDir, withTempDir, writeFile } from "./support/files.ts";
@@ -75,13 +76,15 @@ Deno.test({
           "--allow-env",
           "--allow-read",
           "--allow-write",
+          ...RUNTIME_FLAGS.map((f) => f.split("=")[0]),
         ]);
+        assert.deepEqual(flags.slice(4), RUNTIME_FLAGS);
         assert.equal(flags[0], "--allow-net=127.0.0.1:5432");
         assert.ok(flags[1].split(/[=,]/).includes("RIVET_PERM_TEST_URL"));
         assert.ok(flags[3].split(/[=,]/).includes(out));
 
-        // Taken away one at a time, from the first run on: each is needed.
-        for (const [i, flag] of flags.entries()) {
+        // Taken away one at a time, from the first run on: each permission is needed.
+        for (const [i, flag] of flags.slice(0, 4).entries()) {
           const name = flag.split("=")[0];
           const without = flags.filter((_, j) => j !== i);
           const run = await runUnder(without, ["run", "--config", config], env);

@@ -426,7 +426,7 @@ const SAMPLE: PermissionSet = {
   sys: [],
 };
 
-Deno.test("format flags: one flag per line, quoted where a shell would glob or split", () => {
+Deno.test("format flags: one flag per line, quoted where a shell would glob or split, then the runtime flags", () => {
   assert.equal(
     formatPermissions(SAMPLE, "flags", "1.2.3"),
     [
@@ -434,6 +434,7 @@ Deno.test("format flags: one flag per line, quoted where a shell would glob or s
       "'--allow-env=PG*,RIVET_LOG'",
       "--allow-read=/etc/rivet/rivet.yaml,/tmp",
       "--allow-write=/tmp",
+      "--v8-flags=--max-semi-space-size=2",
       "",
     ].join("\n"),
   );
@@ -448,11 +449,12 @@ Deno.test("format deno-json: a permission set named rivet with the same entries"
   });
 });
 
-Deno.test("format install: a deno install line pinned to the version", () => {
+Deno.test("format install: a deno install line with the runtime flags, pinned to the version", () => {
   assert.equal(
     formatPermissions(SAMPLE, "install", "1.2.3"),
     "deno install --global --force --name rivet --allow-net=db:5432 '--allow-env=PG*,RIVET_LOG' " +
-      "--allow-read=/etc/rivet/rivet.yaml,/tmp --allow-write=/tmp jsr:@rivet/cli@1.2.3\n",
+      "--allow-read=/etc/rivet/rivet.yaml,/tmp --allow-write=/tmp " +
+      "--v8-flags=--max-semi-space-size=2 jsr:@rivet/cli@1.2.3\n",
   );
 });
 

@@ -13,7 +13,8 @@
  * config (`--config`, with `--export` and `--param` as `rivet permissions` takes them), it gets
  * exactly that config's permissions. Built for any config, it gets file, network and environment
  * access without a list (which config it will read is unknown), the two OS calls its libraries
- * make, and nothing else: no subprocesses, no FFI, no imports from the network.
+ * make, and nothing else: no subprocesses, no FFI, no imports from the network. It carries rivet's
+ * runtime flags as well (src/preflight/runtime_flags.ts).
  *
  * The Parquet encoder runs in a Worker started from a URL, and the engines, destinations and
  * Parquet writer are imported lazily: `--include` puts each of them into the binary. The
@@ -27,6 +28,7 @@ import { parseArgs } from "node:util";
 import { configPermissions } from "../src/cli/permissions.ts";
 import { permissionArgs } from "../src/preflight/permission_format.ts";
 import { GCE_DETECTION_SYS, S3_SYS } from "../src/preflight/permission_needs.ts";
+import { RUNTIME_FLAGS } from "../src/preflight/runtime_flags.ts";
 
 /** The targets `deno compile` builds for. */
 export const TARGETS = [
@@ -69,6 +71,7 @@ export function compileArgs(target: string, permissions: string[], output: strin
     "--target",
     target,
     ...permissions,
+    ...RUNTIME_FLAGS,
     ...INCLUDES.flatMap((path) => ["--include", path]),
     "--output",
     output,

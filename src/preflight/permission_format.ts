@@ -1,10 +1,13 @@
 /**
  * Renders a {@link PermissionSet} the three ways `rivet permissions --format` offers: `deno run`
  * flags, a permission set for deno.json (`deno run -P=rivet`), or a `deno install` command line.
+ * The flags and the install line carry rivet's runtime flags too (`runtime_flags.ts`); a
+ * permission set cannot hold them.
  *
  * @module
  */
 import { PERMISSION_NAMES, type PermissionSet } from "./permissions.ts";
+import { RUNTIME_FLAGS } from "./runtime_flags.ts";
 
 /** The output formats of `rivet permissions`. */
 export const PERMISSION_FORMATS = ["flags", "deno-json", "install"] as const;
@@ -60,7 +63,7 @@ export function permissionArgs(set: PermissionSet): string[] {
  * assert.equal(
  *   formatPermissions(set, "install", "0.1.0"),
  *   "deno install --global --force --name rivet --allow-net=db:5432 --allow-env=RIVET_LOG " +
- *     "--allow-read=/etc/r.yaml jsr:@rivet/cli@0.1.0\n",
+ *     "--allow-read=/etc/r.yaml --v8-flags=--max-semi-space-size=2 jsr:@rivet/cli@0.1.0\n",
  * );
  * ```
  */
@@ -71,7 +74,7 @@ export function formatPermissions(
 ): string {
   switch (format) {
     case "flags":
-      return permissionArgs(set).map(shellQuote).join("\n") + "\n";
+      return [...permissionArgs(set), ...RUNTIME_FLAGS].map(shellQuote).join("\n") + "\n";
     case "deno-json": {
       const entries = PERMISSION_NAMES.filter((name) => set[name].length > 0).map((name) => [
         name,
@@ -83,7 +86,7 @@ export function formatPermissions(
     case "install":
       return [
         "deno install --global --force --name rivet",
-        ...permissionArgs(set).map(shellQuote),
+        ...[...permissionArgs(set), ...RUNTIME_FLAGS].map(shellQuote),
         `jsr:@rivet/cli@${version}`,
       ].join(" ") + "\n";
   }
