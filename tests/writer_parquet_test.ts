@@ -313,7 +313,7 @@ Deno.test("parquet: columns are written without dictionary pages (plain, then co
 Deno.test("parquet: a batch too big to copy into WASM at once is written whole", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/big.parquet`;
-    // 20,000 rows of ~1 KB text: several times the 2 MiB fed to the encoder at a time.
+    // 20,000 rows of ~1 KB text: over the 8 MiB fed to the encoder at a time.
     const text = Array.from({ length: 20_000 }, (_, i) => `${i}:${"é".repeat(500)}`);
     const schema = new Schema([
       new Field("n", new Int32(), true),

@@ -31,12 +31,8 @@
  */
 import { type RecordBatch, RecordBatchStreamWriter } from "apache-arrow";
 
-/**
- * Buffers kept for reuse: a batch goes to the encoder in slices of at most 2 MiB, so the default
- * 4 MiB batches take two or three, and the writer serializes the next batch's while the encoder
- * still holds some.
- */
-const POOL_SIZE = 4;
+/** Buffers kept for reuse; the writer and the encoder each hold at most one at a time. */
+const POOL_SIZE = 2;
 
 /** Smallest buffer worth keeping: below it a fresh allocation is cheap. */
 const MIN_CAPACITY = 64 * 1024;

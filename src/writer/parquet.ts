@@ -87,14 +87,8 @@ const DEFAULT_LEVELS: Record<LevelCodec, number> = { zstd: 1, gzip: 6 };
 
 const PARQUET_MAGIC = [0x50, 0x41, 0x52, 0x31];
 
-/**
- * Most Arrow buffer bytes sent to the encoder at once: each slice is in WASM memory twice (its IPC
- * bytes, then the arrays decoded from them) beside the row group being built, and that memory
- * never shrinks. 8 → 2 MiB, so that a default 4 MiB batch goes in two slices: WASM memory 51 → 44
- * MB on 300K rows of 2 KB text, 48 → 39 MB on 1 M mixed rows (MariaDB), peak RSS 238-242 → 227-228
- * and 264-268 → 251-253 MB, with the same wall time.
- */
-const MAX_FEED_BYTES = 2 * 1024 * 1024;
+/** Most Arrow buffer bytes sent to the encoder at once (each is copied into WASM memory). */
+const MAX_FEED_BYTES = 8 * 1024 * 1024;
 
 /**
  * Opens a streaming Parquet writer on `sink`.
@@ -214,13 +208,8 @@ class ParquetWriter implements FormatWriter {
   readonly #recompressor: ParquetRecompressor | undefined;
   /** The buffers batches are serialized into, handed back by the encoder once spent. */
   readonly #ipc = new IpcBuffers();
-  /**
-   * Resolves when the encoder may take the next batch: it started, or took every slice of the
-   * last one.
-   */
+  /** Resolves when the encoder may take the next batch (it took the last one, or started). */
   #accepted = Promise.withResolvers<void>();
-  /** Slices of the last batch the encoder has not taken yet. */
-  #untaken = 0;
   /** Resolves when every byte of the file reached the sink. */
   readonly #ended = Promise.withResolvers<void>();
   /** Rejects with the first failure, so every wait on the encoder ends when something breaks. */
@@ -272,18 +261,14 @@ class ParquetWriter implements FormatWriter {
     const rows = batch.numRows;
     if (rows === 0) return;
     // Big batches go in slices: each copy into WASM memory (IPC bytes, then decoded arrays) is
-    // a high-water mark that memory never shrinks back from. The worker copies a slice in only
-    // once the encoder took the one before, so all of them are sent at once: waiting for each
-    // in turn kept this thread from its next batch while the encoder worked (TPC-H `lineitem`
-    // took 7% longer).
+    // a high-water mark that memory never shrinks back from.
     const slices = Math.ceil(batch.data.byteLength / MAX_FEED_BYTES);
     const step = Math.ceil(rows / slices);
     try {
-      await Promise.race([this.#accepted.promise, this.#failed.promise]);
-      this.#accepted = Promise.withResolvers<void>();
       for (let start = 0; start < rows; start += step) {
         const ipc = this.#ipc.serialize(slices > 1 ? batch.slice(start, start + step) : batch);
-        this.#untaken++;
+        await Promise.race([this.#accepted.promise, this.#failed.promise]);
+        this.#accepted = Promise.withResolvers<void>();
         this.#send({ type: "batch", ipc }, [ipc.buffer as ArrayBuffer]);
       }
     } catch (err) {
@@ -336,7 +321,7 @@ class ParquetWriter implements FormatWriter {
         break;
       case "accepted":
         if (reply.spare) this.#ipc.giveBack(reply.spare);
-        if (--this.#untaken === 0) this.#accepted.resolve();
+        this.#accepted.resolve();
         break;
       case "chunk":
         this.#take(reply.bytes, reply.compressed);
@@ -424,10 +409,10 @@ class ParquetWriter implements FormatWriter {
   }
 
   /**
-   * The row count in the encoder's footer. The recompressor parsed that footer already, to
-   * rewrite it, and leaves its row counts as they were: parsing the rewritten one as well doubled
-   * the JS heap's peak at the end of a file (hyparquet makes ~20 bytes of objects per footer byte:
-   * 7.6 MB for the 392 KB footer of 6 M rows of TPC-H `lineitem`), and it grows with the file.
+   * The row count in the encoder's footer. The recompressor read that footer already, to rewrite
+   * it, and leaves its row counts as they were; parsing the rewritten one with hyparquet as well
+   * cost ~20 bytes of JS heap per footer byte at the end of every file (4.0 MB for the 199 KB
+   * footer of 6 M rows of TPC-H `lineitem`), in proportion to the file's row groups.
    */
   async #footerRows(): Promise<number | undefined> {
     if (this.#recompressor) return this.#recompressor.footerRows;

@@ -24,7 +24,6 @@
  *
  * @module
  */
-import { type ColumnChunk, type FileMetaData, parquetMetadata } from "hyparquet";
 import { DataIntegrityError, errorMessage } from "../errors.ts";
 import { concatBytes } from "../util/concat_bytes.ts";
 import { releaseBuffer } from "../util/release_buffer.ts";
@@ -37,8 +36,9 @@ import {
   readPageHeader,
   wholePages,
 } from "./parquet_page.ts";
+import { CHUNK, COLUMN, FILE, OFFSET_INDEX, PAGE_LOCATION, ROW_GROUP } from "./parquet_fields.ts";
+import { type ChunkLayout, type FooterLayout, footerLayout } from "./parquet_footer_layout.ts";
 import { copyWhole, type StructRule } from "./thrift_copy.ts";
-import { footerRows } from "./verify.ts";
 
 /**
  * Turns an UNCOMPRESSED Parquet file, pushed in chunks, into the same file with every page
@@ -125,27 +125,9 @@ export class ParquetRecompressor {
 
 /** Parquet's `CompressionCodec` values. */
 const CODEC_IDS: Record<LevelCodec, number> = { gzip: 2, zstd: 6 };
-
-// Field ids from parquet.thrift, for the fields this pass rewrites.
-const FILE = { rowGroups: 4 } as const;
-const ROW_GROUP = { columns: 1, totalByteSize: 2, fileOffset: 5, totalCompressedSize: 6 } as const;
-const CHUNK = {
-  fileOffset: 2,
-  metaData: 3,
-  offsetIndexOffset: 4,
-  offsetIndexLength: 5,
-  columnIndexOffset: 6,
-} as const;
-const COLUMN = {
-  codec: 4,
-  totalUncompressedSize: 6,
-  totalCompressedSize: 7,
-  dataPageOffset: 9,
-  indexPageOffset: 10,
-  dictionaryPageOffset: 11,
-} as const;
-const OFFSET_INDEX = { pageLocations: 1 } as const;
-const PAGE_LOCATION = { offset: 1, compressedPageSize: 2 } as const;
+const UNCOMPRESSED = 0;
+/** Every `CompressionCodec`'s name, by value, for messages. */
+const CODEC_NAMES = ["UNCOMPRESSED", "SNAPPY", "GZIP", "LZO", "BROTLI", "LZ4", "ZSTD", "LZ4_RAW"];
 
 const MAGIC = new TextEncoder().encode("PAR1");
 
@@ -306,23 +288,24 @@ class LevelPass {
     );
     const footerAt = tail.length - 8 - footerLength;
     if (footerAt < 0) throw new DataIntegrityError("Parquet stream ends with a truncated footer");
-    let meta: FileMetaData;
+    let layout: FooterLayout;
     try {
-      meta = parquetMetadata(tail.buffer);
+      layout = footerLayout(tail.subarray(footerAt, footerAt + footerLength));
     } catch (err) {
+      if (err instanceof DataIntegrityError) throw err;
       throw new DataIntegrityError(`unreadable Parquet footer: ${errorMessage(err)}`, {
         cause: err,
       });
     }
-    this.footerRows = footerRows(meta, "Parquet encoder output");
-    const plans = this.#planChunks(meta, tailStart);
+    this.footerRows = layout.rows;
+    const plans = this.#planChunks(layout, tailStart);
 
     // The page indexes: column indexes copied, offset indexes rewritten, in file order.
     const out: Uint8Array[] = [];
     const moved = new Map<number, { at: number; length: number }>();
     let at = this.#written;
     let next = tailStart;
-    for (const blob of pageIndexes(meta)) {
+    for (const blob of pageIndexes(layout)) {
       if (blob.offset !== next) {
         throw new DataIntegrityError(
           `Parquet page index at ${blob.offset} does not follow the previous one (at ${next})`,
@@ -355,21 +338,21 @@ class LevelPass {
    * Checks that the column chunks tile the pages exactly and plans their new sizes. A header's
    * bytes count in both sizes, so the uncompressed size follows the headers' growth too.
    */
-  #planChunks(meta: FileMetaData, tailStart: number): ChunkPlan[][] {
+  #planChunks(layout: FooterLayout, tailStart: number): ChunkPlan[][] {
     let expected = MAGIC.length;
-    const plans = meta.row_groups.map((group) =>
-      group.columns.map((chunk) => {
-        const column = chunk.meta_data;
-        if (!column) throw new DataIntegrityError("Parquet column chunk without metadata");
-        if (column.codec !== "UNCOMPRESSED" || column.bloom_filter_offset !== undefined) {
+    const plans = layout.rowGroups.map((group) =>
+      group.chunks.map((column) => {
+        if (column.codec < 0) throw new DataIntegrityError("Parquet column chunk without metadata");
+        const bloomFilter = column.bloomFilterOffset !== undefined;
+        if (column.codec !== UNCOMPRESSED || bloomFilter) {
           throw new DataIntegrityError(
-            `Parquet column chunk is ${column.codec}` +
-              (column.bloom_filter_offset === undefined ? "" : " with a bloom filter") +
+            `Parquet column chunk is ${CODEC_NAMES[column.codec] ?? `codec ${column.codec}`}` +
+              (bloomFilter ? " with a bloom filter" : "") +
               `, not plain UNCOMPRESSED pages`,
           );
         }
-        const start = Number(column.dictionary_page_offset ?? column.data_page_offset);
-        const end = start + Number(column.total_compressed_size);
+        const start = column.dictionaryPageOffset ?? column.dataPageOffset;
+        const end = start + column.totalCompressedSize;
         if (start !== expected) {
           throw new DataIntegrityError(
             `Parquet column chunk starts at ${start}, not where the previous one ended (${expected})`,
@@ -381,7 +364,7 @@ class LevelPass {
         const grown = last.growth - first.growth;
         return {
           compressed: last.at - first.at,
-          uncompressed: Number(column.total_uncompressed_size) + grown,
+          uncompressed: column.totalUncompressedSize + grown,
           grown,
         };
       })
@@ -490,26 +473,26 @@ class LevelPass {
 
 /** Every column and offset index the footer points at, in file order. */
 function pageIndexes(
-  meta: FileMetaData,
+  layout: FooterLayout,
 ): { offset: number; length: number; kind: "column" | "offset" }[] {
   const blobs: { offset: number; length: number; kind: "column" | "offset" }[] = [];
-  const add = (chunk: ColumnChunk) => {
-    if (chunk.column_index_offset !== undefined) {
+  const add = (chunk: ChunkLayout) => {
+    if (chunk.columnIndexOffset !== undefined) {
       blobs.push({
-        offset: Number(chunk.column_index_offset),
-        length: chunk.column_index_length ?? 0,
+        offset: chunk.columnIndexOffset,
+        length: chunk.columnIndexLength ?? 0,
         kind: "column",
       });
     }
-    if (chunk.offset_index_offset !== undefined) {
+    if (chunk.offsetIndexOffset !== undefined) {
       blobs.push({
-        offset: Number(chunk.offset_index_offset),
-        length: chunk.offset_index_length ?? 0,
+        offset: chunk.offsetIndexOffset,
+        length: chunk.offsetIndexLength ?? 0,
         kind: "offset",
       });
     }
   };
-  for (const group of meta.row_groups) group.columns.forEach(add);
+  for (const group of layout.rowGroups) group.chunks.forEach(add);
   return blobs.sort((a, b) => a.offset - b.offset);
 }
 

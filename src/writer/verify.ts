@@ -11,13 +11,8 @@ import { DataIntegrityError, errorMessage } from "../errors.ts";
 
 const MAGIC = 0x31524150; // "PAR1" read as a little-endian u32
 
-/**
- * Checks a parsed footer for internal consistency (its row count is its row groups' sum) and
- * returns its row count; `what` names the file in the error.
- *
- * @throws {DataIntegrityError} when the counts differ.
- */
-export function footerRows(meta: FileMetaData, what: string): number {
+/** Checks a parsed footer for internal consistency and returns its row count. */
+function footerRows(meta: FileMetaData, what: string): number {
   let sum = 0n;
   for (const group of meta.row_groups) sum += group.num_rows;
   if (sum !== meta.num_rows) {
