@@ -9,11 +9,11 @@
  * that generation whenever the bytes that survived its collections since the last growth exceed
  * its size, so in any export of more than a few seconds the main thread's reaches V8's default
  * ceiling (16 MB semi-spaces here), although only 3-4% of each collection survives. Capped, the
- * collections come more often and each still finds little alive. Measured peak RSS, default →
- * capped (`fast` profile, two runs each): PostgreSQL 6 M rows of TPC-H `lineitem` → Parquet
- * 275-290 → 240-248 MB, 1 M mixed rows → Parquet 249-251 → 229-234 MB and → CSV 97 → 89-90 MB;
- * MariaDB 300 K rows of 2 KB text → Parquet 241-247 → 225-227 MB, `lineitem` → CSV 119-120 →
- * 97 MB; CPU time the same or lower on each. A program cannot set this for itself: V8 sizes an
+ * collections come more often and each still finds little alive. Measured peak RSS (MiB), default
+ * → capped (`fast` profile, two runs each): PostgreSQL 6 M rows of TPC-H `lineitem` → Parquet
+ * 268-283 → 234-242, 1 M mixed rows → Parquet 243-246 → 224-229 and → CSV 94 → 87-88; MariaDB
+ * 300 K rows of 2 KB text → Parquet 236-241 → 220-222, `lineitem` → CSV 116-117 → 95; CPU time
+ * the same or lower on each. A program cannot set this for itself: V8 sizes an
  * isolate's heap when it creates the isolate.
  *
  * @example
