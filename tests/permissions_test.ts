@@ -9,6 +9,7 @@ import { dirname } from "node:path";
 import { loadConfig } from "../src/config/load.ts";
 import { selectExports } from "../src/pipeline/run.ts";
 import { formatPermissions, permissionArgs } from "../src/preflight/permission_format.ts";
+import { RUNTIME_FLAGS } from "../src/preflight/runtime_flags.ts";
 import { derivePermissions, type PermissionSet } from "../src/preflight/permissions.ts";
 import { missingPermission, permissionLine } from "../src/util/permission_error.ts";
 import { withTempDir, writeFile } from "./support/files.ts";
@@ -456,6 +457,12 @@ Deno.test("format install: a deno install line with the runtime flags, pinned to
       "--allow-read=/etc/rivet/rivet.yaml,/tmp --allow-write=/tmp " +
       "--v8-flags=--max-semi-space-size=2 jsr:@rivet/cli@1.2.3\n",
   );
+});
+
+Deno.test("the rivet task in deno.json passes the runtime flags the printed lines carry", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const task = (config.tasks.rivet as string).split(" ");
+  for (const flag of RUNTIME_FLAGS) assert.ok(task.includes(flag), `${flag} missing from the task`);
 });
 
 Deno.test("a path with a comma cannot be a Deno flag entry: said, not silently split", () => {

@@ -74,7 +74,7 @@ export function formatPermissions(
 ): string {
   switch (format) {
     case "flags":
-      return [...permissionArgs(set), ...RUNTIME_FLAGS].map(shellQuote).join("\n") + "\n";
+      return launchArgs(set).join("\n") + "\n";
     case "deno-json": {
       const entries = PERMISSION_NAMES.filter((name) => set[name].length > 0).map((name) => [
         name,
@@ -86,10 +86,15 @@ export function formatPermissions(
     case "install":
       return [
         "deno install --global --force --name rivet",
-        ...[...permissionArgs(set), ...RUNTIME_FLAGS].map(shellQuote),
+        ...launchArgs(set),
         `jsr:@rivet/cli@${version}`,
       ].join(" ") + "\n";
   }
+}
+
+/** The permission flags, then the runtime flags, each quoted for a shell. */
+function launchArgs(set: PermissionSet): string[] {
+  return [...permissionArgs(set), ...RUNTIME_FLAGS].map(shellQuote);
 }
 
 /** Quotes an argument for POSIX shells when it holds anything but plain characters. */
