@@ -141,3 +141,23 @@ Deno.test("recycled builders: batches built in a written batch's memory hold exa
     releaseBatch(batch);
   }
 });
+
+Deno.test("recycled builders: one outsized value does not set the size of every later batch's memory", () => {
+  const text = new Utf8Builder();
+  const huge = new Uint8Array(40 * 1024 * 1024).fill(0x61);
+  text.appendBytes(huge, 0, huge.length);
+  const outlier = finishBatch(new Schema([new Field("t", text.type, true)]), [text]);
+  assert.equal((outlier.getChildAt(0)!.get(0) as string).length, huge.length);
+  releaseBatch(outlier);
+
+  const sizes: number[] = [];
+  for (let b = 0; b < 3; b++) {
+    for (let i = 0; i < 1_000; i++) text.appendString(`row ${b} ${i}`);
+    const batch = finishBatch(new Schema([new Field("t", text.type, true)]), [text]);
+    assert.equal(batch.getChildAt(0)!.get(999), `row ${b} 999`);
+    releaseBatch(batch);
+    sizes.push(text.bytes.length);
+  }
+  // Grown to 64 MiB for the outlier; back to the smallest recycled size once the rows are small.
+  assert.deepEqual(sizes, [64 * 1024, 64 * 1024, 64 * 1024]);
+});
