@@ -37,6 +37,13 @@ const POOL_SIZE = 2;
 /** Smallest buffer worth keeping: below it a fresh allocation is cheap. */
 const MIN_CAPACITY = 64 * 1024;
 
+/**
+ * Largest buffer kept. The Parquet writer feeds batches in slices of at most 8 MiB, whose
+ * streams fit in 16 MiB; a larger buffer grew for one outsized row (a value of tens of MB), and
+ * kept as a spare it would hold that much memory for the rest of the file, for no later batch.
+ */
+const MAX_CAPACITY = 16 * 1024 * 1024;
+
 /** A pool of reusable buffers that Arrow batches are serialized into as IPC streams. */
 export class IpcBuffers {
   readonly #spare: ArrayBuffer[] = [];
@@ -53,9 +60,16 @@ export class IpcBuffers {
     return writer.bytes();
   }
 
-  /** Returns a buffer whose bytes are no longer needed, for a later batch. */
+  /**
+   * Returns a buffer whose bytes are no longer needed, for a later batch; one larger than any
+   * slice needs is freed instead.
+   */
   giveBack(buffer: ArrayBuffer): void {
     if (buffer.detached || buffer.byteLength < MIN_CAPACITY) return;
+    if (buffer.byteLength > MAX_CAPACITY) {
+      buffer.transfer(0);
+      return;
+    }
     this.#spare.push(buffer);
     // The largest buffers fit the most batches; the smallest are the ones let go.
     this.#spare.sort((a, b) => b.byteLength - a.byteLength);

@@ -52,3 +52,15 @@ Deno.test("ipc buffers: only the largest spare buffers are kept", () => {
   assert.deepEqual([first, second], [sizes[1], sizes[2]]);
   assert.ok(!sizes.includes(third as ArrayBuffer), "the smallest was let go");
 });
+
+Deno.test("ipc buffers: a buffer grown for one outsized row is freed, not kept", () => {
+  const pool = new IpcBuffers();
+  const outsized = new ArrayBuffer(64 * 1024 * 1024);
+  const usual = new ArrayBuffer(4 * 1024 * 1024);
+  pool.giveBack(outsized);
+  pool.giveBack(usual);
+  assert.ok(outsized.detached, "its memory went back at once");
+  const batch = batchOf(10, "x");
+  assert.equal(pool.serialize(batch).buffer, usual);
+  assert.ok(![outsized, usual].includes(pool.serialize(batch).buffer as ArrayBuffer));
+});
