@@ -12,10 +12,12 @@ import {
   Utf8,
 } from "apache-arrow";
 import { parquetMetadata } from "hyparquet";
+import { finishBatch, Utf8Builder } from "../src/arrow/mod.ts";
 import type { CompressionName } from "../src/config/types.ts";
 import { DataIntegrityError, TypeMappingError } from "../src/errors.ts";
 import { setLogLevel } from "../src/util/log.ts";
 import { createWriter } from "../src/writer/create.ts";
+import { acquireEncoder, discardEncoder, releaseEncoder } from "../src/writer/encoder_pool.ts";
 import { createParquetWriter } from "../src/writer/parquet.ts";
 import { parquetRowCount, parquetTailRowCount } from "../src/writer/verify.ts";
 import type { FormatWriter } from "../src/writer/writer.ts";
@@ -556,3 +558,46 @@ function assertIncludes(text: string, part: string): void {
 async function assertRejectsIntegrity(fn: () => Promise<unknown>): Promise<void> {
   await assert.rejects(fn, DataIntegrityError);
 }
+
+/** A worker for the next Parquet writer to take: the pool hands out the one parked last. */
+function parkedEncoder(): Worker {
+  const worker = acquireEncoder();
+  releaseEncoder(worker, 0, 0);
+  return worker;
+}
+
+/** One batch of a text column holding `values`. */
+function textBatch(values: string[]): RecordBatch {
+  const text = new Utf8Builder();
+  for (const value of values) text.appendString(value);
+  return finishBatch(new Schema([new Field("t", text.type, true)]), [text]);
+}
+
+Deno.test("parquet: an encoder that an outsized value grew is not kept for the next file; others are", async () => {
+  await withTempDir(async (dir) => {
+    const write = (name: string, batch: RecordBatch) =>
+      writeFile(
+        `${dir}/${name}.parquet`,
+        [batch],
+        (sink) =>
+          createParquetWriter(batch.schema, sink, { format: "parquet", compression: "zstd" }),
+      );
+
+    const usual = parkedEncoder();
+    await write("usual", textBatch(Array.from({ length: 10_000 }, (_, i) => `row ${i}`)));
+    const reused = acquireEncoder();
+    assert.equal(reused, usual, "a file of ordinary rows leaves its worker for the next file");
+    releaseEncoder(reused, 0, 0);
+
+    // arrow-rs copies a value several times into WASM memory: 40 MB takes it past 128 MiB.
+    const grown = parkedEncoder();
+    const huge = "x".repeat(40 * 1024 * 1024);
+    const { rows } = await write("outsized", textBatch([huge, "small"]));
+    assert.equal(rows, 2);
+    const next = acquireEncoder();
+    assert.notEqual(next, grown, "the grown worker was terminated, so its memory is freed");
+    discardEncoder(next);
+    const back = await readParquet(`${dir}/outsized.parquet`);
+    assert.equal((back.rows[0].t as string).length, huge.length);
+  });
+});

@@ -3,8 +3,9 @@
  * Parquet engine's WebAssembly into a fresh isolate (about 0.2 s), which a chunked export would
  * otherwise pay per window and per part.
  *
- * A worker that finished its file cleanly goes back to the pool; one that failed is terminated,
- * since its encoder may be in any state. An idle worker keeps the process alive, so idle workers
+ * A worker that finished its file cleanly goes back to the pool, unless that file left its
+ * WebAssembly memory outsized ({@link keepsEncoder}); one that failed is terminated, since its
+ * encoder may be in any state. An idle worker keeps the process alive, so idle workers
  * are terminated after {@link IDLE_MS}, and at once by {@link closeEncoders} when a run ends.
  *
  * @module
@@ -47,19 +48,55 @@ function requireModuleRead(): void {
  */
 export function prepareEncoder(): void {
   if (idle.length > 0) return;
-  releaseEncoder(acquireEncoder());
+  park(acquireEncoder());
 }
 
-/** Returns a worker whose file finished cleanly, for the next file. */
-export function releaseEncoder(worker: Worker): void {
+/**
+ * Returns a worker whose file finished cleanly, for the next file, unless its WebAssembly memory
+ * (`wasmBytes`, as the encoder reported it) grew past what files with row groups of
+ * `rowGroupBytes` leave ({@link keepsEncoder}): then it is terminated, which frees that memory.
+ */
+export function releaseEncoder(worker: Worker, wasmBytes: number, rowGroupBytes: number): void {
   worker.onmessage = null;
   worker.onerror = null;
+  if (keepsEncoder(wasmBytes, rowGroupBytes)) park(worker);
+  else worker.terminate();
+}
+
+/** Puts `worker` in the idle pool, for at most {@link IDLE_MS}. */
+function park(worker: Worker): void {
   idle.push(worker);
   clearTimeout(timer);
   timer = setTimeout(closeEncoders, IDLE_MS);
   // Waiting for a next file that may never come must not keep the process alive.
   Deno.unrefTimer(timer);
 }
+
+/**
+ * Whether a worker whose WebAssembly memory grew to `wasmBytes` is worth keeping. That memory
+ * never shrinks: it grows to a few row groups' worth (36-75 MB with the default 8 MiB row groups),
+ * but a file with an outsized row, whose value arrow-rs copies several times over, leaves it far
+ * larger (a 95 MB text value: 574 MB), and a kept worker would hold that for the rest of the
+ * run. Past the larger of 128 MiB and 16 row groups, the next file starts a fresh worker instead
+ * (about 0.2 s).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { keepsEncoder } from "./encoder_pool.ts";
+ *
+ * const MiB = 1024 * 1024;
+ * assert.ok(keepsEncoder(75 * MiB, 8 * MiB));
+ * assert.ok(!keepsEncoder(574 * MiB, 8 * MiB));
+ * assert.ok(keepsEncoder(574 * MiB, 64 * MiB)); // row groups that large need that much
+ * ```
+ */
+export function keepsEncoder(wasmBytes: number, rowGroupBytes: number): boolean {
+  return wasmBytes <= Math.max(MAX_KEPT_WASM_BYTES, 16 * rowGroupBytes);
+}
+
+/** See {@link keepsEncoder}. */
+const MAX_KEPT_WASM_BYTES = 128 * 1024 * 1024;
 
 /** Terminates a worker that failed, or whose file was abandoned. */
 export function discardEncoder(worker: Worker): void {

@@ -223,6 +223,9 @@ class ParquetWriter implements FormatWriter {
    */
   #tail: Uint8Array[] | undefined;
   readonly #head: number[] = [];
+  /** The row group size the encoder was given, and the WASM memory it reported at the end. */
+  #rowGroupBytes = 0;
+  #wasmBytes = 0;
   #rows = 0;
   #bytes = 0;
   #state: State = "open";
@@ -246,6 +249,7 @@ class ParquetWriter implements FormatWriter {
   }
 
   async start(settings: EncoderSettings): Promise<void> {
+    this.#rowGroupBytes = settings.maxRowGroupBytes;
     // An empty first batch makes the encoder build the Parquet schema now, so a type arrow-rs
     // cannot write fails here rather than on the first data batch.
     const schema = this.#ipc.serialize(emptyBatch(this.#schema));
@@ -299,7 +303,7 @@ class ParquetWriter implements FormatWriter {
       throw this.#failure!.error;
     }
     this.#state = "finished";
-    releaseEncoder(this.#worker);
+    releaseEncoder(this.#worker, this.#wasmBytes, this.#rowGroupBytes);
     return { rows: this.#rows, bytes: this.#bytes };
   }
 
@@ -327,6 +331,7 @@ class ParquetWriter implements FormatWriter {
         this.#take(reply.bytes, reply.compressed);
         break;
       case "end":
+        this.#wasmBytes = reply.wasmBytes;
         this.#end();
         break;
       case "failed":

@@ -133,7 +133,7 @@ class Encoding {
           bytes.buffer as ArrayBuffer,
         ]);
       }
-      reply({ type: "end" });
+      reply({ type: "end", wasmBytes: pw.wasmMemory().buffer.byteLength });
     } catch (err) {
       this.fail(err, false);
     }

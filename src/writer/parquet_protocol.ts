@@ -50,7 +50,10 @@ export type EncoderReply =
    * compressed their pages (see `EncoderSettings.compress`).
    */
   | { type: "chunk"; bytes: Uint8Array; compressed: boolean }
-  /** Every byte of the file was sent. */
-  | { type: "end" }
+  /**
+   * Every byte of the file was sent. `wasmBytes` is the size the encoder's WebAssembly memory
+   * grew to, which it keeps (see `encoder_pool.ts`).
+   */
+  | { type: "end"; wasmBytes: number }
   /** The encoder failed; `rejected` means arrow-rs refused the schema or a batch. */
   | { type: "failed"; message: string; rejected: boolean };
