@@ -677,6 +677,29 @@ Deno.test("mysql copy csv: text that is not UTF-8 fails, as the CSV writer refus
   );
 });
 
+Deno.test("mysql copy csv: a chunk buffer grown for one outsized record shrinks back once it is spent", () => {
+  const buffer = new CsvChunkBuffer();
+  const usual = buffer.bytes.length;
+  const huge = 9 * 1024 * 1024;
+  buffer.reserve(huge + 1);
+  buffer.bytes.fill(0x61, 0, huge);
+  buffer.at = huge;
+  buffer.endRecord();
+  assert.equal(buffer.ends[0], huge + 1);
+  buffer.clear();
+  assert.equal(buffer.bytes.length, usual, "the outsized buffer is let go");
+  buffer.reserve(3);
+  buffer.bytes.set([0x62, 0x2c, 0x63], buffer.at);
+  buffer.at += 3;
+  buffer.endRecord();
+  assert.equal(new TextDecoder().decode(buffer.bytes.subarray(0, buffer.ends[0])), "b,c\n");
+
+  // A record of the usual sizes keeps its buffer from one chunk to the next.
+  const kept = buffer.bytes;
+  buffer.clear();
+  assert.equal(buffer.bytes, kept);
+});
+
 // ---------------------------------------------------------------------------------------------
 // The read's lifecycle, shared with the batches (read.ts): breaking, aborting, the start deadline.
 

@@ -1127,6 +1127,28 @@ Deno.test("postgres copy csv: rewrites that outgrow the block keep every record 
   }
 });
 
+Deno.test("postgres copy csv: after one outsized record, the rewriter's buffer shrinks back and rewrites the same", () => {
+  const rewriter = new CsvRewriter([column("b", "bool"), column("s", "text")]);
+  const rewrite = (records: string[]) => {
+    const encoded = records.map((r) => new TextEncoder().encode(r));
+    const bytes = new Uint8Array(encoded.reduce((n, r) => n + r.length, 0));
+    const ends = new Int32Array(records.length);
+    for (let r = 0, at = 0; r < records.length; r++) {
+      bytes.set(encoded[r], at);
+      ends[r] = at += encoded[r].length;
+    }
+    const out = rewriter.rewrite({ bytes, rows: records.length, ends, owned: false });
+    return { text: new TextDecoder().decode(out.bytes), capacity: out.bytes.buffer.byteLength };
+  };
+  const huge = "x".repeat(6 * 1024 * 1024);
+  const outsized = rewrite([`t,${huge}\n`]);
+  assert.equal(outsized.text, `true,${huge}\n`);
+  assert.ok(outsized.capacity > 6 * 1024 * 1024);
+  const next = rewrite(["f,a\n", "t,b\n"]);
+  assert.equal(next.text, "false,a\ntrue,b\n");
+  assert.equal(next.capacity, 64 * 1024, "the outsized buffer is let go");
+});
+
 /**
  * Runs a {@link CopyRowsQuery} on a fake socket fed `stream`, standing in for node-postgres: its
  * data listener receives what is handed back and it reports `COPY <rows>` as the server said.

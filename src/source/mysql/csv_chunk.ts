@@ -2,7 +2,8 @@
  * The CSV records of the MySQL passthrough being written (`csv_stream.ts`): one byte buffer that
  * the cell writers (`csv_cells.ts`) fill in place, and where each record ends. It is handed to the
  * consumer as a `CsvChunk` once it holds about {@link CHUNK_BYTES}, and reused, from its start,
- * when the consumer asks for the next chunk; it grows only for a record that alone is larger.
+ * when the consumer asks for the next chunk; it grows only for a record that alone is larger, and
+ * shrinks back after it.
  *
  * @module
  */
@@ -10,6 +11,9 @@ import { ByteBuffer } from "../../util/byte_buffer.ts";
 
 /** Bytes of records a chunk holds before it is handed over. */
 export const CHUNK_BYTES = 1 << 20;
+
+/** Largest buffer kept between chunks: four times the usual size. */
+const KEEP_BYTES = 4 * CHUNK_BYTES;
 
 const LF = 10;
 
@@ -40,9 +44,14 @@ export class CsvChunkBuffer extends ByteBuffer {
     this.#ends[this.rows++] = this.at;
   }
 
-  /** Starts over: the records handed over are no longer needed. */
+  /**
+   * Starts over: the records handed over are no longer needed. A buffer that grew for one
+   * outsized record (past {@link KEEP_BYTES}) is let go for one of the usual size, rather than
+   * held for the rest of the export.
+   */
   clear(): void {
     this.at = 0;
     this.rows = 0;
+    if (this.bytes.length > KEEP_BYTES) this.bytes = new Uint8Array(CHUNK_BYTES + (1 << 16));
   }
 }

@@ -94,6 +94,12 @@ const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
+/**
+ * Largest output buffer kept from one block to the next. A block is the records of one network
+ * chunk (tens of KB), or one record that arrived across several; only such a record needs more.
+ */
+const KEEP_BYTES = 4 * 1024 * 1024;
+
 /** Rewrites the records of a COPY csv stream of `columns`. */
 export class CsvRewriter {
   readonly #columns: readonly PgColumn[];
@@ -136,6 +142,9 @@ export class CsvRewriter {
     const rules = this.#rules;
     const lastColumn = rules.length - 1;
     this.#slack = GROWTH * rows * this.#ruled + 64;
+    // The last block's output is spent: a buffer grown for an outsized record is let go, rather
+    // than held for the rest of the export.
+    if (this.#out.length > KEEP_BYTES) this.#out = new Uint8Array(1 << 16);
     this.#input = -1;
     this.#room = 0;
     this.#reserve(0, buf.length + this.#slack);
