@@ -4,7 +4,8 @@
  * Builders fill plain typed arrays and hand them to apache-arrow's `makeData` (zero-copy);
  * apache-arrow's own builders cost ~19 s per 1 M rows x 16 columns, which is why these exist.
  * A builder is reused across batches: `finish()` hands its arrays to the batch and goes on in
- * arrays of the same (grown) size, recycled from written batches (`recycle.ts`).
+ * arrays of the same (grown) size, recycled from written batches, unless one outsized value alone
+ * grew them past what is recycled (`recycle.ts`).
  *
  * @module
  */
