@@ -12,6 +12,10 @@
  * buffer.bytes[buffer.at++] = 0x68;
  * buffer.bytes[buffer.at++] = 0x69;
  * assert.equal(new TextDecoder().decode(buffer.bytes.subarray(0, buffer.at)), "hi");
+ *
+ * buffer.at = 0; // spent
+ * buffer.shrink(2);
+ * assert.equal(buffer.bytes.length, 2); // the starting size again
  * ```
  *
  * @module
@@ -23,10 +27,21 @@ export class ByteBuffer {
   bytes: Uint8Array;
   /** Where the next byte goes. */
   at = 0;
+  readonly #size: number;
 
   /** A buffer of `size` bytes to start with. */
   constructor(size: number) {
+    this.#size = size;
     this.bytes = new Uint8Array(size);
+  }
+
+  /**
+   * Goes back to an array of the starting size when this one grew past `keepBytes`, which one
+   * outsized value does: kept, it would hold that memory for as long as the buffer is used. Only
+   * for when nothing written is needed any more.
+   */
+  shrink(keepBytes: number): void {
+    if (this.bytes.length > keepBytes) this.bytes = new Uint8Array(this.#size);
   }
 
   /** Makes room for `more` bytes after {@link at}, keeping what is written. */

@@ -171,7 +171,7 @@ class CsvWriter implements FormatWriter {
     out.at = 0;
     this.#bytes += bytes.length;
     await this.#sink.write(bytes);
-    if (out.bytes.length > KEEP_BYTES) out.bytes = new Uint8Array(FLUSH_BYTES + (1 << 16));
+    out.shrink(KEEP_BYTES);
   }
 
   bytesWritten(): number {

@@ -52,6 +52,6 @@ export class CsvChunkBuffer extends ByteBuffer {
   clear(): void {
     this.at = 0;
     this.rows = 0;
-    if (this.bytes.length > KEEP_BYTES) this.bytes = new Uint8Array(CHUNK_BYTES + (1 << 16));
+    this.shrink(KEEP_BYTES);
   }
 }
